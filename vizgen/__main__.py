@@ -1,0 +1,3 @@
+from vizgen.cli import main
+
+raise SystemExit(main())

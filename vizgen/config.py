@@ -1,0 +1,90 @@
+"""Typed configuration with every default defined once.
+
+Paths are resolved from the course root: the folder holding ``nbgrader_config.py`` and
+``autograder/``. It is found from ``$VIZGEN_COURSE_ROOT``, else by walking up from a start
+folder (the current directory by default).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from vizgen.errors import CourseLayoutError
+
+COURSE_ROOT_ENV = "VIZGEN_COURSE_ROOT"
+STYLES_SOURCE_ENV = "VIZGEN_STYLES_SOURCE"
+
+
+@dataclass(frozen=True)
+class GradingConfig:
+    """Limits for running student code."""
+
+    call_timeout_s: float = 20.0  # one call of a student function
+    startup_timeout_s: float = 60.0  # the child process importing torch and the student cells
+    torch_threads: int = 1  # tiny check models run fastest single-threaded
+    max_output_chars: int = 2000  # student stdout/stderr kept per failing check
+
+
+@dataclass(frozen=True)
+class CoursePaths:
+    root: Path
+
+    @property
+    def autograder(self) -> Path:
+        return self.root / "autograder"
+
+    @property
+    def solutions(self) -> Path:
+        return self.root / "solutions"
+
+    @property
+    def assignments(self) -> Path:
+        return self.root / "assignments"
+
+    @property
+    def datasets(self) -> Path:
+        return self.root / "datasets"
+
+    @property
+    def cache(self) -> Path:
+        return self.datasets / "cache"
+
+    @property
+    def styles(self) -> Path:
+        return self.datasets / "styles"
+
+    @property
+    def styles_source(self) -> Path:
+        env = os.environ.get(STYLES_SOURCE_ENV)
+        return Path(env) if env else self.root.parent / "shared" / "datasets" / "styles"
+
+
+def _is_course_root(path: Path) -> bool:
+    return (path / "autograder").is_dir() or (path / "nbgrader_config.py").is_file()
+
+
+def find_course_root(start: Path | None = None) -> Path:
+    """Return the course root, or raise CourseLayoutError saying how to point at it."""
+    env = os.environ.get(COURSE_ROOT_ENV)
+    if env:
+        root = Path(env).resolve()
+        if not _is_course_root(root):
+            raise CourseLayoutError(
+                f"{COURSE_ROOT_ENV}={env} has no autograder/ folder or nbgrader_config.py: "
+                "point it at the course repository (or the unzipped student bundle)."
+            )
+        return root
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here, *here.parents):
+        if _is_course_root(candidate):
+            return candidate
+    raise CourseLayoutError(
+        f"no course repository found above {here}: run vizgen from inside the course folder "
+        f"(the one with autograder/), or set {COURSE_ROOT_ENV}."
+    )
+
+
+def course_paths(start: Path | None = None) -> CoursePaths:
+    return CoursePaths(find_course_root(start))

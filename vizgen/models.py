@@ -1,0 +1,156 @@
+"""Models: the pretrained ImageNet classifier and the tiny seeded models that checks use.
+
+A ``ModelSpec`` names a model by plain data, so the grader can ask the process running
+student code to build the same model without sending a pickled module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from vizgen.assets.fetch import asset_path
+from vizgen.assets.sources import CLASSIFIER_WEIGHTS
+from vizgen.config import CoursePaths
+from vizgen.errors import AssetError
+
+
+def load_classifier(paths: CoursePaths, device: str | torch.device = "cpu") -> nn.Module:
+    """EfficientNet-Lite0 (timm ``tf_efficientnet_lite0``) with the packaged ImageNet weights.
+
+    Returned in eval mode with ``requires_grad`` off on every parameter: gradients flow to the
+    input only. The weights file lists tensors in timm's state-dict order, so keys are matched
+    by position after checking every shape.
+    """
+    import timm  # deferred: importing timm takes seconds
+
+    weights = torch.load(asset_path(paths, CLASSIFIER_WEIGHTS), map_location="cpu", weights_only=True)
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    expected = model.state_dict()
+    if len(weights) != len(expected):
+        raise AssetError(
+            f"classifier weights hold {len(weights)} tensors, tf_efficientnet_lite0 has {len(expected)}: "
+            "check the timm version (pip install -e .) and run `vizgen fetch --only classifier`."
+        )
+    for (key, want), got in zip(expected.items(), weights.values()):
+        if want.shape != got.shape:
+            raise AssetError(
+                f"classifier weights do not line up at {key}: {tuple(got.shape)} vs {tuple(want.shape)}; "
+                "check the timm version (pip install -e .)."
+            )
+    model.load_state_dict(dict(zip(expected.keys(), weights.values())))
+    model.eval().requires_grad_(False)
+    return model.to(device)
+
+
+class TinyCNN(nn.Module):
+    """A small seeded CNN with ReLU, in-place ReLU6 and BatchNorm, for fast, exact checks."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1),
+            nn.BatchNorm2d(8),
+            nn.ReLU(),
+            nn.Conv2d(8, 16, 3, stride=2, padding=1),
+            nn.ReLU6(inplace=True),
+            nn.Conv2d(16, 16, 3, stride=2, padding=1),
+            nn.ReLU(),
+        )
+        self.pool = nn.AdaptiveAvgPool2d(2)
+        self.head = nn.Linear(16 * 4, num_classes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, H, W) -> (N, num_classes)
+        return self.head(torch.flatten(self.pool(self.features(x)), 1))
+
+
+class FailingCNN(TinyCNN):
+    """Raises in forward after the first activation: for checking clean-up on error."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.features[:3](x)
+        raise RuntimeError("FailingCNN always fails (this is part of the check)")
+
+
+class LinearProbe(nn.Module):
+    """Linear scores of an 8x8 RGB image: gradients are the weight rows, known by hand."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 8, 8) -> (N, num_classes)
+        return self.net(x)
+
+
+class TinyMLP(nn.Module):
+    """Linear -> ReLU -> Linear on 8x8 RGB images: guided gradients computable by hand."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 16), nn.ReLU(), nn.Linear(16, num_classes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 8, 8) -> (N, num_classes)
+        return self.net(x)
+
+
+class CountingModel(nn.Module):
+    """Wraps a model and counts forward calls (to check that work is batched)."""
+
+    def __init__(self, inner: nn.Module):
+        super().__init__()
+        self.inner = inner
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        return self.inner(x)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model named by plain data: ``ModelSpec("tiny_cnn", seed=3)``."""
+
+    name: str
+    seed: int = 0
+    num_classes: int = 10
+    count_calls: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_SMALL_MODELS: dict[str, type[nn.Module]] = {
+    "tiny_cnn": TinyCNN,
+    "failing_cnn": FailingCNN,
+    "linear": LinearProbe,
+    "mlp": TinyMLP,
+}
+
+
+def _seeded(cls: type[nn.Module], spec: ModelSpec) -> nn.Module:
+    """Build with a private generator state, so the caller's random stream is untouched."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.seed)
+        model = cls(spec.num_classes)
+        for bn in model.modules():
+            if isinstance(bn, nn.BatchNorm2d):  # eval and train mode give different outputs
+                bn.running_mean.uniform_(-0.5, 0.5)
+                bn.running_var.uniform_(0.5, 2.0)
+    return model.eval().requires_grad_(False)
+
+
+def build_model(spec: ModelSpec, paths: CoursePaths | None = None) -> nn.Module:
+    """A fresh model for a spec, in eval mode with parameters frozen."""
+    if spec.name == "classifier":
+        if paths is None:
+            raise AssetError("the classifier needs the course paths: pass paths=vizgen.config.course_paths().")
+        model = load_classifier(paths)
+    elif spec.name in _SMALL_MODELS:
+        model = _seeded(_SMALL_MODELS[spec.name], spec)
+    else:
+        known = ", ".join(["classifier", *_SMALL_MODELS])
+        raise ValueError(f"unknown model {spec.name!r}: use one of {known}.")
+    return CountingModel(model).eval() if spec.count_calls else model
