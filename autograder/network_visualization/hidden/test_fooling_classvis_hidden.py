@@ -1,0 +1,97 @@
+"""Hidden checks: fooling images and the class visualization step."""
+
+import torch
+
+from vizgen.grading.cases import ReferenceCase
+from vizgen.grading.expect import expect_close, expect_input_unchanged, expect_tensor
+from vizgen.grading.inputs import photo_batch, random_images
+from vizgen.grading.plugin import check
+from vizgen.models import ModelSpec, build_model
+
+FOOLING_MODEL = ModelSpec("tiny_cnn", seed=16)
+
+
+def _fooling_inputs():
+    X = photo_batch(["chelsea"], 32)  # (1, 3, 32, 32)
+    with torch.no_grad():
+        target = int(build_model(FOOLING_MODEL)(X)[0].argsort()[-3])  # the third most likely class
+    return [X, target, FOOLING_MODEL], {"max_iter": 100, "lr": 0.5}
+
+
+def _classvis_inputs():
+    img = random_images(1, 16, seed=17).requires_grad_()
+    return [img, ModelSpec("tiny_cnn", seed=17), 2, 0.01, 0.5], {}
+
+
+REFERENCE_CASES = [
+    ReferenceCase(
+        "fooling_chelsea", "make_fooling_image", _fooling_inputs, atol=0, rtol=0,
+        why="used for its distance to the original only: a correct attack may stop a step earlier or later "
+            "under rounding, so the student's distance may be up to 1.5x the reference's plus one step.",
+    ),
+    ReferenceCase(
+        "classvis_step", "class_visualization_update_step", _classvis_inputs, atol=1e-5, rtol=1e-4,
+        why="one normalised float32 gradient step on a tiny CNN: implementations differ in rounding only.",
+        capture="0",
+    ),
+]
+
+
+@check(points=1, function="make_fooling_image")
+def test_fooling_photo_hits_target(student, reference):
+    """the fooling image of a photo is classified as the target"""
+    case = reference.case("fooling_chelsea")
+    X, target, spec = case.args
+    call = student.make_fooling_image(*case.args, **case.kwargs)
+    fooled = expect_tensor(call.value, "fooling image")
+    with torch.no_grad():
+        predicted = int(build_model(spec)(fooled).argmax(dim=1))
+    if predicted != target:
+        raise AssertionError(
+            f"the fooling image is classified as {predicted}, not the target {target}: step along "
+            "+lr * g / ||g|| (g the gradient of the target's raw score) until the prediction is the target."
+        )
+    expect_input_unchanged(call, "0", "make_fooling_image", "X")
+
+
+@check(points=1, function="make_fooling_image")
+def test_fooling_stays_close(student, reference):
+    """the fooling image stays as close to the photo as the reference attack"""
+    case = reference.case("fooling_chelsea")
+    X, lr = case.args[0], case.kwargs["lr"]
+    fooled = expect_tensor(student.make_fooling_image(*case.args, **case.kwargs).value, "fooling image")
+    distance, allowed = (fooled - X).norm().item(), 1.5 * (case.output - X).norm().item() + lr
+    if distance > allowed:
+        raise AssertionError(
+            f"the fooling image is {distance:.3g} away from the photo (L2), the reference needs "
+            f"{(case.output - X).norm().item():.3g}: normalise each step by the gradient's L2 norm and stop as soon "
+            "as the model predicts the target."
+        )
+
+
+@check(points=1, function="class_visualization_update_step")
+def test_update_step_reference(student, reference):
+    """one update step matches the reference on a tiny CNN"""
+    case = reference.case("classvis_step")
+    call = student.class_visualization_update_step(*case.args, **case.kwargs)
+    expect_close(call.args_after["0"], case.output, "the updated image", atol=case.atol, rtol=case.rtol,
+                 hint="ascend s_y(I) - l2_reg * ||I||^2 with step learning_rate * g / ||g||, in place")
+
+
+@check(points=1, function="class_visualization_update_step")
+def test_update_step_raises_objective(student):
+    """a small step increases s_y(I) - l2_reg * ||I||^2"""
+    spec, target, l2_reg = ModelSpec("tiny_cnn", seed=18), 5, 0.01
+    img = random_images(1, 16, seed=18).requires_grad_()
+    call = student.class_visualization_update_step(img, spec, target, l2_reg, 0.05)
+    model = build_model(spec)
+
+    def objective(x: torch.Tensor) -> float:
+        return (model(x)[0, target] - l2_reg * x.pow(2).sum()).item()
+
+    before, after = objective(img.detach()), objective(call.args_after["0"])
+    if after <= before:
+        raise AssertionError(
+            f"the objective went from {before:.4g} to {after:.4g}: add the step (gradient ascent) and include the "
+            "regulariser with a minus sign."
+        )

@@ -1,0 +1,99 @@
+"""Hidden checks: occlusion maps and guided backpropagation."""
+
+import torch
+
+from vizgen.grading.cases import ReferenceCase
+from vizgen.grading.expect import expect_clean_model, expect_close, expect_tensor
+from vizgen.grading.inputs import photo_batch
+from vizgen.grading.messages import StudentCodeError
+from vizgen.grading.plugin import check
+from vizgen.models import ModelSpec, build_model
+
+
+def _occlusion_inputs():
+    X = photo_batch(["astronaut", "coffee"], 24)  # (2, 3, 24, 24)
+    return [X, torch.tensor([1, 6]), ModelSpec("tiny_cnn", seed=12), 6, 3, 0.5], {}
+
+
+def _guided_inputs():
+    return [photo_batch(["rocket", "chelsea"], 24), torch.tensor([0, 8]), ModelSpec("tiny_cnn", seed=13)], {}
+
+
+REFERENCE_CASES = [
+    ReferenceCase(
+        "occlusion_photos", "occlusion_map", _occlusion_inputs, atol=1e-5, rtol=1e-4,
+        why="softmax probabilities of a tiny CNN in float32; batching changes only summation order (~1e-7).",
+    ),
+    ReferenceCase(
+        "guided_photos", "guided_backprop", _guided_inputs, atol=1e-5, rtol=1e-4,
+        why="float32 input gradients through ReLU and in-place ReLU6; hook-based and Function-based guided "
+            "ReLUs agree to rounding (~1e-7 relative).",
+    ),
+]
+
+
+@check(points=1, function="occlusion_map")
+def test_occlusion_reference(student, reference):
+    """matches the reference occlusion map on two photos (fill 0.5, patch 6, stride 3)"""
+    case = reference.case("occlusion_photos")
+    call = student.occlusion_map(*case.args, **case.kwargs)
+    expect_close(call.value, case.output, "occlusion map", atol=case.atol, rtol=case.rtol,
+                 hint="use the patch_size, stride and fill arguments as given, and softmax probabilities of class y[n]")
+
+
+@check(points=1, function="occlusion_map")
+def test_occlusion_is_batched(student):
+    """runs the occluded copies through the model in batches, not one forward per patch"""
+    X, y = photo_batch(["astronaut", "coffee"], 16), torch.tensor([2, 3])
+    call = student.occlusion_map(X, y, ModelSpec("tiny_cnn", seed=12, count_calls=True), 4, 2, 0.0)
+    calls, occluded = call.effects["2"]["forward_calls"], 2 * 7 * 7
+    if calls > 8:
+        raise AssertionError(
+            f"occlusion_map called the model {calls} times for {occluded} occluded images: stack the occluded "
+            "copies into one tensor and run them through the model in batches of batch_size."
+        )
+    expect_tensor(call.value, "occlusion map")
+
+
+@check(points=1, function="guided_backprop")
+def test_guided_reference(student, reference):
+    """matches the reference guided gradient (ReLU and in-place ReLU6) on two photos"""
+    case = reference.case("guided_photos")
+    call = student.guided_backprop(*case.args, **case.kwargs)
+    expect_close(call.value, case.output, "guided gradient", atol=case.atol, rtol=case.rtol,
+                 hint="at every ReLU and ReLU6 pass gradient only where the incoming gradient is positive and the "
+                      "activation's own gradient is nonzero; backpropagate the raw score s_y")
+
+
+@check(points=1, function="guided_backprop")
+def test_guided_by_hand(student):
+    """on Linear-ReLU-Linear the guided gradient is W1^T [(h > 0) * max(W2[y], 0)]"""
+    spec = ModelSpec("mlp", seed=14)
+    X, y = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(14)), torch.tensor([1, 5])
+    call = student.guided_backprop(X, y, spec)
+    net = build_model(spec).net
+    h = net[1](X.flatten(1))  # (N, 16) pre-activation
+    upstream = (h > 0) * net[3].weight[y].clamp(min=0)  # (N, 16): forward and backward both positive
+    expected = (upstream @ net[1].weight).view(2, 3, 8, 8)  # (N, 3, 8, 8)
+    expect_close(call.value, expected, "guided gradient", atol=1e-5, rtol=1e-4,
+                 hint="zero the gradient where the incoming gradient is negative, in addition to ReLU's own mask")
+
+
+@check(points=1, function="guided_backprop")
+def test_guided_removes_hooks_on_error(student):
+    """removes its hooks even when the forward pass raises"""
+    X, y = photo_batch(["rocket"], 16), torch.tensor([0])
+    try:
+        call = student.guided_backprop(X, y, ModelSpec("failing_cnn", seed=15))
+    except StudentCodeError as error:
+        if error.kind != "RuntimeError" or "FailingCNN" not in str(error):
+            raise
+        hooks = error.effects.get("2", {}).get("hooks_added", 0)
+        if hooks:
+            raise AssertionError(
+                f"when the model raised, guided_backprop left {hooks} hook(s) on it: remove the hook handles in a "
+                "`finally:` block so they go even on errors."
+            ) from None
+        return
+    expect_clean_model(call, "2", "guided_backprop")
+    raise AssertionError("guided_backprop returned although the model's forward raised: let the error propagate.")

@@ -1,0 +1,89 @@
+"""Hidden checks: saliency maps and GrabCut masks, on photos and seeded models."""
+
+import numpy as np
+import torch
+
+from vizgen.grading.cases import ReferenceCase
+from vizgen.grading.expect import expect_array, expect_clean_model, expect_close, expect_device, expect_input_unchanged
+from vizgen.grading.inputs import photo, photo_batch
+from vizgen.grading.plugin import check
+from vizgen.models import ModelSpec
+
+
+def _saliency_inputs():
+    return [photo_batch(["coffee", "rocket"], 32), torch.tensor([3, 7]), ModelSpec("tiny_cnn", seed=11)], {}
+
+
+def _blob(size: int, cy: float, cx: float, radius: float) -> np.ndarray:
+    yy, xx = np.mgrid[:size, :size]
+    return np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius**2)).astype(np.float32)  # (H, W)
+
+
+def _mask_inputs():
+    return [photo("chelsea", 48), _blob(48, 26, 20, 8)], {}
+
+
+REFERENCE_CASES = [
+    ReferenceCase(
+        "saliency_photos", "compute_saliency_maps", _saliency_inputs, atol=1e-5, rtol=1e-4,
+        why="float32 input gradients of a tiny CNN: correct implementations differ only in summation order "
+            "(one backward of the summed scores or one per image), about 1e-7 relative; CUDA kernels add ~1e-6.",
+    ),
+    ReferenceCase(
+        "mask_chelsea", "saliency_to_mask", _mask_inputs, atol=0, rtol=0,
+        why="compared by IoU >= 0.95, not elementwise: GrabCut is deterministic after cv2.setRNGSeed(0), but "
+            "quantile interpolation choices move a few seed pixels and so a few boundary pixels.",
+    ),
+]
+
+
+@check(points=1, function="compute_saliency_maps")
+def test_saliency_reference(student, reference):
+    """matches the reference saliency on two photos"""
+    case = reference.case("saliency_photos")
+    call = student.compute_saliency_maps(*case.args, **case.kwargs)
+    expect_close(call.value, case.output, "saliency", atol=case.atol, rtol=case.rtol,
+                 hint="differentiate the raw score s_y of the correct class (not the softmax or the loss), "
+                      "take |gradient|, then the max over the colour channel")
+
+
+@check(points=1, function="compute_saliency_maps")
+def test_saliency_side_effects(student, reference):
+    """leaves the model and the input as they were"""
+    case = reference.case("saliency_photos")
+    call = student.compute_saliency_maps(*case.args, **case.kwargs)
+    expect_clean_model(call, "2", "compute_saliency_maps")
+    expect_input_unchanged(call, "0", "compute_saliency_maps", "X")
+    expect_device(call.value, case.args[0].device, "saliency")
+    if call.effects["2"]["param_grads_left"]:
+        raise AssertionError("compute_saliency_maps left gradients on model parameters: the parameters are frozen; "
+                             "do not call requires_grad_() on the model.")
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))
+
+
+@check(points=1, function="saliency_to_mask")
+def test_mask_reference(student, reference):
+    """matches the reference GrabCut mask on a photo (IoU >= 0.95)"""
+    case = reference.case("mask_chelsea")
+    mask = expect_array(student.saliency_to_mask(*case.args, **case.kwargs).value, "mask")
+    if mask.shape != case.output.shape or _iou(mask.astype(bool), case.output) < 0.95:
+        raise AssertionError(
+            f"the mask differs from the reference (IoU {_iou(mask.astype(bool), case.output) if mask.shape == case.output.shape else 0:.2f}, "
+            "need 0.95): seed with the quantiles of the saliency (GC_FGD >= fg_quantile, GC_BGD <= bg_quantile, "
+            "GC_PR_BGD elsewhere), call cv2.setRNGSeed(0), run GrabCut with GC_INIT_WITH_MASK for `iterations`."
+        )
+
+
+@check(points=1, function="saliency_to_mask")
+def test_mask_accepts_tensor_and_keeps_inputs(student, reference):
+    """accepts a torch saliency map and does not modify the image"""
+    case = reference.case("mask_chelsea")
+    img, saliency = case.args
+    call = student.saliency_to_mask(img, torch.from_numpy(saliency))
+    mask = expect_array(call.value, "mask")
+    if mask.shape != case.output.shape or _iou(mask.astype(bool), case.output) < 0.95:
+        raise AssertionError("with a torch.Tensor saliency the mask differs: convert it with .detach().cpu().numpy() first.")
+    expect_input_unchanged(call, "0", "saliency_to_mask", "img")

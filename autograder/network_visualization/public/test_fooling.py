@@ -1,0 +1,47 @@
+"""Public checks: fooling images (Szegedy et al. 2014)."""
+
+import torch
+
+from vizgen.grading.expect import expect_input_unchanged, expect_shape, expect_tensor
+from vizgen.grading.inputs import random_images
+from vizgen.grading.plugin import check
+from vizgen.models import ModelSpec, build_model
+
+
+def _target_other_than_prediction(model, X):
+    with torch.no_grad():
+        scores = model(X)[0]  # (C,)
+    return int(scores.argsort()[-2])  # the runner-up class
+
+
+@check(points=1, function="make_fooling_image")
+def test_fooling_hits_target(student):
+    """the fooling image is classified as the target"""
+    spec = ModelSpec("tiny_cnn", seed=6)
+    model, X = build_model(spec), random_images(1, 16, seed=6)
+    target = _target_other_than_prediction(model, X)
+    call = student.make_fooling_image(X, target, spec)
+    fooled = expect_tensor(call.value, "fooling image")
+    expect_shape(fooled, X.shape, "fooling image")
+    predicted = int(model(fooled).argmax(dim=1))
+    if predicted != target:
+        raise AssertionError(
+            f"the fooling image is classified as {predicted}, not the target {target}: ascend the target's score "
+            "(add the step, do not subtract it) and repeat until the prediction is the target."
+        )
+    expect_input_unchanged(call, "0", "make_fooling_image", "X")
+
+
+@check(points=1, function="make_fooling_image")
+def test_fooling_stops_when_fooled(student):
+    """an image already classified as the target comes back unchanged"""
+    spec = ModelSpec("tiny_cnn", seed=7)
+    model, X = build_model(spec), random_images(1, 16, seed=7)
+    already = int(model(X).argmax(dim=1))
+    call = student.make_fooling_image(X, already, spec)
+    change = (expect_tensor(call.value, "fooling image") - X).abs().max().item()
+    if change > 0:
+        raise AssertionError(
+            f"the image changed by up to {change:.3g} although the model already predicted the target: check the "
+            "prediction before each step and stop as soon as it is the target."
+        )

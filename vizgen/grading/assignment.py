@@ -1,0 +1,83 @@
+"""Assignments: ``autograder/<name>/assignment.toml`` plus its public and hidden checks."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from vizgen.config import CoursePaths
+from vizgen.errors import CourseLayoutError
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    title: str
+    notebook: str  # file name, e.g. "NetworkVisualization.ipynb"
+    paths: CoursePaths
+
+    @property
+    def dir(self) -> Path:
+        return self.paths.autograder / self.name
+
+    @property
+    def public(self) -> Path:
+        return self.dir / "public"
+
+    @property
+    def hidden(self) -> Path:
+        return self.dir / "hidden"
+
+    @property
+    def references(self) -> Path:
+        return self.dir / "references"
+
+    @property
+    def solution_notebook(self) -> Path:
+        return self.paths.solutions / self.name / self.notebook
+
+    @property
+    def release_notebook(self) -> Path:
+        return self.paths.assignments / self.name / self.notebook
+
+    def starter_signatures(self) -> dict[str, list[str]]:
+        """Parameter names of each graded function in the starter code (the released notebook)."""
+        from vizgen.grading.extract import extract_submission
+
+        source = self.release_notebook if self.release_notebook.is_file() else self.solution_notebook
+        return {name: info.params for name, info in extract_submission(source).functions.items()}
+
+
+def available(paths: CoursePaths) -> list[str]:
+    if not paths.autograder.is_dir():
+        return []
+    return sorted(p.parent.name for p in paths.autograder.glob("*/assignment.toml"))
+
+
+def load_assignment(paths: CoursePaths, name: str) -> Assignment:
+    config = paths.autograder / name / "assignment.toml"
+    if not config.is_file():
+        known = ", ".join(available(paths)) or "none found"
+        raise CourseLayoutError(f"unknown assignment {name!r}: choose one of {known} (folders of {paths.autograder}).")
+    data = tomllib.loads(config.read_text())
+    return Assignment(name=name, title=data.get("title", name), notebook=data["notebook"], paths=paths)
+
+
+def detect_assignment(paths: CoursePaths, notebook: Path) -> Assignment:
+    """The assignment a notebook belongs to: its metadata first, then its file name."""
+    try:
+        meta = nbformat.read(notebook, as_version=4).metadata.get("vizgen", {})
+        if meta.get("assignment"):
+            return load_assignment(paths, meta["assignment"])
+    except Exception:  # an unreadable notebook is reported by the grader, with its own message
+        pass
+    for name in available(paths):
+        if load_assignment(paths, name).notebook == Path(notebook).name:
+            return load_assignment(paths, name)
+    raise CourseLayoutError(
+        f"cannot tell which assignment {notebook} belongs to: pass --assignment NAME "
+        f"(one of {', '.join(available(paths)) or 'none found'})."
+    )

@@ -1,0 +1,102 @@
+"""Grade one submission: extract its functions, start the runner, run the checks, report.
+
+Every path ends in a ``GradeReport``: an unreadable notebook, a missing function or a student
+crash fails the affected checks with a message, and the rest is graded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from vizgen.config import CoursePaths, GradingConfig
+from vizgen.errors import CourseLayoutError, NotebookError
+from vizgen.grading import sandbox
+from vizgen.grading.assignment import Assignment
+from vizgen.grading.cases import ReferenceStore
+from vizgen.grading.extract import extract_submission
+from vizgen.grading.messages import FunctionUnavailable
+from vizgen.grading.plugin import VizgenPlugin
+from vizgen.grading.results import CheckResult, GradeReport
+from vizgen.grading.runner import ChildRunner, Runner
+
+_INI = Path(__file__).with_name("checks.ini")
+
+
+class UnavailableRunner:
+    """Stands in when no function can be called at all (e.g. the notebook is not valid JSON)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def call(self, function: str, *args, **kwargs):
+        raise FunctionUnavailable(self.reason)
+
+    def close(self) -> None:
+        pass
+
+
+def run_checks(assignment: Assignment, runner: Runner, hidden: bool, function: str | None = None) -> list[CheckResult]:
+    """Run the assignment's public (and hidden) checks against a runner; returns one result per check."""
+    folders = [assignment.public] + ([assignment.hidden] if hidden else [])
+    missing = [f for f in folders if not f.is_dir()]
+    if missing:
+        raise CourseLayoutError(f"check folder {missing[0]} is missing: restore autograder/{assignment.name}/.")
+    plugin = VizgenPlugin(runner, ReferenceStore(assignment.references), assignment.hidden if hidden else None, function)
+    args = [*map(str, folders), "-c", str(_INI), "--rootdir", str(assignment.dir), "-q", "-p", "no:cacheprovider",
+            "--import-mode=importlib", "-W", "ignore", "--capture=sys"]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        pytest.main(args, plugins=[plugin])
+    if plugin.collection_errors:
+        raise CourseLayoutError(f"the checks could not be loaded: {'; '.join(plugin.collection_errors)}")
+    return plugin.results
+
+
+def _edited_test_cells(assignment: Assignment, found: dict[str, str]) -> list[str]:
+    if not assignment.release_notebook.is_file():
+        return []
+    original = extract_submission(assignment.release_notebook).test_cells
+    return [cell for cell, source in original.items() if found.get(cell, source) != source]
+
+
+def grade_submission(
+    notebook: Path, assignment: Assignment, hidden: bool = True, config: GradingConfig | None = None
+) -> GradeReport:
+    """Grade one notebook with the public (and hidden) checks of an assignment."""
+    config = config or GradingConfig()
+    start = time.perf_counter()
+    report = GradeReport(submission=str(notebook), assignment=assignment.name)
+    runner: Runner
+    try:
+        submission = extract_submission(Path(notebook))
+    except NotebookError as error:
+        report.notes.append(str(error))
+        runner = UnavailableRunner(f"the notebook could not be read: {error}")
+    else:
+        report.notes += submission.problems
+        edited = _edited_test_cells(assignment, submission.test_cells)
+        if edited:
+            report.notes.append(f"test cell(s) {', '.join(edited)} were edited; grading used the original checks.")
+        runner = ChildRunner(
+            submission,
+            assignment.starter_signatures(),
+            assignment.paths,
+            sandbox.default_denied(assignment.paths.root),
+            config,
+        )
+    try:
+        report.checks = run_checks(assignment, runner, hidden)
+    finally:
+        runner.close()
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def environment_is_nbgrader() -> bool:
+    """True inside `nbgrader autograde` (it sets NBGRADER_EXECUTION)."""
+    return "NBGRADER_EXECUTION" in os.environ

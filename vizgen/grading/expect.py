@@ -1,0 +1,118 @@
+"""Assertions for checks, each failing with a message a student can act on.
+
+Checks call these instead of bare ``assert``: ``expect_shape(value, (2, 16, 16), "saliency",
+hint="take the max over the colour channel")``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+
+from vizgen.grading.messages import CheckFailure
+from vizgen.grading.runner import Call
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)}, dtype {value.dtype}"
+    if isinstance(value, np.ndarray):
+        return f"a NumPy array of shape {value.shape}, dtype {value.dtype}"
+    return f"a {type(value).__name__}"
+
+
+def _hint(hint: str) -> str:
+    return f": {hint}" if hint else ""
+
+
+def expect_tensor(value: Any, name: str) -> torch.Tensor:
+    if not isinstance(value, torch.Tensor):
+        raise CheckFailure(f"{name} is {_describe(value)}; expected a torch.Tensor (return the tensor, not .numpy()).")
+    return value
+
+
+def expect_array(value: Any, name: str) -> np.ndarray:
+    if not isinstance(value, np.ndarray):
+        raise CheckFailure(f"{name} is {_describe(value)}; expected a NumPy array (convert with .cpu().numpy()).")
+    return value
+
+
+def expect_shape(value: Any, shape: Sequence[int], name: str, hint: str = "") -> None:
+    got = tuple(value.shape)
+    if got != tuple(shape):
+        raise CheckFailure(f"{name} has shape {got}; expected {tuple(shape)}{_hint(hint)}.")
+
+
+def expect_dtype(value: Any, dtypes: Any, name: str, hint: str = "") -> None:
+    allowed = dtypes if isinstance(dtypes, (tuple, list)) else (dtypes,)
+    if value.dtype not in allowed:
+        want = " or ".join(str(d) for d in allowed)
+        raise CheckFailure(f"{name} has dtype {value.dtype}; expected {want}{_hint(hint)}.")
+
+
+def expect_device(value: torch.Tensor, device: torch.device | str, name: str) -> None:
+    if value.device != torch.device(device):
+        raise CheckFailure(
+            f"{name} is on device {value.device}; expected {device}, the device of the input: "
+            "create new tensors with device=X.device and do not move results elsewhere."
+        )
+
+
+def expect_finite(value: Any, name: str, hint: str = "") -> None:
+    data = torch.as_tensor(value)
+    if data.is_floating_point() and not torch.isfinite(data).all():
+        nans = int(torch.isnan(data).sum())
+        infs = int(torch.isinf(data).sum())
+        raise CheckFailure(f"{name} has {nans} NaN and {infs} infinite values{_hint(hint or 'look for a division by zero')}.")
+
+
+def expect_close(got: Any, want: Any, name: str, atol: float, rtol: float, hint: str = "") -> None:
+    got_t = torch.as_tensor(got).detach().cpu().double()
+    want_t = torch.as_tensor(want).detach().cpu().double()
+    expect_shape(got_t, want_t.shape, name, hint)
+    if not torch.allclose(got_t, want_t, atol=atol, rtol=rtol):
+        diff = (got_t - want_t).abs()
+        worst = int(diff.argmax())
+        raise CheckFailure(
+            f"{name} differs from the expected values: largest difference {diff.max().item():.3g} "
+            f"(got {got_t.flatten()[worst].item():.4g}, expected {want_t.flatten()[worst].item():.4g}; "
+            f"tolerance {atol:g} + {rtol:g}·|expected|){_hint(hint)}."
+        )
+
+
+def expect_clean_model(call: Call, arg: str, function: str, allow_calls: bool = True) -> None:
+    """The model argument is left as found: no hooks, same train/eval mode, same requires_grad."""
+    effects = call.effects.get(arg)
+    if effects is None:
+        raise CheckFailure(f"internal: no side-effect report for argument {arg} of {function}; tell the course staff.")
+    if effects["hooks_added"] > 0:
+        raise CheckFailure(
+            f"{function} left {effects['hooks_added']} hook(s) registered on the model: keep the handles returned by "
+            "register_*_hook and call handle.remove() in a finally block."
+        )
+    if effects["mode_changed"]:
+        raise CheckFailure(
+            f"{function} changed the model's train/eval mode (now training={effects['now_training']}): "
+            "do not call model.train() or model.eval(); use the model as given."
+        )
+    if effects["requires_grad_changed"]:
+        raise CheckFailure(
+            f"{function} changed requires_grad on {effects['requires_grad_changed']} model parameter(s): "
+            "gradients are needed for the input only; leave the parameters as given."
+        )
+
+
+def expect_input_unchanged(call: Call, arg: str, function: str, name: str) -> None:
+    effects = call.effects.get(arg)
+    if effects and effects["mutated"]:
+        raise CheckFailure(
+            f"{function} modified its input {name} in place: work on a copy (e.g. {name}.clone()) "
+            "so the caller's tensor is left as it was."
+        )
+    if effects and effects["requires_grad_changed"]:
+        raise CheckFailure(
+            f"{function} changed requires_grad on its input {name}: call requires_grad_() on a copy "
+            f"({name}.clone().requires_grad_()), not on the caller's tensor."
+        )

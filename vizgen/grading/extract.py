@@ -1,0 +1,121 @@
+"""Read a student's functions out of a notebook without running the notebook.
+
+Only nbgrader solution cells contribute definitions, and from them only imports, function and
+class definitions and literal constants; driver and training code never runs. Import
+statements from the other code cells are kept when the definitions use the names they bind.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from vizgen.errors import NotebookError
+from vizgen.grading.invoke import STUDENT_PREFIX
+
+
+@dataclass
+class FunctionInfo:
+    name: str
+    cell: str  # the nbgrader grade_id of the cell that defines it
+    params: list[str]
+
+
+@dataclass
+class Submission:
+    path: Path
+    cells: list[tuple[str, str]] = field(default_factory=list)  # (filename, code) run in order
+    functions: dict[str, FunctionInfo] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # e.g. a syntax error in a cell
+    test_cells: dict[str, str] = field(default_factory=dict)  # grade_id -> source
+    metadata: dict = field(default_factory=dict)
+
+
+def read_notebook(path: Path) -> nbformat.NotebookNode:
+    """Parse a notebook; raises NotebookError with the next step for missing, invalid or non-notebook files."""
+    path = Path(path)
+    if not path.is_file():
+        raise NotebookError(f"{path} does not exist: give the path of your .ipynb file.")
+    if path.suffix != ".ipynb":
+        raise NotebookError(f"{path} is not a notebook (.ipynb): submit the notebook file itself.")
+    try:
+        return nbformat.read(path, as_version=4)
+    except (json.JSONDecodeError, UnicodeDecodeError, nbformat.reader.NotJSONError) as error:
+        raise NotebookError(
+            f"{path} is not valid notebook JSON ({str(error).splitlines()[0][:120]}): "
+            "open it in Jupyter and save it again, or restore it from your last good copy."
+        ) from error
+    except Exception as error:  # nbformat raises several kinds for malformed notebooks
+        raise NotebookError(f"{path} could not be read as a notebook ({error}): save it again from Jupyter.") from error
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _kept(node: ast.stmt) -> bool:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom)):
+        return True
+    if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+        try:
+            ast.literal_eval(node.value)
+            return True
+        except ValueError:
+            return False
+    return False
+
+
+def _strip_magics(source: str) -> str:
+    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
+def _bound_names(node: ast.stmt) -> set[str]:
+    return {(a.asname or a.name).split(".")[0] for a in node.names}
+
+
+def extract_submission(path: Path) -> Submission:
+    """Build the module source of a submission; problems (syntax errors, ...) are recorded, not raised."""
+    nb = read_notebook(path)
+    sub = Submission(Path(path), metadata=dict(nb.metadata.get("vizgen", {})))
+    definitions: list[ast.stmt] = []
+    other_imports: list[ast.stmt] = []
+    kept_cells: list[tuple[str, str]] = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        meta = _nbgrader(cell)
+        cell_id = meta.get("grade_id", f"cell {index + 1}")
+        if meta.get("grade") and not meta.get("solution"):
+            sub.test_cells[cell_id] = cell.source
+            continue
+        filename = f"{STUDENT_PREFIX}{cell_id}>"
+        try:
+            tree = ast.parse(_strip_magics(cell.source), filename=filename)
+        except SyntaxError as error:
+            if meta.get("solution"):
+                sub.problems.append(f"cell '{cell_id}' has a syntax error on line {error.lineno}: {error.msg}")
+            continue
+        if not meta.get("solution"):
+            other_imports += [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+            continue
+        lines = _strip_magics(cell.source).splitlines()
+        for node in tree.body:
+            if not _kept(node):
+                for i in range(node.lineno - 1, node.end_lineno):
+                    lines[i] = ""  # dropped: driver code never runs, line numbers stay true
+                continue
+            definitions.append(node)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                params = [a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
+                sub.functions[node.name] = FunctionInfo(node.name, cell_id, params)
+        kept_cells.append((filename, "\n".join(lines)))
+    used = {n.id for d in definitions for n in ast.walk(d) if isinstance(n, ast.Name)}
+    imports = [n for n in other_imports if _bound_names(n) & used]
+    if imports:
+        sub.cells.append((f"{STUDENT_PREFIX}imports>", ast.unparse(ast.Module(body=imports, type_ignores=[]))))
+    sub.cells += kept_cells
+    return sub

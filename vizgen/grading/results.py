@@ -1,0 +1,96 @@
+"""Grading results and their forms: Gradescope's results.json, a CSV row per submission, a table."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class CheckResult:
+    name: str  # shown to the student, e.g. "compute_saliency_maps: output shape"
+    function: str
+    points: float
+    score: float
+    message: str  # why it failed, or "" when it passed
+    hidden: bool
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= self.points
+
+
+@dataclass
+class GradeReport:
+    submission: str
+    assignment: str
+    checks: list[CheckResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about the whole submission (e.g. invalid notebook)
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(c.score for c in self.checks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.checks)
+
+    def to_gradescope(self) -> dict:
+        """Gradescope's autograder results.json format."""
+        return {
+            "score": self.score,
+            "execution_time": round(self.seconds, 3),
+            "output": "\n".join(self.notes),
+            "tests": [
+                {
+                    "name": c.name,
+                    "score": c.score,
+                    "max_score": c.points,
+                    "status": "passed" if c.passed else "failed",
+                    "output": c.message or "passed",
+                    "visibility": "after_published" if c.hidden else "visible",
+                }
+                for c in self.checks
+            ],
+        }
+
+
+def write_json(report: GradeReport, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report.to_gradescope(), indent=2) + "\n")
+
+
+def write_csv(reports: list[GradeReport], path: Path) -> None:
+    names = list(dict.fromkeys(c.name for r in reports for c in r.checks))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["submission", "assignment", "score", "max_score", *names])
+        for r in reports:
+            by_name = {c.name: c.score for c in r.checks}
+            writer.writerow([r.submission, r.assignment, r.score, r.max_score, *(by_name.get(n, "") for n in names)])
+
+
+def format_checks(report: GradeReport) -> str:
+    """One line per check, for `vizgen check` and the notebook's test cells."""
+    lines = []
+    for c in report.checks:
+        mark = "PASS" if c.passed else "FAIL"
+        line = f"{mark} {c.name} [{c.score:g}/{c.points:g}]"
+        lines.append(line if c.passed else f"{line}\n     {c.message}")
+    return "\n".join(lines)
+
+
+def format_table(reports: list[GradeReport]) -> str:
+    width = max([len(r.submission) for r in reports] + [10])
+    rows = [f"{'submission':<{width}}  {'score':>11}  {'passed':>7}  {'seconds':>7}"]
+    for r in reports:
+        passed = sum(c.passed for c in r.checks)
+        rows.append(
+            f"{r.submission:<{width}}  {r.score:>5g}/{r.max_score:<5g}  {passed:>3}/{len(r.checks):<3}  {r.seconds:>7.2f}"
+        )
+    return "\n".join(rows)

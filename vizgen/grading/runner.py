@@ -1,0 +1,194 @@
+"""Runners call a student's functions for the checks and hand back a ``Call``.
+
+``ChildRunner`` runs the submission's definition cells in a separate, sandboxed process
+(``worker``); only plain data crosses back, and a hang, crash or ``sys.exit`` costs only the
+calls of that function. ``InProcessRunner`` calls functions from a live notebook namespace (the
+nbgrader test cells), through the same ``invoke`` so that both grade alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import signal
+import subprocess
+import sys
+from multiprocessing.connection import Connection
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from vizgen.config import CoursePaths, GradingConfig
+from vizgen.grading import messages, wire
+from vizgen.grading.extract import Submission
+from vizgen.grading.invoke import invoke, materialize
+
+
+@dataclass
+class Call:
+    """What one call of a student function produced, as plain data."""
+
+    function: str
+    value: Any  # the return value: tensors, arrays, numbers, containers
+    args_after: dict[str, Any]  # tensor arguments after the call, by position ("0") or name
+    effects: dict[str, dict]  # side-effect report per model/tensor argument (see invoke)
+    output: str = ""  # what the function printed
+    seconds: float = 0.0
+
+
+class Runner(Protocol):
+    def call(self, function: str, *args: Any, device: str = "cpu", **kwargs: Any) -> Call: ...
+
+    def close(self) -> None: ...
+
+
+def _to_call(function: str, cell: str, outcome: dict) -> Call:
+    if outcome.get("error"):
+        raise messages.student_error(function, cell, outcome["error"], outcome.get("effects", {}))
+    return Call(
+        function,
+        outcome["result"],
+        outcome.get("args_after", {}),
+        outcome.get("effects", {}),
+        outcome.get("output", ""),
+        outcome.get("seconds", 0.0),
+    )
+
+
+def _check_signature(function: str, params: list[str], expected: dict[str, list[str]]) -> None:
+    want = expected.get(function)
+    if want is not None and params[: len(want)] != want:
+        raise messages.wrong_signature(function, params, want)
+
+
+@dataclass
+class ChildRunner:
+    """Runs a submission's cells in a child process started at construction (its imports overlap
+    with the parent's work). Restarted after a timeout or crash."""
+
+    submission: Submission
+    expected: dict[str, list[str]]  # function -> parameter names of the starter code
+    paths: CoursePaths | None
+    denied: list[str]
+    config: GradingConfig = field(default_factory=GradingConfig)
+    broken: dict[str, str] = field(default_factory=dict)  # function -> why later calls are skipped
+
+    def __post_init__(self) -> None:
+        self._process: subprocess.Popen | None = None
+        self._loaded: dict | None = None
+        self._exit: int | None = None
+        self._start()
+
+    def _start(self) -> None:
+        settings = {
+            "denied": self.denied,
+            "root": str(self.paths.root) if self.paths else None,
+            "threads": self.config.torch_threads,
+            "max_output_chars": self.config.max_output_chars,
+        }
+        # A fresh interpreter (not fork): nothing of the grader's memory is visible to student code.
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "vizgen.grading.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._send = Connection(os.dup(self._process.stdin.fileno()), readable=False)
+        self._recv = Connection(os.dup(self._process.stdout.fileno()), writable=False)
+        self._process.stdin.close()
+        self._process.stdout.close()
+        self._send.send_bytes(wire.encode({"settings": settings, "cells": self.submission.cells}))
+        self._loaded = None
+
+    def _receive(self, timeout: float) -> dict | None:
+        """The child's next message, or None if it hung or died (then ``_exit`` says which)."""
+        try:
+            if self._recv.poll(timeout):
+                return wire.decode(self._recv.recv_bytes())
+        except (EOFError, OSError):
+            pass
+        try:
+            self._exit = self._process.wait(0.5)
+        except subprocess.TimeoutExpired:
+            self._exit = None  # still running, so it hung
+        self._stop()
+        return None
+
+    def _stop(self) -> None:
+        if self._process is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._process.pid, signal.SIGKILL)  # the worker and anything it started
+            self._process.wait(5)
+            self._send.close()
+            self._recv.close()
+        self._process = None
+
+    def loaded(self) -> dict:
+        """The child's load report: {"errors": [...], "functions": [...]} (starting it if needed)."""
+        if self._process is None:
+            self._start()
+        if self._loaded is None:
+            report = self._receive(self.config.startup_timeout_s)
+            self._loaded = report or {
+                "errors": [f"loading your cells did not finish within {self.config.startup_timeout_s:.0f} s "
+                           "(or crashed): remove top-level code that does work; grading runs only imports "
+                           "and definitions"],
+                "functions": [],
+            }
+        return self._loaded
+
+    def call(self, function: str, *args: Any, device: str = "cpu", **kwargs: Any) -> Call:
+        info = self.submission.functions.get(function)
+        if function in self.broken:
+            raise messages.FunctionUnavailable(self.broken[function])
+        if info is None:
+            raise messages.missing_function(function, list(self.submission.functions), self.submission.problems)
+        _check_signature(function, info.params, self.expected)
+        loaded = self.loaded()
+        if function not in loaded["functions"]:
+            raise messages.FunctionUnavailable(f"{function} could not be loaded: {'; '.join(loaded['errors'])}")
+        request = {"function": function, "args": list(args), "kwargs": kwargs, "device": device}
+        self._send.send_bytes(wire.encode(request))
+        outcome = self._receive(self.config.call_timeout_s)
+        if outcome is None:
+            return self._lost(function)
+        return _to_call(function, info.cell, outcome)
+
+    def _lost(self, function: str) -> Call:
+        code = self._exit
+        if code is None:
+            why = (f"{function} did not return within {self.config.call_timeout_s:.0f} s: look for a loop "
+                   "that never ends (e.g. a while loop whose condition never changes)")
+            self.broken[function] = f"skipped: an earlier call of {why}"
+            raise messages.StudentTimeout(why + ".")
+        why = f"the process running {function} died (exit code {code}): look for os._exit or native crashes"
+        self.broken[function] = f"skipped: an earlier call crashed: {why}"
+        raise messages.StudentCrash(why + ".")
+
+    def close(self) -> None:
+        self._stop()
+
+
+@dataclass
+class InProcessRunner:
+    """Calls functions from a live namespace (a notebook's ``globals()``), without isolation."""
+
+    namespace: dict
+    expected: dict[str, list[str]]
+    paths: CoursePaths | None
+
+    def call(self, function: str, *args: Any, device: str = "cpu", **kwargs: Any) -> Call:
+        fn = self.namespace.get(function)
+        if not callable(fn):
+            defined = [k for k, v in self.namespace.items() if callable(v) and not k.startswith("_")]
+            raise messages.missing_function(function, defined, [])
+        params = list(inspect.signature(fn).parameters)
+        _check_signature(function, params, self.expected)
+        models: dict = {}
+        outcome = invoke(fn, materialize(list(args), models, device, self.paths),
+                         materialize(kwargs, models, device, self.paths))
+        return _to_call(function, function, outcome)
+
+    def close(self) -> None:
+        pass

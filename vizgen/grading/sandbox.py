@@ -1,0 +1,65 @@
+"""Limits on what student code may do inside the grading child process (PEP 578 audit hooks).
+
+Installed after torch and the models are loaded and before any student code runs. Student
+code may not open files under the denied folders (hidden checks, reference outputs,
+solutions), write outside its scratch folder, start processes, open sockets or call into
+C through ctypes. An audit hook cannot be removed once added.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+_BLOCKED_EVENTS = {
+    "os.system": "start a shell command",
+    "os.exec": "start another program",
+    "os.posix_spawn": "start another program",
+    "os.spawn": "start another program",
+    "os.fork": "fork the process",
+    "os.forkpty": "fork the process",
+    "subprocess.Popen": "start another program",
+    "socket.connect": "open a network connection",
+    "socket.bind": "open a network socket",
+    "ctypes.dlopen": "load a C library",
+    "ctypes.dlsym": "look up C symbols",
+    "ctypes.call_function": "call C functions through ctypes",
+    "os.kill": "send signals to processes",
+}
+
+
+class SandboxViolation(PermissionError):
+    """Student code tried something grading does not allow."""
+
+
+def install(denied: list[str], scratch: str) -> None:
+    denied_roots = [os.path.realpath(d) for d in denied]
+    scratch_root = os.path.realpath(scratch)
+
+    def hook(event: str, args: tuple) -> None:
+        if event in _BLOCKED_EVENTS:
+            raise SandboxViolation(f"grading does not allow student code to {_BLOCKED_EVENTS[event]} ({event})")
+        if event != "open" or not args or not isinstance(args[0], (str, bytes, os.PathLike)):
+            return
+        path = os.path.realpath(os.fsdecode(args[0]))
+        if any(path == root or path.startswith(root + os.sep) for root in denied_roots):
+            raise SandboxViolation(f"grading does not allow student code to open {path}")
+        mode = args[1] if len(args) > 1 and isinstance(args[1], str) else "r"
+        writing = any(c in mode for c in "wax+")
+        flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+        writing = writing or bool(flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT))
+        if writing and not (path.startswith(scratch_root + os.sep) or path.startswith("/dev/")):
+            raise SandboxViolation(f"grading does not allow student code to write {path}; only {scratch_root}")
+
+    sys.addaudithook(hook)
+
+
+def default_denied(course_root: Path) -> list[str]:
+    """Folders student code must not read: hidden checks, reference outputs and solutions."""
+    autograder = course_root / "autograder"
+    denied = [str(course_root / "solutions")]
+    if autograder.is_dir():
+        for assignment in autograder.iterdir():
+            denied += [str(assignment / "hidden"), str(assignment / "references"), str(assignment / "samples")]
+    return denied
