@@ -18,6 +18,8 @@ class Assignment:
     title: str
     notebook: str  # file name, e.g. "NetworkVisualization.ipynb"
     paths: CoursePaths
+    hidden_checks: int = 0  # shipped to students, who lack hidden/: a test keeps it true
+    hidden_points: float = 0.0
 
     @property
     def dir(self) -> Path:
@@ -63,7 +65,14 @@ def load_assignment(paths: CoursePaths, name: str) -> Assignment:
         known = ", ".join(available(paths)) or "none found"
         raise CourseLayoutError(f"unknown assignment {name!r}: choose one of {known} (folders of {paths.autograder}).")
     data = tomllib.loads(config.read_text())
-    return Assignment(name=name, title=data.get("title", name), notebook=data["notebook"], paths=paths)
+    return Assignment(
+        name=name,
+        title=data.get("title", name),
+        notebook=data["notebook"],
+        paths=paths,
+        hidden_checks=int(data.get("hidden_checks", 0)),
+        hidden_points=float(data.get("hidden_points", 0)),
+    )
 
 
 def detect_assignment(paths: CoursePaths, notebook: Path) -> Assignment:
@@ -81,3 +90,8 @@ def detect_assignment(paths: CoursePaths, notebook: Path) -> Assignment:
         f"cannot tell which assignment {notebook} belongs to: pass --assignment NAME "
         f"(one of {', '.join(available(paths)) or 'none found'})."
     )
+
+
+def resolve_assignment(paths: CoursePaths, notebook: Path, name: str | None = None) -> Assignment:
+    """The named assignment, or the one the notebook belongs to."""
+    return load_assignment(paths, name) if name else detect_assignment(paths, notebook)

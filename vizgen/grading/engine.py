@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
+import re
 import time
 from pathlib import Path
 
@@ -57,11 +57,22 @@ def run_checks(assignment: Assignment, runner: Runner, hidden: bool, function: s
     return plugin.results
 
 
+_HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.DOTALL)
+
+
+def _public_part(source: str) -> str:
+    """A test cell as students see it: hidden tests removed, blank lines ignored."""
+    return "\n".join(line for line in _HIDDEN_TESTS.sub("", source).splitlines() if line.strip())
+
+
 def _edited_test_cells(assignment: Assignment, found: dict[str, str]) -> list[str]:
     if not assignment.release_notebook.is_file():
         return []
     original = extract_submission(assignment.release_notebook).test_cells
-    return [cell for cell, source in original.items() if found.get(cell, source) != source]
+    return [
+        cell for cell, source in original.items()
+        if cell in found and _public_part(found[cell]) != _public_part(source)
+    ]
 
 
 def grade_submission(
@@ -95,8 +106,3 @@ def grade_submission(
         runner.close()
     report.seconds = time.perf_counter() - start
     return report
-
-
-def environment_is_nbgrader() -> bool:
-    """True inside `nbgrader autograde` (it sets NBGRADER_EXECUTION)."""
-    return "NBGRADER_EXECUTION" in os.environ

@@ -70,8 +70,8 @@ def _describe_error(function: str, cell: str, kind: str, text: str, where_list: 
     where = f" ({'; '.join(where_list)})" if where_list else ""
     if kind == "NotImplementedError":
         return (
-            f"{function} is not implemented yet: write your code between ### BEGIN SOLUTION and "
-            f"### END SOLUTION in cell '{cell}'."
+            f"{function} is not implemented yet: replace `raise NotImplementedError()` in cell "
+            f"'{cell}' with your code."
         )
     if kind == "SystemExit":
         return f"{function} called sys.exit({text}){where}: return the result instead of exiting."

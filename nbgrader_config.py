@@ -1,0 +1,24 @@
+"""nbgrader configuration: sources are the solution notebooks, releases are the student notebooks.
+
+`nbgrader generate_assignment network_visualization` (run from this folder, or `vizgen release`)
+reads solutions/<assignment>/ and writes assignments/<assignment>/.
+"""
+
+import os
+
+c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
+
+c.CourseDirectory.root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.course_id = "vizgen"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "assignments"
+c.CourseDirectory.submitted_directory = "submitted"
+c.CourseDirectory.autograded_directory = "autograded"
+c.CourseDirectory.feedback_directory = "feedback"
+
+# Student notebooks are released without outputs; checks and solutions are stripped as usual.
+c.ClearOutput.enabled = True
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Autograding runs the notebook; heavy figure cells skip themselves under NBGRADER_EXECUTION.
+c.ExecutePreprocessor.timeout = 300

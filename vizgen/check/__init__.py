@@ -1,0 +1,68 @@
+"""`vizgen check NOTEBOOK` and the notebooks' own test cells: the student's self-check.
+
+Both run the public checks; the test cells run them on the live notebook functions (and, under
+`nbgrader autograde`, the hidden ones too), so nbgrader and `vizgen grade` score alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+from vizgen.config import GradingConfig, course_paths
+from vizgen.grading.assignment import Assignment, load_assignment, resolve_assignment
+from vizgen.grading.extract import read_notebook
+from vizgen.grading.engine import grade_submission, run_checks
+from vizgen.grading.results import GradeReport, format_checks
+from vizgen.grading.runner import InProcessRunner
+
+
+@contextlib.contextmanager
+def _silenced_stderr():
+    """Swallow warnings and stderr, Python- and fd-level: nbgrader zeroes a test cell that writes to stderr."""
+    with tempfile.TemporaryFile() as sink, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            with contextlib.redirect_stderr(io.StringIO()):
+                yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def run_cell(assignment: str, function: str, namespace: dict, hidden: bool = False) -> float:
+    """Run the checks of one function on the notebook's own definitions; print them, return the score.
+
+    nbgrader reads the returned number as the cell's partial credit (the cell's points are the
+    sum of the checks' points).
+    """
+    paths = course_paths()
+    task = load_assignment(paths, assignment)
+    runner = InProcessRunner(namespace, task.starter_signatures(), paths)
+    with _silenced_stderr():
+        results = run_checks(task, runner, hidden=hidden, function=function)
+    report = GradeReport(submission="this notebook", assignment=assignment, checks=results)
+    print(format_checks(report))
+    hidden_note = "" if hidden else " (hidden checks run at grading)"
+    print(f"{function}: {report.score:g}/{report.max_score:g} points from these checks{hidden_note}.")
+    return float(report.score)
+
+
+def hidden_summary(task: Assignment) -> str:
+    return f"{task.hidden_checks} hidden checks ({task.hidden_points:g} points) run at grading."
+
+
+def check_notebook(
+    notebook: Path, assignment: str | None = None, config: GradingConfig | None = None
+) -> tuple[GradeReport, Assignment]:
+    """Grade a notebook with the public checks only (the student's self-check)."""
+    read_notebook(notebook)  # a missing file or a non-notebook is a usage error, reported as such
+    paths = course_paths(Path(notebook).resolve().parent)
+    task = resolve_assignment(paths, Path(notebook), assignment)
+    return grade_submission(Path(notebook), task, hidden=False, config=config), task

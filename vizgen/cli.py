@@ -1,0 +1,123 @@
+"""The `vizgen` command: fetch, check, grade, release, references. Each verb lives in its own subpackage."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from vizgen.errors import VizgenError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vizgen", description="VizGen course tools.")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    fetch = verbs.add_parser("fetch", help="gather the offline assets into datasets/, verified by checksum")
+    fetch.add_argument("--only", nargs="*", metavar="SOURCE", help="only these sources (default: all)")
+
+    check = verbs.add_parser("check", help="self-check a notebook with the public checks")
+    check.add_argument("notebook", type=Path)
+    check.add_argument("--assignment", help="the assignment (default: from the notebook)")
+
+    grade = verbs.add_parser("grade", help="grade submissions (public checks; --hidden adds the hidden ones)")
+    grade.add_argument("notebooks", type=Path, nargs="+")
+    grade.add_argument("--assignment", help="the assignment (default: from each notebook)")
+    grade.add_argument("--hidden", action="store_true", help="also run the hidden checks")
+    grade.add_argument("--json", type=Path, help="Gradescope results.json (a folder when grading several)")
+    grade.add_argument("--csv", type=Path, help="one row per submission")
+
+    release = verbs.add_parser("release", help="nbgrader generate_assignment, then an audited student bundle")
+    release.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    release.add_argument("--bundle", type=Path, help="write the student bundle to this zip")
+
+    refs = verbs.add_parser("references", help="reference outputs from the solution notebooks")
+    refs.add_argument("action", choices=["build", "verify", "parity"])
+    refs.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    refs.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    return parser
+
+
+def _fetch(args) -> int:
+    from vizgen.assets import fetch
+    from vizgen.config import course_paths
+
+    fetch(course_paths(), args.only)
+    return 0
+
+
+def _check(args) -> int:
+    from vizgen.check import check_notebook, hidden_summary
+    from vizgen.grading.results import format_checks
+
+    report, task = check_notebook(args.notebook, args.assignment)
+    print(format_checks(report))
+    for note in report.notes:
+        print(f"note: {note}")
+    passed = sum(c.passed for c in report.checks)
+    print(f"{passed}/{len(report.checks)} public checks passed ({report.score:g}/{report.max_score:g} points).")
+    print(hidden_summary(task))
+    return 0 if passed == len(report.checks) else 1
+
+
+def _grade(args) -> int:
+    from vizgen.config import course_paths
+    from vizgen.grade import grade_many
+    from vizgen.grading.results import format_table
+
+    for notebook in args.notebooks:
+        if not notebook.is_file() or notebook.suffix != ".ipynb":
+            raise VizgenError(f"{notebook} is not a notebook file: give the paths of submitted .ipynb files.")
+    reports = grade_many(course_paths(), args.notebooks, args.assignment, args.hidden, args.json, args.csv)
+    for report in reports:
+        failed = [c for c in report.checks if not c.passed]
+        for note in report.notes:
+            print(f"{report.submission}: note: {note}")
+        for c in failed:
+            print(f"{report.submission}: FAIL {c.name}: {c.message}")
+    print(format_table(reports))
+    return 0
+
+
+def _release(args) -> int:
+    from vizgen.config import course_paths
+    from vizgen.release import release
+
+    release(course_paths(), args.assignment, args.bundle)
+    return 0
+
+
+def _references(args) -> int:
+    from vizgen import references
+    from vizgen.config import course_paths
+    from vizgen.grading.assignment import available, load_assignment
+
+    paths = course_paths()
+    problems = []
+    for name in args.assignment or available(paths):
+        task = load_assignment(paths, name)
+        if args.action == "build":
+            print(f"wrote {references.build(task, args.device)}")
+        elif args.action == "verify":
+            problems += [f"{name}: {p}" for p in references.verify(task, args.device)]
+        else:
+            problems += [f"{name}: {p}" for p in references.parity(task)]
+    for problem in problems:
+        print(problem)
+    if problems and args.action == "verify":
+        print("references are stale: run `vizgen references build`.")
+    return 1 if problems else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"fetch": _fetch, "check": _check, "grade": _grade, "release": _release, "references": _references}
+    try:
+        return handler[args.verb](args)
+    except VizgenError as error:
+        print(f"vizgen {args.verb}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

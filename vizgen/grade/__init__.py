@@ -1,0 +1,38 @@
+"""`vizgen grade SUBMISSION.ipynb ... [--hidden] [--json OUT] [--csv OUT]`: the fast grader."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from vizgen.config import CoursePaths, GradingConfig
+from vizgen.grading.assignment import resolve_assignment
+from vizgen.grading.engine import grade_submission
+from vizgen.grading.results import GradeReport, write_csv, write_json
+
+
+def _json_name(notebook: Path) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "__", str(notebook.with_suffix(""))).strip("_") + ".json"
+
+
+def grade_many(
+    paths: CoursePaths,
+    notebooks: list[Path],
+    assignment: str | None = None,
+    hidden: bool = False,
+    json_out: Path | None = None,
+    csv_out: Path | None = None,
+    config: GradingConfig | None = None,
+) -> list[GradeReport]:
+    """Grade each notebook; write Gradescope JSON (one file, or one per submission in a folder) and CSV."""
+    reports = []
+    for notebook in notebooks:
+        task = resolve_assignment(paths, notebook, assignment)
+        report = grade_submission(notebook, task, hidden=hidden, config=config)
+        reports.append(report)
+        if json_out is not None:
+            target = json_out if len(notebooks) == 1 else json_out / _json_name(notebook)
+            write_json(report, target)
+    if csv_out is not None:
+        write_csv(reports, csv_out)
+    return reports
