@@ -1,0 +1,39 @@
+# VizGen course: `make demo` sets everything up and grades the bundled samples; `make test` runs the tests.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+VIZGEN := $(VENV)/bin/vizgen
+NV := network_visualization
+SAMPLES := solutions/$(NV)/NetworkVisualization.ipynb \
+           assignments/$(NV)/NetworkVisualization.ipynb \
+           autograder/$(NV)/samples/partial.ipynb
+
+.PHONY: install fetch demo test release references bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
+	touch $@
+
+install: $(VENV)/.installed
+
+fetch: install
+	$(VIZGEN) fetch
+
+demo: fetch
+	$(VIZGEN) grade --hidden --csv results/demo.csv --json results/demo $(SAMPLES)
+
+test: fetch
+	$(PY) -m pytest -q
+
+release: install
+	$(VIZGEN) release --bundle dist/vizgen-student.zip
+
+references: install
+	$(VIZGEN) references build
+
+bench: fetch
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf results dist gradebook.db

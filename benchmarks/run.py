@@ -1,0 +1,88 @@
+"""Benchmarks: grading time (vizgen vs nbgrader autograde) and the notebook's end-to-end time.
+
+Run with `make bench` (or `.venv/bin/python benchmarks/run.py [--skip-notebook]`). Prints a
+Markdown table for the README and writes benchmarks/results.json. Timings are wall-clock on
+this machine; the README says which machine gave its figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vizgen.config import CoursePaths  # noqa: E402
+from vizgen.grading.assignment import available, load_assignment  # noqa: E402
+from vizgen.grading.nbgrader_course import make_course  # noqa: E402
+
+
+def time_vizgen_grade(notebook: Path, repeats: int) -> list[float]:
+    """Wall time of the whole `vizgen grade --hidden` command: interpreter start, imports, checks."""
+    vizgen = Path(sys.executable).with_name("vizgen")
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([str(vizgen), "grade", "--hidden", str(notebook)], cwd=ROOT, check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def time_nbgrader_autograde(paths: CoursePaths, assignment, notebook: Path) -> float:
+    with tempfile.TemporaryDirectory(prefix="vizgen-bench-") as tmp:
+        course = make_course(paths, assignment, Path(tmp) / "course")
+        course.submit("bench", notebook)
+        return course.autograde("bench")
+
+
+def time_notebook(notebook: Path) -> float:
+    nb = nbformat.read(notebook, as_version=4)
+    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--skip-notebook", action="store_true", help="skip the end-to-end notebook runs")
+    args = parser.parse_args()
+    paths = CoursePaths(ROOT)
+    rows, results = [], {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "assignments": {}}
+    for name in available(paths):
+        task = load_assignment(paths, name)
+        grade = time_vizgen_grade(task.solution_notebook, args.repeats)
+        autograde = time_nbgrader_autograde(paths, task, task.solution_notebook)
+        entry = {
+            "vizgen_grade_s": statistics.median(grade),
+            "vizgen_grade_runs_s": grade,
+            "nbgrader_autograde_s": autograde,
+            "speedup": autograde / statistics.median(grade),
+        }
+        if not args.skip_notebook:
+            entry["notebook_s"] = time_notebook(task.solution_notebook)
+        results["assignments"][name] = entry
+        notebook = f"{entry['notebook_s']:.0f} s" if "notebook_s" in entry else "not run"
+        rows.append(f"| {name} | {entry['vizgen_grade_s']:.2f} s | {autograde:.1f} s | {entry['speedup']:.1f}x | {notebook} |")
+    print(f"Machine: {results['machine']}\n")
+    print("| assignment | `vizgen grade --hidden` (median) | `nbgrader autograde` | ratio | notebook end to end |")
+    print("|---|---|---|---|---|")
+    print("\n".join(rows))
+    (ROOT / "benchmarks" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Shared fixtures: the course paths and the network visualization assignment."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests/helpers.py
+
+from vizgen.config import CoursePaths  # noqa: E402
+from vizgen.grading.assignment import load_assignment  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def paths() -> CoursePaths:
+    return CoursePaths(ROOT)
+
+
+@pytest.fixture(scope="session")
+def assignment(paths):
+    return load_assignment(paths, "network_visualization")

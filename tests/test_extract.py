@@ -1,0 +1,52 @@
+"""Reading functions out of notebooks: only definitions run, line numbers stay true."""
+
+import pytest
+
+from helpers import solution_cell, write_notebook
+from vizgen.errors import NotebookError
+from vizgen.grading.extract import extract_submission
+
+
+def test_keeps_definitions_and_used_imports_only(tmp_path):
+    nb = write_notebook(tmp_path / "a.ipynb", [
+        "import numpy as np\nimport os\n%matplotlib inline",
+        solution_cell("f", "CONST = 3\nx = np.zeros(3)\nprint('driver')\n\ndef f(a, b=2):\n    return np.ones(a) * CONST"),
+        "while True:\n    pass",
+    ])
+    sub = extract_submission(nb)
+    assert list(sub.functions) == ["f"]
+    assert sub.functions["f"].params == ["a", "b"] and sub.functions["f"].cell == "f"
+    names = [name for name, _ in sub.cells]
+    assert names == ["<cell imports>", "<cell f>"]
+    imports, code = sub.cells[0][1], sub.cells[1][1]
+    assert "numpy" in imports and "os" not in imports  # os is never used by a definition
+    lines = code.splitlines()
+    assert lines[0] == "CONST = 3" and lines[1] == "" and lines[2] == ""  # driver lines blanked, not shifted
+    assert lines[4].startswith("def f")
+    assert "while True" not in "".join(c for _, c in sub.cells)
+
+
+def test_syntax_error_is_a_problem_not_a_crash(tmp_path):
+    nb = write_notebook(tmp_path / "b.ipynb", [solution_cell("g", "def g(:\n    pass")])
+    sub = extract_submission(nb)
+    assert sub.functions == {}
+    assert "cell 'g' has a syntax error on line 1" in sub.problems[0]
+
+
+@pytest.mark.parametrize("content, words", [
+    ("{not json", "not valid notebook JSON"),
+    ("", "not valid notebook JSON"),
+])
+def test_invalid_notebooks_raise_with_next_step(tmp_path, content, words):
+    path = tmp_path / "broken.ipynb"
+    path.write_text(content)
+    with pytest.raises(NotebookError, match=words):
+        extract_submission(path)
+
+
+def test_missing_and_wrong_suffix(tmp_path):
+    with pytest.raises(NotebookError, match="does not exist"):
+        extract_submission(tmp_path / "none.ipynb")
+    (tmp_path / "x.py").write_text("pass")
+    with pytest.raises(NotebookError, match="not a notebook"):
+        extract_submission(tmp_path / "x.py")
