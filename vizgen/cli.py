@@ -47,10 +47,15 @@ def _fetch(args) -> int:
 
 
 def _check(args) -> int:
+    from vizgen.grading.extract import read_notebook
+    from vizgen.grading.spawn import spawn_worker
+
+    read_notebook(args.notebook)  # a missing file or a non-notebook is a usage error, reported as such
+    worker = spawn_worker()  # before torch is imported here: the two imports overlap
     from vizgen.check import check_notebook, hidden_summary
     from vizgen.grading.results import format_checks
 
-    report, task = check_notebook(args.notebook, args.assignment)
+    report, task = check_notebook(args.notebook, args.assignment, worker=worker)
     print(format_checks(report))
     for note in report.notes:
         print(f"note: {note}")
@@ -61,14 +66,18 @@ def _check(args) -> int:
 
 
 def _grade(args) -> int:
+    for notebook in args.notebooks:
+        if not notebook.is_file() or notebook.suffix != ".ipynb":
+            raise VizgenError(f"{notebook} is not a notebook file: give the paths of submitted .ipynb files.")
+    from vizgen.grading.spawn import spawn_worker
+
+    worker = spawn_worker()  # before torch is imported here: the two imports overlap
     from vizgen.config import course_paths
     from vizgen.grade import grade_many
     from vizgen.grading.results import format_table
 
-    for notebook in args.notebooks:
-        if not notebook.is_file() or notebook.suffix != ".ipynb":
-            raise VizgenError(f"{notebook} is not a notebook file: give the paths of submitted .ipynb files.")
-    reports = grade_many(course_paths(), args.notebooks, args.assignment, args.hidden, args.json, args.csv)
+    reports = grade_many(course_paths(), args.notebooks, args.assignment, args.hidden, args.json, args.csv,
+                         worker=worker)
     for report in reports:
         failed = [c for c in report.checks if not c.passed]
         for note in report.notes:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vizgen.config import GradingConfig, course_paths
 from vizgen.grading.assignment import Assignment, load_assignment, resolve_assignment
-from vizgen.grading.extract import read_notebook
+from vizgen.grading.spawn import Worker
 from vizgen.grading.engine import grade_submission, run_checks
 from vizgen.grading.results import GradeReport, format_checks
 from vizgen.grading.runner import InProcessRunner
@@ -59,10 +59,9 @@ def hidden_summary(task: Assignment) -> str:
 
 
 def check_notebook(
-    notebook: Path, assignment: str | None = None, config: GradingConfig | None = None
+    notebook: Path, assignment: str | None = None, config: GradingConfig | None = None, worker: Worker | None = None
 ) -> tuple[GradeReport, Assignment]:
     """Grade a notebook with the public checks only (the student's self-check)."""
-    read_notebook(notebook)  # a missing file or a non-notebook is a usage error, reported as such
     paths = course_paths(Path(notebook).resolve().parent)
     task = resolve_assignment(paths, Path(notebook), assignment)
-    return grade_submission(Path(notebook), task, hidden=False, config=config), task
+    return grade_submission(Path(notebook), task, hidden=False, config=config, worker=worker), task

@@ -9,6 +9,8 @@ from vizgen.config import CoursePaths, GradingConfig
 from vizgen.grading.assignment import resolve_assignment
 from vizgen.grading.engine import grade_submission
 from vizgen.grading.results import GradeReport, write_csv, write_json
+from vizgen.grading.spawn import Worker, spawn_worker
+from vizgen.errors import VizgenError
 
 
 def _json_name(notebook: Path) -> str:
@@ -23,12 +25,24 @@ def grade_many(
     json_out: Path | None = None,
     csv_out: Path | None = None,
     config: GradingConfig | None = None,
+    worker: Worker | None = None,
 ) -> list[GradeReport]:
-    """Grade each notebook; write Gradescope JSON (one file, or one per submission in a folder) and CSV."""
+    """Grade each notebook; write Gradescope JSON (one file, or one per submission in a folder) and CSV.
+
+    The worker for the next submission starts while the current one is graded.
+    """
     reports = []
-    for notebook in notebooks:
-        task = resolve_assignment(paths, notebook, assignment)
-        report = grade_submission(notebook, task, hidden=hidden, config=config)
+    upcoming = worker or spawn_worker()
+    for index, notebook in enumerate(notebooks):
+        current, upcoming = upcoming, (spawn_worker() if index + 1 < len(notebooks) else None)
+        try:
+            task = resolve_assignment(paths, notebook, assignment)
+        except VizgenError:
+            for w in (current, upcoming):
+                if w is not None:
+                    w.stop()
+            raise
+        report = grade_submission(notebook, task, hidden=hidden, config=config, worker=current)
         reports.append(report)
         if json_out is not None:
             target = json_out if len(notebooks) == 1 else json_out / _json_name(notebook)

@@ -6,10 +6,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-import nbformat
-
 from vizgen.config import CoursePaths
-from vizgen.errors import CourseLayoutError
+from vizgen.errors import CourseLayoutError, NotebookError
+from vizgen.grading.extract import extract_submission, read_notebook
 
 
 @dataclass(frozen=True)
@@ -47,8 +46,6 @@ class Assignment:
 
     def starter_signatures(self) -> dict[str, list[str]]:
         """Parameter names of each graded function in the starter code (the released notebook)."""
-        from vizgen.grading.extract import extract_submission
-
         source = self.release_notebook if self.release_notebook.is_file() else self.solution_notebook
         return {name: info.params for name, info in extract_submission(source).functions.items()}
 
@@ -78,10 +75,10 @@ def load_assignment(paths: CoursePaths, name: str) -> Assignment:
 def detect_assignment(paths: CoursePaths, notebook: Path) -> Assignment:
     """The assignment a notebook belongs to: its metadata first, then its file name."""
     try:
-        meta = nbformat.read(notebook, as_version=4).metadata.get("vizgen", {})
+        meta = read_notebook(notebook).metadata.get("vizgen", {})
         if meta.get("assignment"):
             return load_assignment(paths, meta["assignment"])
-    except Exception:  # an unreadable notebook is reported by the grader, with its own message
+    except NotebookError:  # an unreadable notebook is reported by the grader, with its own message
         pass
     for name in available(paths):
         if load_assignment(paths, name).notebook == Path(notebook).name:

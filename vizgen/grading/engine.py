@@ -24,6 +24,7 @@ from vizgen.grading.messages import FunctionUnavailable
 from vizgen.grading.plugin import VizgenPlugin
 from vizgen.grading.results import CheckResult, GradeReport
 from vizgen.grading.runner import ChildRunner, Runner
+from vizgen.grading.spawn import Worker
 
 _INI = Path(__file__).with_name("checks.ini")
 
@@ -54,7 +55,8 @@ def run_checks(assignment: Assignment, runner: Runner, hidden: bool, function: s
         pytest.main(args, plugins=[plugin])
     if plugin.collection_errors:
         raise CourseLayoutError(f"the checks could not be loaded: {'; '.join(plugin.collection_errors)}")
-    return plugin.results
+    order = {name: i for i, name in enumerate(assignment.starter_signatures())}  # notebook order
+    return sorted(plugin.results, key=lambda r: (order.get(r.function, len(order)), r.hidden))
 
 
 _HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.DOTALL)
@@ -76,9 +78,16 @@ def _edited_test_cells(assignment: Assignment, found: dict[str, str]) -> list[st
 
 
 def grade_submission(
-    notebook: Path, assignment: Assignment, hidden: bool = True, config: GradingConfig | None = None
+    notebook: Path,
+    assignment: Assignment,
+    hidden: bool = True,
+    config: GradingConfig | None = None,
+    worker: Worker | None = None,
 ) -> GradeReport:
-    """Grade one notebook with the public (and hidden) checks of an assignment."""
+    """Grade one notebook with the public (and hidden) checks of an assignment.
+
+    ``worker``: a worker process started earlier (``spawn.spawn_worker``) to hide its start-up.
+    """
     config = config or GradingConfig()
     start = time.perf_counter()
     report = GradeReport(submission=str(notebook), assignment=assignment.name)
@@ -88,6 +97,8 @@ def grade_submission(
     except NotebookError as error:
         report.notes.append(str(error))
         runner = UnavailableRunner(f"the notebook could not be read: {error}")
+        if worker is not None:
+            worker.stop()
     else:
         report.notes += submission.problems
         edited = _edited_test_cells(assignment, submission.test_cells)
@@ -99,6 +110,7 @@ def grade_submission(
             assignment.paths,
             sandbox.default_denied(assignment.paths.root),
             config,
+            worker=worker,
         )
     try:
         report.checks = run_checks(assignment, runner, hidden)

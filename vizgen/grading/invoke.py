@@ -15,11 +15,11 @@ import torch
 from torch import nn
 from torch.nn.modules import module as module_globals
 
+from vizgen.grading.extract import STUDENT_PREFIX
 from vizgen.grading.wire import NotPlainData, plain
 from vizgen.config import CoursePaths
 from vizgen.models import CountingModel, ModelSpec, build_model
 
-STUDENT_PREFIX = "<cell "  # filenames of student code: "<cell GRADE_ID>"
 
 
 def count_hooks(model: nn.Module) -> int:

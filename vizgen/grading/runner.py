@@ -8,20 +8,16 @@ nbgrader test cells), through the same ``invoke`` so that both grade alike.
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-import os
-import signal
 import subprocess
-import sys
-from multiprocessing.connection import Connection
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any, Protocol
 
 from vizgen.config import CoursePaths, GradingConfig
 from vizgen.grading import messages, wire
 from vizgen.grading.extract import Submission
 from vizgen.grading.invoke import invoke, materialize
+from vizgen.grading.spawn import Worker, spawn_worker
 
 
 @dataclass
@@ -63,8 +59,8 @@ def _check_signature(function: str, params: list[str], expected: dict[str, list[
 
 @dataclass
 class ChildRunner:
-    """Runs a submission's cells in a child process started at construction (its imports overlap
-    with the parent's work). Restarted after a timeout or crash."""
+    """Runs a submission's cells in a child process, started at construction or handed in already
+    started (its imports then overlap the parent's). Restarted after a timeout or crash."""
 
     submission: Submission
     expected: dict[str, list[str]]  # function -> parameter names of the starter code
@@ -72,61 +68,47 @@ class ChildRunner:
     denied: list[str]
     config: GradingConfig = field(default_factory=GradingConfig)
     broken: dict[str, str] = field(default_factory=dict)  # function -> why later calls are skipped
+    worker: InitVar[Worker | None] = None  # a worker started early (see spawn); else one is started here
 
-    def __post_init__(self) -> None:
-        self._process: subprocess.Popen | None = None
+    def __post_init__(self, worker: Worker | None = None) -> None:
+        self._worker: Worker | None = None
         self._loaded: dict | None = None
         self._exit: int | None = None
-        self._start()
+        self._start(worker)
 
-    def _start(self) -> None:
+    def _start(self, worker: Worker | None = None) -> None:
         settings = {
             "denied": self.denied,
             "root": str(self.paths.root) if self.paths else None,
             "threads": self.config.torch_threads,
             "max_output_chars": self.config.max_output_chars,
         }
-        # A fresh interpreter (not fork): nothing of the grader's memory is visible to student code.
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "vizgen.grading.worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self._send = Connection(os.dup(self._process.stdin.fileno()), readable=False)
-        self._recv = Connection(os.dup(self._process.stdout.fileno()), writable=False)
-        self._process.stdin.close()
-        self._process.stdout.close()
-        self._send.send_bytes(wire.encode({"settings": settings, "cells": self.submission.cells}))
+        self._worker = worker or spawn_worker()
+        self._worker.send.send_bytes(wire.encode({"settings": settings, "cells": self.submission.cells}))
         self._loaded = None
 
     def _receive(self, timeout: float) -> dict | None:
         """The child's next message, or None if it hung or died (then ``_exit`` says which)."""
         try:
-            if self._recv.poll(timeout):
-                return wire.decode(self._recv.recv_bytes())
+            if self._worker.recv.poll(timeout):
+                return wire.decode(self._worker.recv.recv_bytes())
         except (EOFError, OSError):
             pass
         try:
-            self._exit = self._process.wait(0.5)
+            self._exit = self._worker.process.wait(0.5)
         except subprocess.TimeoutExpired:
             self._exit = None  # still running, so it hung
         self._stop()
         return None
 
     def _stop(self) -> None:
-        if self._process is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._process.pid, signal.SIGKILL)  # the worker and anything it started
-            self._process.wait(5)
-            self._send.close()
-            self._recv.close()
-        self._process = None
+        if self._worker is not None:
+            self._worker.stop()
+        self._worker = None
 
     def loaded(self) -> dict:
         """The child's load report: {"errors": [...], "functions": [...]} (starting it if needed)."""
-        if self._process is None:
+        if self._worker is None:
             self._start()
         if self._loaded is None:
             report = self._receive(self.config.startup_timeout_s)
@@ -149,7 +131,7 @@ class ChildRunner:
         if function not in loaded["functions"]:
             raise messages.FunctionUnavailable(f"{function} could not be loaded: {'; '.join(loaded['errors'])}")
         request = {"function": function, "args": list(args), "kwargs": kwargs, "device": device}
-        self._send.send_bytes(wire.encode(request))
+        self._worker.send.send_bytes(wire.encode(request))
         outcome = self._receive(self.config.call_timeout_s)
         if outcome is None:
             return self._lost(function)

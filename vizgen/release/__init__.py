@@ -10,11 +10,10 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-import nbformat
-
 from vizgen.config import CoursePaths
 from vizgen.errors import ReleaseLeakError
 from vizgen.grading.assignment import Assignment, available, load_assignment
+from vizgen.grading.extract import read_notebook
 from vizgen.grading.nbgrader_course import run_nbgrader
 
 _FORBIDDEN_PARTS = {"hidden", "references", "samples"}  # under autograder/<assignment>/
@@ -34,7 +33,7 @@ def solution_lines(assignment: Assignment) -> set[str]:
     """
     secret: set[str] = set()
     public: list[str] = []
-    for cell in nbformat.read(assignment.solution_notebook, as_version=4).cells:
+    for cell in read_notebook(assignment.solution_notebook).cells:
         inside = cell.cell_type == "markdown" and cell.metadata.get("nbgrader", {}).get("solution", False)
         for line in cell.source.splitlines():
             marker = line.strip()

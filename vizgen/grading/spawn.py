@@ -1,0 +1,46 @@
+"""Start the worker process that will run student code; light to import, so it can start first.
+
+`vizgen grade` starts a worker before it imports torch itself: the child's imports (about a
+second and a half) then overlap the parent's. The worker waits for its first message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen
+    send: Connection  # to the worker
+    recv: Connection  # from the worker
+
+    def stop(self) -> None:
+        """Kill the worker and anything it started (it leads its own process group)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(5)
+        self.send.close()
+        self.recv.close()
+
+
+def spawn_worker() -> Worker:
+    """A fresh interpreter (not a fork): nothing of the grader's memory is visible to student code."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "vizgen.grading.worker"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    send = Connection(os.dup(process.stdin.fileno()), readable=False)
+    recv = Connection(os.dup(process.stdout.fileno()), writable=False)
+    process.stdin.close()
+    process.stdout.close()
+    return Worker(process, send, recv)
