@@ -7,7 +7,7 @@ SAMPLES := solutions/$(NV)/NetworkVisualization.ipynb \
            assignments/$(NV)/NetworkVisualization.ipynb \
            autograder/$(NV)/samples/partial.ipynb
 
-.PHONY: install fetch demo test release references bench clean
+.PHONY: install fetch demo test release references mnist-classifier bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -31,6 +31,9 @@ release: install
 
 references: install
 	$(VIZGEN) references build
+
+mnist-classifier: fetch
+	$(VIZGEN) models train-mnist
 
 bench: fetch
 	$(PY) benchmarks/run.py

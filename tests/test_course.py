@@ -27,13 +27,16 @@ def _checks(folder: Path) -> list[dict]:
     return found
 
 
-@pytest.fixture(scope="module", params=["network_visualization"])
+ASSIGNMENTS = ["network_visualization", "generative_adversarial_networks"]
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
 def task(request, paths):
     return load_assignment(paths, request.param)
 
 
 def test_every_assignment_is_listed(paths):
-    assert "network_visualization" in available(paths)
+    assert available(paths) == sorted(ASSIGNMENTS)
 
 
 def test_hidden_counts_shown_to_students_are_true(task):

@@ -1,4 +1,4 @@
-"""The `vizgen` command: fetch, check, grade, release, references. Each verb lives in its own subpackage."""
+"""The `vizgen` command: fetch, check, grade, release, references, models. Verbs live in their own modules."""
 
 from __future__ import annotations
 
@@ -35,7 +35,20 @@ def _parser() -> argparse.ArgumentParser:
     refs.add_argument("action", choices=["build", "verify", "parity"])
     refs.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     refs.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    models = verbs.add_parser("models", help="train the course's own models")
+    models.add_argument("action", choices=["train-mnist"], help="train-mnist: the MNIST classifier behind the GAN quality measure")
+    models.add_argument("--epochs", type=int, default=4)
+    models.add_argument("--seed", type=int, default=0)
+    models.add_argument("--out", type=Path, help="where to save (default: the shipped vizgen/weights/mnist_classifier.pt)")
     return parser
+
+
+def _models(args) -> int:
+    from vizgen.config import course_paths
+    from vizgen.mnist import train_and_save
+
+    train_and_save(course_paths(), args.out, epochs=args.epochs, seed=args.seed)
+    return 0
 
 
 def _fetch(args) -> int:
@@ -120,7 +133,9 @@ def _references(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"fetch": _fetch, "check": _check, "grade": _grade, "release": _release, "references": _references}
+    handler = {
+        "fetch": _fetch, "check": _check, "grade": _grade, "release": _release, "references": _references, "models": _models,
+    }
     try:
         return handler[args.verb](args)
     except VizgenError as error:

@@ -38,6 +38,9 @@ class UnavailableRunner:
     def call(self, function: str, *args, **kwargs):
         raise FunctionUnavailable(self.reason)
 
+    def probe(self, probe: str, function: str, *args, **kwargs):
+        raise FunctionUnavailable(self.reason)
+
     def close(self) -> None:
         pass
 

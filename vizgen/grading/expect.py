@@ -116,3 +116,29 @@ def expect_input_unchanged(call: Call, arg: str, function: str, name: str) -> No
             f"{function} changed requires_grad on its input {name}: call requires_grad_() on a copy "
             f"({name}.clone().requires_grad_()), not on the caller's tensor."
         )
+
+
+def expect_module(summary: dict, name: str, output_shape: Sequence[int] | None = None,
+                  parameters: int | None = None, layers: Sequence[str] | None = None) -> None:
+    """Judge a ``probes.module_summary``: an nn.Module with this output shape, parameter count and layers."""
+    if not summary["is_module"]:
+        raise CheckFailure(f"{name} returned a {summary['type']}; expected an nn.Module (e.g. nn.Sequential(...)).")
+    if output_shape is not None:
+        if summary["output_error"]:
+            raise CheckFailure(f"{name}'s forward pass failed: {summary['output_error']}: check the layer sizes.")
+        if tuple(summary["output_shape"]) != tuple(output_shape):
+            raise CheckFailure(f"{name} outputs shape {tuple(summary['output_shape'])}; expected {tuple(output_shape)}.")
+    if layers is not None and list(summary["layers"]) != list(layers):
+        got, want = list(summary["layers"]), list(layers)
+        first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+        found = got[first] if first < len(got) else "nothing"
+        expected = want[first] if first < len(want) else "nothing"
+        raise CheckFailure(
+            f"{name}'s layer {first + 1} is {found}; expected {expected} "
+            f"({len(got)} layers found, {len(want)} expected): follow the architecture in the notebook, in order."
+        )
+    if parameters is not None and summary["parameters"] != parameters:
+        raise CheckFailure(
+            f"{name} has {summary['parameters']:,} parameters; expected {parameters:,}: check each layer's sizes "
+            "(and that no layer is missing or repeated)."
+        )

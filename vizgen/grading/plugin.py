@@ -26,10 +26,14 @@ def check(points: float, function: str) -> pytest.MarkDecorator:
 
 
 class Student:
-    """``student.<function>(*args, **kwargs)`` calls the submission's function through the runner."""
+    """``student.<function>(*args, **kwargs)`` calls the submission's function through the runner;
+    ``student.probe(name, function, ...)`` runs a grader probe around it (``probes.PROBES``)."""
 
     def __init__(self, runner: Runner):
         self._runner = runner
+
+    def probe(self, probe: str, function: str, *args, **kwargs):
+        return self._runner.probe(probe, function, *args, **kwargs)
 
     def __getattr__(self, function: str):
         if function.startswith("_"):

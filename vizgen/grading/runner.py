@@ -8,6 +8,7 @@ nbgrader test cells), through the same ``invoke`` so that both grade alike.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import subprocess
 from dataclasses import InitVar, dataclass, field
@@ -17,6 +18,7 @@ from vizgen.config import CoursePaths, GradingConfig
 from vizgen.grading import messages, wire
 from vizgen.grading.extract import Submission
 from vizgen.grading.invoke import invoke, materialize
+from vizgen.grading.probes import PROBES
 from vizgen.grading.spawn import Worker, spawn_worker
 
 
@@ -35,6 +37,8 @@ class Call:
 class Runner(Protocol):
     def call(self, function: str, *args: Any, device: str = "cpu", **kwargs: Any) -> Call: ...
 
+    def probe(self, probe: str, function: str, *args: Any, **kwargs: Any) -> Call: ...
+
     def close(self) -> None: ...
 
 
@@ -49,6 +53,11 @@ def _to_call(function: str, cell: str, outcome: dict) -> Call:
         outcome.get("output", ""),
         outcome.get("seconds", 0.0),
     )
+
+
+def _known_probe(probe: str) -> None:
+    if probe not in PROBES:
+        raise ValueError(f"unknown probe {probe!r}: use one of {', '.join(PROBES)} (vizgen.grading.probes).")
 
 
 def _check_signature(function: str, params: list[str], expected: dict[str, list[str]]) -> None:
@@ -121,6 +130,14 @@ class ChildRunner:
         return self._loaded
 
     def call(self, function: str, *args: Any, device: str = "cpu", **kwargs: Any) -> Call:
+        return self._request(function, None, list(args), kwargs, device)
+
+    def probe(self, probe: str, function: str, *args: Any, **kwargs: Any) -> Call:
+        """Run grader probe ``probe`` (see ``probes.PROBES``) around the student's ``function``."""
+        _known_probe(probe)
+        return self._request(function, probe, list(args), kwargs, "cpu")
+
+    def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str) -> Call:
         info = self.submission.functions.get(function)
         if function in self.broken:
             raise messages.FunctionUnavailable(self.broken[function])
@@ -130,7 +147,7 @@ class ChildRunner:
         loaded = self.loaded()
         if function not in loaded["functions"]:
             raise messages.FunctionUnavailable(f"{function} could not be loaded: {'; '.join(loaded['errors'])}")
-        request = {"function": function, "args": list(args), "kwargs": kwargs, "device": device}
+        request = {"function": function, "probe": probe, "args": args, "kwargs": kwargs, "device": device}
         self._worker.send.send_bytes(wire.encode(request))
         outcome = self._receive(self.config.call_timeout_s)
         if outcome is None:
@@ -161,6 +178,13 @@ class InProcessRunner:
     paths: CoursePaths | None
 
     def call(self, function: str, *args: Any, device: str = "cpu", **kwargs: Any) -> Call:
+        return self._request(function, None, list(args), kwargs, device)
+
+    def probe(self, probe: str, function: str, *args: Any, **kwargs: Any) -> Call:
+        _known_probe(probe)
+        return self._request(function, probe, list(args), kwargs, "cpu")
+
+    def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str) -> Call:
         fn = self.namespace.get(function)
         if not callable(fn):
             defined = [k for k, v in self.namespace.items() if callable(v) and not k.startswith("_")]
@@ -168,7 +192,8 @@ class InProcessRunner:
         params = list(inspect.signature(fn).parameters)
         _check_signature(function, params, self.expected)
         models: dict = {}
-        outcome = invoke(fn, materialize(list(args), models, device, self.paths),
+        target = functools.partial(PROBES[probe], fn) if probe else fn
+        outcome = invoke(target, materialize(args, models, device, self.paths),
                          materialize(kwargs, models, device, self.paths))
         return _to_call(function, function, outcome)
 

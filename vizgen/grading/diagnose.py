@@ -1,0 +1,76 @@
+"""Name the likely bug behind a wrong GAN loss, by recomputing the common mistakes.
+
+The grader computes what the usual wrong implementations would return on the same logits
+(labels swapped, sigmoid applied twice, sum instead of mean, ...) and says which one the
+student's value matches.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
+    """Per-element BCE on logits, stable for any magnitude (Goodfellow et al. 2014, eq. 1 terms)."""
+    return F.binary_cross_entropy_with_logits(logits.double(), torch.full_like(logits.double(), target), reduction="none")
+
+
+def _bce_on_probs(probs: torch.Tensor, target: float) -> torch.Tensor:
+    return F.binary_cross_entropy(probs.clamp(1e-12, 1 - 1e-12), torch.full_like(probs, target), reduction="none")
+
+
+def discriminator_candidates(real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+    """Correct value first, then common mistakes, for the discriminator's BCE loss."""
+    real, fake = real.double(), fake.double()
+    return {
+        "correct": (_bce(real, 1).mean() + _bce(fake, 0).mean()).item(),
+        "labels swapped (real should be 1, fake 0)": (_bce(real, 0).mean() + _bce(fake, 1).mean()).item(),
+        "sigmoid applied twice (the BCE-with-logits loss applies it already)": (
+            _bce(torch.sigmoid(real), 1).mean() + _bce(torch.sigmoid(fake), 0).mean()).item(),
+        "sum instead of mean over the batch": (_bce(real, 1).sum() + _bce(fake, 0).sum()).item(),
+        "one mean over both batches instead of the sum of the two means": torch.cat(
+            [_bce(real, 1), _bce(fake, 0)]).mean().item(),
+        "the logits were treated as probabilities (apply no sigmoid outside, use the loss on logits)": (
+            _bce_on_probs(real.clamp(0, 1), 1).mean() + _bce_on_probs(fake.clamp(0, 1), 0).mean()).item(),
+    }
+
+
+def generator_candidates(fake: torch.Tensor) -> dict[str, float]:
+    """Correct value first, then common mistakes, for the non-saturating generator loss."""
+    fake = fake.double()
+    return {
+        "correct": _bce(fake, 1).mean().item(),
+        "the saturating loss (target 0, negated) instead of the non-saturating one (target 1)": (-_bce(fake, 0).mean()).item(),
+        "target 0 instead of 1": _bce(fake, 0).mean().item(),
+        "sigmoid applied twice (the BCE-with-logits loss applies it already)": _bce(torch.sigmoid(fake), 1).mean().item(),
+        "sum instead of mean over the batch": _bce(fake, 1).sum().item(),
+    }
+
+
+def likely_bug(got: float, candidates: dict[str, float]) -> str:
+    """The mistake whose value matches ``got``, as a hint; "" if none does (or got is correct)."""
+    if not math.isfinite(got):
+        return ("the loss is not finite: for large logits compute log(1 + exp(-x)) stably, e.g. with "
+                "F.binary_cross_entropy_with_logits, never log(sigmoid(x))")
+    for name, value in candidates.items():
+        if name != "correct" and math.isfinite(value) and math.isclose(got, value, rel_tol=1e-4, abs_tol=1e-5):
+            return f"likely bug: {name}"
+    return ""
+
+
+def expect_loss(value, candidates: dict[str, float], name: str, rtol: float = 1e-4, atol: float = 1e-5) -> None:
+    """``value`` is a finite scalar tensor equal to the correct candidate; else name the likely bug."""
+    from vizgen.grading.expect import expect_tensor
+    from vizgen.grading.messages import CheckFailure
+
+    loss = expect_tensor(value, name)
+    if loss.numel() != 1:
+        raise CheckFailure(f"{name} has shape {tuple(loss.shape)}; expected a scalar: average over the batch (.mean()).")
+    got, want = float(loss.detach().double()), candidates["correct"]
+    if math.isfinite(got) and math.isclose(got, want, rel_tol=rtol, abs_tol=atol):
+        return
+    hint = likely_bug(got, candidates)
+    raise CheckFailure(f"{name} is {got:.6g}; expected {want:.6g}" + (f": {hint}." if hint else "."))
