@@ -2,10 +2,10 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 VIZGEN := $(VENV)/bin/vizgen
-NV := network_visualization
-SAMPLES := solutions/$(NV)/NetworkVisualization.ipynb \
-           assignments/$(NV)/NetworkVisualization.ipynb \
-           autograder/$(NV)/samples/partial.ipynb
+NV := network_visualization/NetworkVisualization.ipynb
+GAN := generative_adversarial_networks/GenerativeAdversarialNetworks.ipynb
+SAMPLES := solutions/$(NV) assignments/$(NV) autograder/$(dir $(NV))samples/partial.ipynb \
+           solutions/$(GAN) assignments/$(GAN) autograder/$(dir $(GAN))samples/partial.ipynb
 
 .PHONY: install fetch demo test release references mnist-classifier bench clean
 

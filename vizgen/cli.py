@@ -87,16 +87,15 @@ def _grade(args) -> int:
     worker = spawn_worker()  # before torch is imported here: the two imports overlap
     from vizgen.config import course_paths
     from vizgen.grade import grade_many
-    from vizgen.grading.results import format_table
+    from vizgen.grading.results import failure_lines, format_table
 
     reports = grade_many(course_paths(), args.notebooks, args.assignment, args.hidden, args.json, args.csv,
                          worker=worker)
     for report in reports:
-        failed = [c for c in report.checks if not c.passed]
         for note in report.notes:
             print(f"{report.submission}: note: {note}")
-        for c in failed:
-            print(f"{report.submission}: FAIL {c.name}: {c.message}")
+        for line in failure_lines(report):
+            print(f"{report.submission}: {line}")
     print(format_table(reports))
     return 0
 

@@ -50,6 +50,29 @@ def generator_candidates(fake: torch.Tensor) -> dict[str, float]:
     }
 
 
+def ls_discriminator_candidates(real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
+    """Least squares GAN (Mao et al. 2017, eq. 9 with a=0, b=c=1): correct value, then common mistakes."""
+    real, fake = real.double(), fake.double()
+    return {
+        "correct": (0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean()).item(),
+        "one mean over both batches instead of the two means": (0.5 * torch.cat([(real - 1) ** 2, fake**2]).mean()).item(),
+        "sum instead of mean over the batch": (0.5 * (((real - 1) ** 2).sum() + (fake**2).sum())).item(),
+        "the 0.5 factors are missing": (((real - 1) ** 2).mean() + (fake**2).mean()).item(),
+        "targets swapped (real should go to 1, fake to 0)": (0.5 * (real**2).mean() + 0.5 * ((fake - 1) ** 2).mean()).item(),
+    }
+
+
+def ls_generator_candidates(fake: torch.Tensor) -> dict[str, float]:
+    """Least squares generator loss 0.5 E[(D(G(z)) - 1)^2]: correct value, then common mistakes."""
+    fake = fake.double()
+    return {
+        "correct": (0.5 * ((fake - 1) ** 2).mean()).item(),
+        "sum instead of mean over the batch": (0.5 * ((fake - 1) ** 2).sum()).item(),
+        "the 0.5 factor is missing": ((fake - 1) ** 2).mean().item(),
+        "target 0 instead of 1": (0.5 * (fake**2).mean()).item(),
+    }
+
+
 def likely_bug(got: float, candidates: dict[str, float]) -> str:
     """The mistake whose value matches ``got``, as a hint; "" if none does (or got is correct)."""
     if not math.isfinite(got):

@@ -85,6 +85,19 @@ def format_checks(report: GradeReport) -> str:
     return "\n".join(lines)
 
 
+def failure_lines(report: GradeReport) -> list[str]:
+    """One line per failed check; checks of one function failing with the same message share a line."""
+    groups: dict[tuple[str, str], list[CheckResult]] = {}
+    for c in report.checks:
+        if not c.passed:
+            groups.setdefault((c.function, c.message), []).append(c)
+    lines = []
+    for (function, message), checks in groups.items():
+        what = checks[0].name if len(checks) == 1 else f"{function} ({len(checks)} checks)"
+        lines.append(f"FAIL {what}: {message}")
+    return lines
+
+
 def format_table(reports: list[GradeReport]) -> str:
     width = max([len(r.submission) for r in reports] + [10])
     rows = [f"{'submission':<{width}}  {'score':>11}  {'passed':>7}  {'seconds':>7}"]
