@@ -142,3 +142,11 @@ def expect_module(summary: dict, name: str, output_shape: Sequence[int] | None =
             f"{name} has {summary['parameters']:,} parameters; expected {parameters:,}: check each layer's sizes "
             "(and that no layer is missing or repeated)."
         )
+
+
+def expect_classified_as(model: torch.nn.Module, image: torch.Tensor, target: int, name: str, hint: str) -> None:
+    """The model (built by the grader) predicts ``target`` for ``image``."""
+    with torch.no_grad():
+        predicted = int(model(image).argmax(dim=1))
+    if predicted != target:
+        raise CheckFailure(f"{name} is classified as {predicted}, not the target {target}: {hint}.")

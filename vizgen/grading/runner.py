@@ -55,9 +55,20 @@ def _to_call(function: str, cell: str, outcome: dict) -> Call:
     )
 
 
-def _known_probe(probe: str) -> None:
-    if probe not in PROBES:
-        raise ValueError(f"unknown probe {probe!r}: use one of {', '.join(PROBES)} (vizgen.grading.probes).")
+class _Requests:
+    """``call`` and ``probe`` for both runners; each runner implements ``_request``."""
+
+    def call(self, function: str, *args: Any, device: str = "cpu", **kwargs: Any) -> Call:
+        return self._request(function, None, list(args), kwargs, device)
+
+    def probe(self, probe: str, function: str, *args: Any, **kwargs: Any) -> Call:
+        """Run grader probe ``probe`` (see ``probes.PROBES``) around the student's ``function``."""
+        if probe not in PROBES:
+            raise ValueError(f"unknown probe {probe!r}: use one of {', '.join(PROBES)} (vizgen.grading.probes).")
+        return self._request(function, probe, list(args), kwargs, "cpu")
+
+    def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str) -> Call:
+        raise NotImplementedError
 
 
 def _check_signature(function: str, params: list[str], expected: dict[str, list[str]]) -> None:
@@ -67,7 +78,7 @@ def _check_signature(function: str, params: list[str], expected: dict[str, list[
 
 
 @dataclass
-class ChildRunner:
+class ChildRunner(_Requests):
     """Runs a submission's cells in a child process, started at construction or handed in already
     started (its imports then overlap the parent's). Restarted after a timeout or crash."""
 
@@ -129,14 +140,6 @@ class ChildRunner:
             }
         return self._loaded
 
-    def call(self, function: str, *args: Any, device: str = "cpu", **kwargs: Any) -> Call:
-        return self._request(function, None, list(args), kwargs, device)
-
-    def probe(self, probe: str, function: str, *args: Any, **kwargs: Any) -> Call:
-        """Run grader probe ``probe`` (see ``probes.PROBES``) around the student's ``function``."""
-        _known_probe(probe)
-        return self._request(function, probe, list(args), kwargs, "cpu")
-
     def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str) -> Call:
         info = self.submission.functions.get(function)
         if function in self.broken:
@@ -170,19 +173,12 @@ class ChildRunner:
 
 
 @dataclass
-class InProcessRunner:
+class InProcessRunner(_Requests):
     """Calls functions from a live namespace (a notebook's ``globals()``), without isolation."""
 
     namespace: dict
     expected: dict[str, list[str]]
     paths: CoursePaths | None
-
-    def call(self, function: str, *args: Any, device: str = "cpu", **kwargs: Any) -> Call:
-        return self._request(function, None, list(args), kwargs, device)
-
-    def probe(self, probe: str, function: str, *args: Any, **kwargs: Any) -> Call:
-        _known_probe(probe)
-        return self._request(function, probe, list(args), kwargs, "cpu")
 
     def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str) -> Call:
         fn = self.namespace.get(function)

@@ -3,7 +3,7 @@
 import torch
 
 from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.expect import expect_close, expect_input_unchanged, expect_tensor
+from vizgen.grading.expect import expect_classified_as, expect_close, expect_input_unchanged, expect_tensor
 from vizgen.grading.inputs import photo_batch, random_images
 from vizgen.grading.plugin import check
 from vizgen.models import ModelSpec, build_model
@@ -44,13 +44,8 @@ def test_fooling_photo_hits_target(student, reference):
     X, target, spec = case.args
     call = student.make_fooling_image(*case.args, **case.kwargs)
     fooled = expect_tensor(call.value, "fooling image")
-    with torch.no_grad():
-        predicted = int(build_model(spec)(fooled).argmax(dim=1))
-    if predicted != target:
-        raise AssertionError(
-            f"the fooling image is classified as {predicted}, not the target {target}: step along "
-            "+lr * g / ||g|| (g the gradient of the target's raw score) until the prediction is the target."
-        )
+    expect_classified_as(build_model(spec), fooled, target, "the fooling image",
+                         "step along +lr * g / ||g|| (g the gradient of the target's raw score) until it is the target")
     expect_input_unchanged(call, "0", "make_fooling_image", "X")
 
 

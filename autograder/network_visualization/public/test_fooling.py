@@ -2,7 +2,7 @@
 
 import torch
 
-from vizgen.grading.expect import expect_input_unchanged, expect_shape, expect_tensor
+from vizgen.grading.expect import expect_classified_as, expect_input_unchanged, expect_shape, expect_tensor
 from vizgen.grading.inputs import random_images
 from vizgen.grading.plugin import check
 from vizgen.models import ModelSpec, build_model
@@ -23,12 +23,8 @@ def test_fooling_hits_target(student):
     call = student.make_fooling_image(X, target, spec)
     fooled = expect_tensor(call.value, "fooling image")
     expect_shape(fooled, X.shape, "fooling image")
-    predicted = int(model(fooled).argmax(dim=1))
-    if predicted != target:
-        raise AssertionError(
-            f"the fooling image is classified as {predicted}, not the target {target}: ascend the target's score "
-            "(add the step, do not subtract it) and repeat until the prediction is the target."
-        )
+    expect_classified_as(model, fooled, target, "the fooling image",
+                         "ascend the target's score (add the step, do not subtract it) until the prediction is the target")
     expect_input_unchanged(call, "0", "make_fooling_image", "X")
 
 
