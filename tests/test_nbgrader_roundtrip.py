@@ -5,12 +5,15 @@ from collections import defaultdict
 
 import pytest
 
+from vizgen.grading.assignment import load_assignment
 from vizgen.grading.engine import grade_submission
 from vizgen.grading.nbgrader_course import make_course
 
 
 @pytest.mark.slow
-def test_generate_submit_autograde_feedback_export(paths, assignment, tmp_path):
+@pytest.mark.parametrize("name", ["network_visualization", "generative_adversarial_networks"])
+def test_generate_submit_autograde_feedback_export(paths, tmp_path, name):
+    assignment = load_assignment(paths, name)
     partial = assignment.dir / "samples" / "partial.ipynb"
     course = make_course(paths, assignment, tmp_path / "course")
     course.submit("ada", partial)
