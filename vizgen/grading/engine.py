@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import time
 from pathlib import Path
 
 import pytest
 
-from vizgen.config import CoursePaths, GradingConfig
+from vizgen.config import GradingConfig
 from vizgen.errors import CourseLayoutError, NotebookError
 from vizgen.grading import sandbox
 from vizgen.grading.assignment import Assignment
@@ -45,6 +46,20 @@ class UnavailableRunner:
         pass
 
 
+@contextlib.contextmanager
+def _no_plugin_autoload():
+    """Checks run with pytest's own plugins only: third-party plugins neither slow nor change them."""
+    saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+
+
 def run_checks(assignment: Assignment, runner: Runner, hidden: bool, function: str | None = None) -> list[CheckResult]:
     """Run the assignment's public (and hidden) checks against a runner; returns one result per check."""
     folders = [assignment.public] + ([assignment.hidden] if hidden else [])
@@ -54,7 +69,7 @@ def run_checks(assignment: Assignment, runner: Runner, hidden: bool, function: s
     plugin = VizgenPlugin(runner, ReferenceStore(assignment.references), assignment.hidden if hidden else None, function)
     args = [*map(str, folders), "-c", str(_INI), "--rootdir", str(assignment.dir), "-q", "-p", "no:cacheprovider",
             "--import-mode=importlib", "-W", "ignore", "--capture=sys"]
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), _no_plugin_autoload():
         pytest.main(args, plugins=[plugin])
     if plugin.collection_errors:
         raise CourseLayoutError(f"the checks could not be loaded: {'; '.join(plugin.collection_errors)}")

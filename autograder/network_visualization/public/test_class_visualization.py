@@ -1,7 +1,5 @@
 """Public checks: one step of class visualization (Simonyan et al. 2014)."""
 
-import torch
-
 from vizgen.grading.expect import expect_clean_model, expect_close
 from vizgen.grading.inputs import random_images
 from vizgen.grading.plugin import check
