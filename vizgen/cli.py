@@ -60,11 +60,14 @@ def _fetch(args) -> int:
 
 
 def _check(args) -> int:
+    from vizgen.config import course_paths
+    from vizgen.grading.assignment import resolve_assignment
     from vizgen.grading.extract import read_notebook
     from vizgen.grading.spawn import spawn_worker
 
     read_notebook(args.notebook)  # a missing file or a non-notebook is a usage error, reported as such
-    worker = spawn_worker()  # before torch is imported here: the two imports overlap
+    task = resolve_assignment(course_paths(args.notebook.resolve().parent), args.notebook, args.assignment)
+    worker = spawn_worker(task.warm_imports)  # before torch is imported here: the two imports overlap
     from vizgen.check import check_notebook, hidden_summary
     from vizgen.grading.results import format_checks
 
@@ -82,10 +85,12 @@ def _grade(args) -> int:
     for notebook in args.notebooks:
         if not notebook.is_file() or notebook.suffix != ".ipynb":
             raise VizgenError(f"{notebook} is not a notebook file: give the paths of submitted .ipynb files.")
+    from vizgen.config import course_paths
+    from vizgen.grading.assignment import resolve_assignment
     from vizgen.grading.spawn import spawn_worker
 
-    worker = spawn_worker()  # before torch is imported here: the two imports overlap
-    from vizgen.config import course_paths
+    first = resolve_assignment(course_paths(), args.notebooks[0], args.assignment)
+    worker = spawn_worker(first.warm_imports)  # before torch is imported here: the two imports overlap
     from vizgen.grade import grade_many
     from vizgen.grading.results import failure_lines, format_table
 

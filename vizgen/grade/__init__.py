@@ -31,17 +31,17 @@ def grade_many(
 
     The worker for the next submission starts while the current one is graded.
     """
+    try:
+        tasks = [resolve_assignment(paths, notebook, assignment) for notebook in notebooks]
+    except VizgenError:
+        if worker is not None:
+            worker.stop()
+        raise
     reports = []
-    upcoming = worker or spawn_worker()
-    for index, notebook in enumerate(notebooks):
-        current, upcoming = upcoming, (spawn_worker() if index + 1 < len(notebooks) else None)
-        try:
-            task = resolve_assignment(paths, notebook, assignment)
-        except VizgenError:
-            for w in (current, upcoming):
-                if w is not None:
-                    w.stop()
-            raise
+    upcoming = worker or spawn_worker(tasks[0].warm_imports)
+    for index, (notebook, task) in enumerate(zip(notebooks, tasks)):
+        more = index + 1 < len(notebooks)
+        current, upcoming = upcoming, (spawn_worker(tasks[index + 1].warm_imports) if more else None)
         report = grade_submission(notebook, task, hidden=hidden, config=config, worker=current)
         reports.append(report)
         if json_out is not None:

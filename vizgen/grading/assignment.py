@@ -19,6 +19,7 @@ class Assignment:
     paths: CoursePaths
     hidden_checks: int = 0  # shipped to students, who lack hidden/: a test keeps it true
     hidden_points: float = 0.0
+    warm_imports: tuple[str, ...] = ()  # modules the worker imports in the background (see spawn)
 
     @property
     def dir(self) -> Path:
@@ -69,6 +70,7 @@ def load_assignment(paths: CoursePaths, name: str) -> Assignment:
         paths=paths,
         hidden_checks=int(data.get("hidden_checks", 0)),
         hidden_points=float(data.get("hidden_points", 0)),
+        warm_imports=tuple(data.get("warm_imports", ())),
     )
 
 

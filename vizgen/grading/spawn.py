@@ -30,13 +30,12 @@ class Worker:
         self.recv.close()
 
 
-# Imported in the background by each worker while it waits: the first torch optimizer imports
-# torch._dynamo (~1.3 s), which then overlaps the grader's own start-up instead of a check.
-WARM_IMPORTS = ("torch._dynamo",)
+def spawn_worker(warm_imports: tuple[str, ...] = ()) -> Worker:
+    """A fresh interpreter (not a fork): nothing of the grader's memory is visible to student code.
 
-
-def spawn_worker(warm_imports: tuple[str, ...] = WARM_IMPORTS) -> Worker:
-    """A fresh interpreter (not a fork): nothing of the grader's memory is visible to student code."""
+    ``warm_imports`` are imported in the background while the worker waits (an assignment's
+    ``warm_imports``: e.g. torch._dynamo, ~1.3 s, which the first torch optimizer imports).
+    """
     process = subprocess.Popen(
         [sys.executable, "-m", "vizgen.grading.worker", *warm_imports],
         stdin=subprocess.PIPE,
