@@ -71,7 +71,7 @@ def _check(args) -> int:
     from vizgen.check import check_notebook, hidden_summary
     from vizgen.grading.results import format_checks
 
-    report, task = check_notebook(args.notebook, args.assignment, worker=worker)
+    report = check_notebook(args.notebook, task, worker=worker)
     print(format_checks(report))
     for note in report.notes:
         print(f"note: {note}")

@@ -14,7 +14,7 @@ import warnings
 from pathlib import Path
 
 from vizgen.config import GradingConfig, course_paths
-from vizgen.grading.assignment import Assignment, load_assignment, resolve_assignment
+from vizgen.grading.assignment import Assignment, load_assignment
 from vizgen.grading.spawn import Worker
 from vizgen.grading.engine import grade_submission, run_checks
 from vizgen.grading.results import GradeReport, format_checks
@@ -59,9 +59,7 @@ def hidden_summary(task: Assignment) -> str:
 
 
 def check_notebook(
-    notebook: Path, assignment: str | None = None, config: GradingConfig | None = None, worker: Worker | None = None
-) -> tuple[GradeReport, Assignment]:
+    notebook: Path, task: Assignment, config: GradingConfig | None = None, worker: Worker | None = None
+) -> GradeReport:
     """Grade a notebook with the public checks only (the student's self-check)."""
-    paths = course_paths(Path(notebook).resolve().parent)
-    task = resolve_assignment(paths, Path(notebook), assignment)
-    return grade_submission(Path(notebook), task, hidden=False, config=config, worker=worker), task
+    return grade_submission(Path(notebook), task, hidden=False, config=config, worker=worker)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from vizgen.config import CoursePaths
 from vizgen.errors import CourseLayoutError, NotebookError
-from vizgen.grading.extract import extract_submission, read_notebook
+from vizgen.grading.extract import Submission, extract_submission, read_notebook
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,18 @@ class Assignment:
     def release_notebook(self) -> Path:
         return self.paths.assignments / self.name / self.notebook
 
-    def starter_signatures(self) -> dict[str, list[str]]:
-        """Parameter names of each graded function in the starter code (the released notebook)."""
+    @functools.cached_property
+    def starter(self) -> Submission:
+        """The starter code as a submission: the released notebook (the solution one before a release).
+
+        Read once per Assignment: grading asks for its signatures, test cells and function order.
+        """
         source = self.release_notebook if self.release_notebook.is_file() else self.solution_notebook
-        return {name: info.params for name, info in extract_submission(source).functions.items()}
+        return extract_submission(source)
+
+    def starter_signatures(self) -> dict[str, list[str]]:
+        """Parameter names of each graded function in the starter code, in notebook order."""
+        return {name: info.params for name, info in self.starter.functions.items()}
 
 
 def available(paths: CoursePaths) -> list[str]:

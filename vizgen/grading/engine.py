@@ -88,7 +88,7 @@ def _public_part(source: str) -> str:
 def _edited_test_cells(assignment: Assignment, found: dict[str, str]) -> list[str]:
     if not assignment.release_notebook.is_file():
         return []
-    original = extract_submission(assignment.release_notebook).test_cells
+    original = assignment.starter.test_cells
     return [
         cell for cell, source in original.items()
         if cell in found and _public_part(found[cell]) != _public_part(source)
