@@ -76,6 +76,15 @@ def test_references_are_current(task):
     assert references.verify(task) == [], "run `vizgen references build`"
 
 
+def test_cuda_references_are_current_and_agree_with_cpu(task):
+    """CUDA references are built on a GPU machine (`vizgen references build --device cuda`); once
+    committed they must stay current and agree with the CPU ones within each case's tolerance."""
+    if not (task.references / "cuda.pt").is_file():
+        pytest.skip("no CUDA references committed for this assignment")
+    assert references.verify(task, "cuda") == [], "rebuild on a GPU machine: `vizgen references build --device cuda`"
+    assert references.parity(task) == []
+
+
 def test_released_notebook_matches_nbgrader(task, tmp_path):
     """The committed release is exactly what `nbgrader generate_assignment` makes from solutions/."""
     course = tmp_path / "course"

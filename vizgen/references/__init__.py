@@ -104,6 +104,12 @@ def parity(assignment: Assignment) -> list[str]:
             problems.append(f"{name}: no CUDA reference")
             continue
         a, b = torch.as_tensor(entry["output"]).double(), torch.as_tensor(other["output"]).double()
-        if a.shape != b.shape or not torch.allclose(a, b, atol=entry["atol"], rtol=entry["rtol"]):
-            problems.append(f"{name}: CUDA and CPU outputs differ beyond atol={entry['atol']}, rtol={entry['rtol']}")
+        if a.shape != b.shape:
+            problems.append(f"{name}: CUDA output has shape {tuple(b.shape)}, CPU output {tuple(a.shape)}")
+        elif not torch.allclose(a, b, atol=entry["atol"], rtol=entry["rtol"]):
+            worst = (a - b).abs().max().item()
+            problems.append(
+                f"{name}: CUDA and CPU outputs differ by up to {worst:.3g}, beyond atol={entry['atol']}, "
+                f"rtol={entry['rtol']}: widen this case's tolerance if the difference is floating point"
+            )
     return problems

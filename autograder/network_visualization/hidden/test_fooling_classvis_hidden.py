@@ -25,9 +25,10 @@ def _classvis_inputs():
 
 REFERENCE_CASES = [
     ReferenceCase(
-        "fooling_chelsea", "make_fooling_image", _fooling_inputs, atol=0, rtol=0,
+        "fooling_chelsea", "make_fooling_image", _fooling_inputs, atol=1e-4, rtol=0,
         why="used for its distance to the original only: a correct attack may stop a step earlier or later "
-            "under rounding, so the student's distance may be up to 1.5x the reference's plus one step.",
+            "under rounding, so the student's distance may be up to 1.5x the reference's plus one step. "
+            "atol is for CPU/GPU parity of the stored image (the same steps, rounding only; 5e-5 seen on an H100).",
     ),
     ReferenceCase(
         "classvis_step", "class_visualization_update_step", _classvis_inputs, atol=1e-5, rtol=1e-4,
