@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vizgen.gan import generate, image_grid, interpolate, minibatches, show_grid, train_gan
+from vizgen.gan import generate, image_grid, interpolate, linear_decay, minibatches, show_grid, train_gan
 
 NOISE, PIXELS = 4, 784  # tiny noise; real digit size so the grid helpers apply
 
@@ -131,6 +131,36 @@ def test_training_is_the_same_with_or_without_a_callback(data):
     shown = train(D2, G2, data, num_iterations=5, show_every=1, on_samples=lambda it, images: None)
     assert quiet == shown
     assert G2.training  # generate() restored train mode
+
+
+def test_linear_decay_keeps_the_rate_then_falls_to_zero():
+    factor = linear_decay(10, start=0.6)  # 6 iterations at the full rate, then 4 that decay
+    assert [factor(t) for t in range(10)] == [1.0] * 6 + [1.0, 0.75, 0.5, 0.25]
+    assert [linear_decay(4, start=0.0)(t) for t in range(4)] == [1.0, 0.75, 0.5, 0.25]
+    for bad in [dict(num_iterations=0), dict(num_iterations=5, start=1.0), dict(num_iterations=5, start=-0.1)]:
+        with pytest.raises(ValueError):
+            linear_decay(**bad)
+
+
+def test_lr_schedule_scales_each_step_and_restores_the_optimizers(data):
+    """With a schedule of zeros after the first iteration, only the first step moves the weights;
+    the optimizers leave with the learning rates they came with."""
+    D, G = tiny_models()
+    D_solver, G_solver = torch.optim.Adam(D.parameters(), lr=1e-2), torch.optim.SGD(G.parameters(), lr=0.5)
+    seen = []
+
+    def schedule(t):
+        seen.append(t)
+        return 1.0 if t == 0 else 0.0
+
+    after_first = {}
+    train_gan(D, G, D_solver, G_solver, d_loss, g_loss, data, sample_noise=sample_noise, noise_size=NOISE,
+              batch_size=8, num_iterations=4, progress=False, lr_schedule=schedule, show_every=1,
+              on_samples=lambda it, _: after_first.setdefault(it, params(G)))
+    assert seen == [0, 1, 2, 3]
+    assert all(torch.equal(a, b) for a, b in zip(after_first[1], G.parameters())), "steps with lr 0 moved G"
+    assert not all(torch.equal(a, b) for a, b in zip(after_first[0], after_first[1])), "the first step did not move G"
+    assert D_solver.param_groups[0]["lr"] == 1e-2 and G_solver.param_groups[0]["lr"] == 0.5
 
 
 def test_bad_settings_raise(data):

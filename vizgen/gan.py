@@ -30,6 +30,7 @@ from tqdm import tqdm
 Loss = Callable[..., torch.Tensor]
 NoiseSampler = Callable[[int, int], torch.Tensor]
 SampleCallback = Callable[[int, torch.Tensor], None]
+LrSchedule = Callable[[int], float]
 
 
 def minibatches(data: torch.Tensor, batch_size: int, generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
@@ -81,6 +82,49 @@ def _repeatable(generator: torch.Generator | None) -> Iterator[None]:
         yield
 
 
+def linear_decay(num_iterations: int, start: float = 0.5) -> LrSchedule:
+    """Learning-rate multipliers that keep 1.0 for the first ``start`` share of ``num_iterations``
+    and then fall linearly towards 0.0: 1 / (decaying iterations) at the last one, so no step is
+    wasted (Zhu et al. 2017, "Unpaired Image-to-Image Translation using Cycle-Consistent
+    Adversarial Networks", ICCV, Sec. 4: "keep the same learning rate for the first 100 epochs and
+    linearly decay the rate to zero over the next 100 epochs").
+
+    Returns ``factor(t)`` for iterations ``t = 0 .. num_iterations - 1``.
+    """
+    if num_iterations < 1 or not 0.0 <= start < 1.0:
+        raise ValueError(f"need num_iterations >= 1 and 0 <= start < 1, got {num_iterations} and {start}.")
+    first = int(start * num_iterations)  # iterations at the full rate
+    steps = num_iterations - first  # iterations that decay, >= 1
+
+    def factor(t: int) -> float:
+        return 1.0 if t < first else (num_iterations - t) / steps  # 1.0 at t = first, 1/steps at the end
+
+    return factor
+
+
+@contextlib.contextmanager
+def _scheduled(optimizers: tuple[torch.optim.Optimizer, ...], schedule: LrSchedule | None) -> Iterator[Callable[[int], None]]:
+    """Yields ``set_lr(t)``, which sets every param group's lr to its lr on entry times ``schedule(t)``
+    (a no-op without a schedule). The optimizers' own learning rates are restored on exit, so the
+    student's optimizers leave training as they came in."""
+    base = [[group["lr"] for group in opt.param_groups] for opt in optimizers]
+
+    def set_lr(t: int) -> None:
+        if schedule is None:
+            return
+        factor = schedule(t)
+        for opt, lrs in zip(optimizers, base):
+            for group, lr in zip(opt.param_groups, lrs):
+                group["lr"] = lr * factor
+
+    try:
+        yield set_lr
+    finally:
+        for opt, lrs in zip(optimizers, base):
+            for group, lr in zip(opt.param_groups, lrs):
+                group["lr"] = lr
+
+
 def _check_settings(num_iterations: int, show_every: int, noise_size: int, sample_count: int) -> None:
     if num_iterations < 0:
         raise ValueError(f"num_iterations must be >= 0, got {num_iterations}.")
@@ -108,6 +152,7 @@ def train_gan(
     sample_count: int = 16,
     progress: bool = True,
     generator: torch.Generator | None = None,
+    lr_schedule: LrSchedule | None = None,
 ) -> dict[str, list[float]]:
     """Train ``D`` and ``G`` against each other; returns the loss histories.
 
@@ -121,6 +166,8 @@ def train_gan(
     - on_samples(iteration, images): called with ``G``'s images ``(sample_count, 784)`` (eval mode,
       CPU) of one fixed batch of noise after ``iteration`` = 0 (before training), show_every,
       2 * show_every, ... completed iterations, and at the end.
+    - lr_schedule(t): multiplies both optimizers' learning rates at iteration t (e.g. ``linear_decay``);
+      their own learning rates are restored when training ends. None keeps them constant.
     - generator: makes the run repeatable: minibatches come from it, and torch's global RNG (used
       by ``sample_noise``) is forked and seeded from it for the run, then restored.
 
@@ -139,7 +186,7 @@ def train_gan(
     device = _device(G)
     D.train()
     G.train()
-    with _repeatable(generator):
+    with _repeatable(generator), _scheduled((D_solver, G_solver), lr_schedule) as set_lr:
         batches = minibatches(real_images, batch_size, generator)
         fixed_noise = sample_noise(sample_count, noise_size)  # (sample_count, noise_size), drawn even
         # without a callback, so that training is the same with or without one
@@ -147,6 +194,7 @@ def train_gan(
             on_samples(0, generate(G, fixed_noise))
         bar = tqdm(range(num_iterations), disable=not progress, mininterval=2.0, desc="training")
         for t in bar:
+            set_lr(t)
             # 1. Discriminator step: ascend its objective = descend discriminator_loss.
             x = next(batches).to(device)  # (B, 784)
             fake = G(sample_noise(batch_size, noise_size).to(device)).detach()  # (B, 784), no gradient to G
