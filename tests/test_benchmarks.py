@@ -1,0 +1,37 @@
+"""The benchmark scripts still run: a few iterations of the DCGAN recipe study on the CPU."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_dcgan_recipe_judges_g_and_its_average_at_each_checkpoint(monkeypatch):
+    recipes = _load("dcgan_recipe")
+    monkeypatch.setitem(recipes.RECIPES, "tiny", recipes.Recipe(4, batch_size=16, decay_from=0.5, instance_noise=0.1))
+    points = recipes.run("tiny", 0, "cpu", every=2, samples=64)
+    assert [(p["iteration"], p["judged"]) for p in points] == [
+        (i, j) for i in (0, 2, 4) for j in ("G", "EMA")
+    ]
+    for p in points:
+        assert 0.0 <= p["confident"] <= 1.0 and 0 <= p["digits"] <= 10 and p["frechet"] >= 0.0
+
+
+def test_stored_recipe_results_summarize(capsys):
+    recipes = _load("dcgan_recipe")
+    stored = json.loads((BENCHMARKS / "dcgan_recipe_h100.json").read_text())
+    assert {p["recipe"] for p in stored["points"]} <= set(recipes.RECIPES), "results of a recipe no longer defined"
+    recipes.main(["--summarize", str(BENCHMARKS / "dcgan_recipe_h100.json")])
+    assert "constant-6000 [EMA, 3 seeds]" in capsys.readouterr().out
