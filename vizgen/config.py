@@ -25,6 +25,7 @@ class GradingConfig:
     startup_timeout_s: float = 60.0  # the child process importing torch and the student cells
     torch_threads: int = 1  # tiny check models run fastest single-threaded
     max_output_chars: int = 2000  # student stdout/stderr kept per failing check
+    cuda: bool = False  # calls may run on the GPU: the worker loads CUDA before its sandbox
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,7 @@ class ChildRunner(_Requests):
             "root": str(self.paths.root) if self.paths else None,
             "threads": self.config.torch_threads,
             "max_output_chars": self.config.max_output_chars,
+            "cuda": self.config.cuda,
         }
         self._worker = worker or spawn_worker()
         self._worker.send.send_bytes(wire.encode({"settings": settings, "cells": self.submission.cells}))

@@ -46,7 +46,7 @@ def build(assignment: Assignment, device: str = "cpu", log=print) -> Path:
     if device == "cuda" and not torch.cuda.is_available():
         raise CourseLayoutError("no CUDA device here: build the cpu references, or run this on a GPU machine.")
     solution = extract_submission(assignment.solution_notebook)
-    runner = ChildRunner(solution, {}, assignment.paths, denied=[], config=GradingConfig(call_timeout_s=120))
+    runner = ChildRunner(solution, {}, assignment.paths, denied=[], config=GradingConfig(call_timeout_s=120, cuda=device == "cuda"))
     stored = {}
     try:
         for case in reference_cases(assignment):
