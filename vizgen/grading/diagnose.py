@@ -73,6 +73,13 @@ def ls_generator_candidates(fake: torch.Tensor) -> dict[str, float]:
     }
 
 
+def expect_reference_loss(value, case, candidates, name: str) -> None:
+    """``expect_loss`` against a stored reference case: the reference output is the correct value,
+    within the case's tolerance; ``candidates(*case.args)`` recomputes the usual mistakes on the
+    case's inputs so that a wrong value names its likely bug."""
+    expect_loss(value, {**candidates(*case.args), "correct": case.output.item()}, name, rtol=case.rtol, atol=case.atol)
+
+
 def likely_bug(got: float, candidates: dict[str, float]) -> str:
     """The mistake whose value matches ``got``, as a hint; "" if none does (or got is correct)."""
     if not math.isfinite(got):
