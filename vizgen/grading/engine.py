@@ -128,6 +128,7 @@ def grade_submission(
             assignment.paths,
             sandbox.default_denied(assignment.paths.root),
             config,
+            warm_imports=assignment.warm_imports,
             worker=worker,
         )
     try:

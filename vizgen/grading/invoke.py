@@ -6,6 +6,7 @@ plain data (ints and bools) so it can cross back to the grader.
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 from typing import Any, Callable
@@ -16,6 +17,7 @@ from torch import nn
 from torch.nn.modules import module as module_globals
 
 from vizgen.grading.extract import STUDENT_PREFIX
+from vizgen.grading.probes import PROBES
 from vizgen.grading.wire import NotPlainData, plain
 from vizgen.config import CoursePaths
 from vizgen.models import CountingModel, ModelSpec, build_model
@@ -121,3 +123,12 @@ def invoke(fn: Callable, args: list, kwargs: dict) -> dict:
     outcome["effects"].update({str(k): _array_effects(before, v) for k, (before, v) in arrays.items()})
     outcome["args_after"] = {str(k): _after(v) for k, (_, v) in arrays.items()}
     return outcome
+
+
+def run_request(fn: Callable, probe: str | None, args: list, kwargs: dict, device: str, paths: CoursePaths | None) -> dict:
+    """One call as both runners make it: private copies of the arguments (models built from their
+    specs, on ``device``), the grader's probe ``PROBES[probe]`` wrapped around ``fn`` when one is
+    named (trusted code around the student's), then ``invoke``."""
+    models: dict = {}
+    target = functools.partial(PROBES[probe], fn) if probe else fn
+    return invoke(target, materialize(args, models, device, paths), materialize(kwargs, models, device, paths))

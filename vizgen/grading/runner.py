@@ -8,7 +8,6 @@ nbgrader test cells), through the same ``invoke`` so that both grade alike.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import subprocess
 from dataclasses import InitVar, dataclass, field
@@ -17,7 +16,7 @@ from typing import Any, Protocol
 from vizgen.config import CoursePaths, GradingConfig
 from vizgen.grading import messages, wire
 from vizgen.grading.extract import Submission
-from vizgen.grading.invoke import invoke, materialize
+from vizgen.grading.invoke import run_request
 from vizgen.grading.probes import PROBES
 from vizgen.grading.spawn import Worker, spawn_worker
 
@@ -88,6 +87,7 @@ class ChildRunner(_Requests):
     denied: list[str]
     config: GradingConfig = field(default_factory=GradingConfig)
     broken: dict[str, str] = field(default_factory=dict)  # function -> why later calls are skipped
+    warm_imports: tuple[str, ...] = ()  # the assignment's (see spawn); also for workers restarted here
     worker: InitVar[Worker | None] = None  # a worker started early (see spawn); else one is started here
 
     def __post_init__(self, worker: Worker | None = None) -> None:
@@ -104,7 +104,7 @@ class ChildRunner(_Requests):
             "max_output_chars": self.config.max_output_chars,
             "cuda": self.config.cuda,
         }
-        self._worker = worker or spawn_worker()
+        self._worker = worker or spawn_worker(self.warm_imports)
         self._worker.send.send_bytes(wire.encode({"settings": settings, "cells": self.submission.cells}))
         self._loaded = None
 
@@ -188,11 +188,7 @@ class InProcessRunner(_Requests):
             raise messages.missing_function(function, defined, [])
         params = list(inspect.signature(fn).parameters)
         _check_signature(function, params, self.expected)
-        models: dict = {}
-        target = functools.partial(PROBES[probe], fn) if probe else fn
-        outcome = invoke(target, materialize(args, models, device, self.paths),
-                         materialize(kwargs, models, device, self.paths))
-        return _to_call(function, function, outcome)
+        return _to_call(function, function, run_request(fn, probe, args, kwargs, device, self.paths))
 
     def close(self) -> None:
         pass

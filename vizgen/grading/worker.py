@@ -8,7 +8,6 @@ to a scratch log, never to the pipe.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import linecache
 import os
@@ -22,8 +21,7 @@ import torch
 
 from vizgen.config import CoursePaths
 from vizgen.grading import sandbox
-from vizgen.grading.invoke import invoke, materialize
-from vizgen.grading.probes import PROBES
+from vizgen.grading.invoke import run_request
 from vizgen.grading.wire import decode, encode
 
 
@@ -54,14 +52,14 @@ def serve(requests: Connection, replies: Connection) -> None:
     sys.stderr = open(2, "w", buffering=1, closefd=False)
     reader = open(log_path, "r", errors="replace")
     sys.dont_write_bytecode = True
-    torch.set_num_threads(settings.get("threads", 1))
+    torch.set_num_threads(settings["threads"])
     os.environ["MPLBACKEND"] = "Agg"
     os.environ["MPLCONFIGDIR"] = scratch
-    paths = CoursePaths(Path(settings["root"])) if settings.get("root") else None
+    paths = CoursePaths(Path(settings["root"])) if settings["root"] else None
     namespace: dict = {"__name__": "student"}
-    if settings.get("cuda"):  # load CUDA's libraries as trusted code, before the sandbox forbids
+    if settings["cuda"]:  # load CUDA's libraries as trusted code, before the sandbox forbids
         torch.cuda.init()  # loading C libraries: student code may then use the GPU, not dlopen
-    sandbox.install(settings.get("denied", []), scratch)
+    sandbox.install(settings["denied"], scratch)
     errors = _load(first["cells"], namespace)
     functions = sorted(k for k, v in namespace.items() if callable(v) and not k.startswith("__"))
     replies.send_bytes(encode({"errors": errors, "functions": functions, "output": reader.read()}))
@@ -70,17 +68,11 @@ def serve(requests: Connection, replies: Connection) -> None:
             request = decode(requests.recv_bytes())
         except EOFError:
             return
-        models: dict = {}
-        device = request.get("device", "cpu")
-        args = materialize(request["args"], models, device, paths)
-        kwargs = materialize(request["kwargs"], models, device, paths)
-        target = namespace[request["function"]]
-        if request.get("probe"):
-            target = functools.partial(PROBES[request["probe"]], target)  # trusted code around the student's
-        outcome = invoke(target, args, kwargs)
+        outcome = run_request(namespace[request["function"]], request["probe"], request["args"], request["kwargs"],
+                              request["device"], paths)
         sys.stdout.flush()
         sys.stderr.flush()
-        outcome["output"] = reader.read()[-settings.get("max_output_chars", 2000) :]
+        outcome["output"] = reader.read()[-settings["max_output_chars"] :]
         try:
             replies.send_bytes(encode(outcome))
         except Exception as failure:  # noqa: BLE001 - e.g. a result torch cannot save
