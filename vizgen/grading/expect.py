@@ -82,7 +82,7 @@ def expect_close(got: Any, want: Any, name: str, atol: float, rtol: float, hint:
         )
 
 
-def expect_clean_model(call: Call, arg: str, function: str, allow_calls: bool = True) -> None:
+def expect_clean_model(call: Call, arg: str, function: str) -> None:
     """The model argument is left as found: no hooks, same train/eval mode, same requires_grad."""
     effects = call.effects.get(arg)
     if effects is None:

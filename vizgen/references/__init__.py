@@ -46,7 +46,9 @@ def build(assignment: Assignment, device: str = "cpu", log=print) -> Path:
     if device == "cuda" and not torch.cuda.is_available():
         raise CourseLayoutError("no CUDA device here: build the cpu references, or run this on a GPU machine.")
     solution = extract_submission(assignment.solution_notebook)
-    runner = ChildRunner(solution, {}, assignment.paths, denied=[], config=GradingConfig(call_timeout_s=120, cuda=device == "cuda"))
+    config = GradingConfig(call_timeout_s=120, cuda=device == "cuda")
+    runner = ChildRunner(solution, {}, assignment.paths, denied=[], config=config, warm_imports=assignment.warm_imports)
+    digest = solution_digest(solution)
     stored = {}
     try:
         for case in reference_cases(assignment):
@@ -56,7 +58,7 @@ def build(assignment: Assignment, device: str = "cpu", log=print) -> Path:
             stored[case.name] = {
                 "function": case.function, "args": args, "kwargs": kwargs, "output": to_device_free(output),
                 "atol": case.atol, "rtol": case.rtol, "why": case.why,
-                "inputs_sha": inputs_digest(args, kwargs), "solution_sha": solution_digest(solution),
+                "inputs_sha": inputs_digest(args, kwargs), "solution_sha": digest,
             }
             log(f"{assignment.name}/{case.name}: {case.function} -> {device}")
     finally:
@@ -101,11 +103,14 @@ def parity(assignment: Assignment) -> list[str]:
     for name, entry in cpu.load().items():
         other = cuda.load().get(name)
         if other is None:
-            problems.append(f"{name}: no CUDA reference")
+            problems.append(f"{name}: no CUDA reference: rebuild with `vizgen references build --device cuda` on a GPU machine")
             continue
         a, b = torch.as_tensor(entry["output"]).double(), torch.as_tensor(other["output"]).double()
         if a.shape != b.shape:
-            problems.append(f"{name}: CUDA output has shape {tuple(b.shape)}, CPU output {tuple(a.shape)}")
+            problems.append(
+                f"{name}: CUDA output has shape {tuple(b.shape)}, CPU output {tuple(a.shape)}: rebuild both "
+                "(`vizgen references build` and, on a GPU machine, `--device cuda`) from the same solution"
+            )
         elif not torch.allclose(a, b, atol=entry["atol"], rtol=entry["rtol"]):
             worst = (a - b).abs().max().item()
             problems.append(
