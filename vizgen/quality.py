@@ -89,17 +89,19 @@ def evenness(histogram: np.ndarray) -> float:
 
 @torch.no_grad()
 def _run(
-    classifier: nn.Module, samples: torch.Tensor, batch_size: int, device: str | torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Penultimate features ``(N, D)`` and logits ``(N, 10)`` of ``samples``, run on ``device``, returned on the CPU."""
+    classifier: nn.Module, samples: torch.Tensor, batch_size: int, device: str | torch.device, *, logits: bool = True
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Penultimate features ``(N, D)`` and, if ``logits``, logits ``(N, 10)`` of ``samples`` (else None),
+    run on ``device``, returned on the CPU."""
     if classifier.training:
         raise ValueError("the classifier is in training mode (dropout, batch statistics): call classifier.eval().")
-    features, logits = [], []
+    features, scores = [], []
     for i in range(0, len(samples), batch_size):
         batch = samples[i : i + batch_size].to(device)  # (B, 1, 28, 28)
         features.append(classifier.features(batch).float().cpu())  # (B, D)
-        logits.append(classifier(batch).float().cpu())  # (B, 10)
-    return torch.cat(features), torch.cat(logits)
+        if logits:
+            scores.append(classifier(batch).float().cpu())  # (B, 10)
+    return torch.cat(features), (torch.cat(scores) if logits else None)
 
 
 def test_set_statistics(
@@ -107,7 +109,7 @@ def test_set_statistics(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mean ``(D,)`` and covariance ``(D, D)`` of the classifier's features of the 10k MNIST test digits."""
     x, _ = mnist_tensors(paths, "test")  # (10000, 1, 28, 28)
-    features, _ = _run(classifier, x, batch_size, device)  # (10000, D)
+    features, _ = _run(classifier, x, batch_size, device, logits=False)  # (10000, D)
     return feature_statistics(features)
 
 
