@@ -124,7 +124,7 @@ def test_generator_loss_fools_the_discriminator(student):
 
 @check(points=1, function="get_optimizer")
 def test_optimizer_covers_every_parameter(student):
-    """updates every parameter of another model, with the required settings"""
+    """is an Adam that updates every parameter of another model (lr and betas: the public check)"""
     summary = student.probe("optimizer_summary", "get_optimizer", (7, 2)).value
     if not summary["is_optimizer"] or summary["type"] != "Adam" or summary["covered"] != summary["total"]:
         raise AssertionError(
