@@ -27,6 +27,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from vizgen.models import model_device
+
 Loss = Callable[..., torch.Tensor]
 NoiseSampler = Callable[[int, int], torch.Tensor]
 SampleCallback = Callable[[int, torch.Tensor], None]
@@ -48,11 +50,6 @@ def minibatches(data: torch.Tensor, batch_size: int, generator: torch.Generator 
             yield data[order[start : start + batch_size]]  # (batch_size, ...)
 
 
-def _device(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
 @torch.no_grad()
 def generate(G: nn.Module, noise: torch.Tensor) -> torch.Tensor:
     """``G(noise)`` in eval mode (batch norm uses its running statistics, so each sample depends only
@@ -63,7 +60,7 @@ def generate(G: nn.Module, noise: torch.Tensor) -> torch.Tensor:
     was_training = G.training
     G.eval()
     try:
-        return G(noise.to(_device(G))).cpu()  # (N, 784)
+        return G(noise.to(model_device(G))).cpu()  # (N, 784)
     finally:
         G.train(was_training)
 
@@ -183,7 +180,7 @@ def train_gan(
     _check_settings(num_iterations, show_every, noise_size, sample_count)
     real_images = real_images.reshape(len(real_images), -1)  # (N, 784)
     history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
-    device = _device(G)
+    device = model_device(G)
     D.train()
     G.train()
     with _repeatable(generator), _scheduled((D_solver, G_solver), lr_schedule) as set_lr:

@@ -17,6 +17,12 @@ from vizgen.config import CoursePaths
 from vizgen.errors import AssetError
 
 
+def model_device(model: nn.Module) -> torch.device:
+    """The device of ``model``'s first parameter; the CPU for a model without parameters."""
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
 def load_classifier(paths: CoursePaths, device: str | torch.device = "cpu") -> nn.Module:
     """EfficientNet-Lite0 (timm ``tf_efficientnet_lite0``) with the packaged ImageNet weights.
 

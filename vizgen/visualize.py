@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from vizgen.image import blur_image, jitter
+from vizgen.models import model_device
 
 UpdateStep = Callable[[torch.Tensor, nn.Module, int, float, float], None]
 Callback = Callable[[int, torch.Tensor], None]
@@ -87,11 +88,6 @@ def _check_settings(
         raise ValueError(f"clip_percentile must be in [0, 100) (0 disables clipping), got {clip_percentile}.")
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
 def create_class_visualization(
     target_y: int,
     model: nn.Module,
@@ -125,7 +121,7 @@ def create_class_visualization(
     _check_settings(num_iterations, max_jitter, blur_every, blur_sigma, clip_percentile)
     generator = torch.Generator().manual_seed(seed)
     start = random_image(image_size, generator) if init is None else init.detach().float()
-    img = start.clone().to(_model_device(model)).requires_grad_(True)  # (1, 3, H, W) leaf
+    img = start.clone().to(model_device(model)).requires_grad_(True)  # (1, 3, H, W) leaf
     for t in range(num_iterations):
         ox, oy = random_offsets(max_jitter, generator)
         with torch.no_grad():
