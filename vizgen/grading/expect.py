@@ -52,6 +52,15 @@ def expect_dtype(value: Any, dtypes: Any, name: str, hint: str = "") -> None:
         raise CheckFailure(f"{name} has dtype {value.dtype}; expected {want}{_hint(hint)}.")
 
 
+def expect_iou(mask: np.ndarray, truth: np.ndarray, minimum: float, name: str, against: str, hint: str) -> None:
+    """``mask`` has ``truth``'s (H, W) shape and overlaps it with intersection over union >= ``minimum``."""
+    expect_shape(mask, truth.shape, name, hint="return one boolean per pixel, (H, W)")
+    mask = mask.astype(bool)
+    iou = float((mask & truth).sum() / max(1, (mask | truth).sum()))
+    if iou < minimum:
+        raise CheckFailure(f"{name} overlaps {against} with IoU {iou:.2f} (need {minimum:g}){_hint(hint)}.")
+
+
 def expect_device(value: torch.Tensor, device: torch.device | str, name: str) -> None:
     if value.device != torch.device(device):
         raise CheckFailure(

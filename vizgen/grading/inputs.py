@@ -32,7 +32,11 @@ def square_scene(size: int = 32, lo: int = 10, hi: int = 22) -> tuple[np.ndarray
     img[lo:hi, lo:hi] = (220, 40, 30)
     truth = np.zeros((size, size), dtype=bool)
     truth[lo:hi, lo:hi] = True
-    yy, xx = np.mgrid[:size, :size]
     centre = (lo + hi - 1) / 2
-    saliency = np.exp(-((yy - centre) ** 2 + (xx - centre) ** 2) / (2 * (hi - lo) ** 2 / 4)).astype(np.float32)
-    return img, saliency, truth
+    return img, gaussian_blob(size, centre, centre, (hi - lo) / 2), truth
+
+
+def gaussian_blob(size: int, cy: float, cx: float, radius: float) -> np.ndarray:
+    """A (size, size) float32 saliency map exp(-d^2 / (2 radius^2)), d the distance to (cy, cx)."""
+    yy, xx = np.mgrid[:size, :size]
+    return np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius**2)).astype(np.float32)  # (H, W)

@@ -1,11 +1,12 @@
 """Hidden checks: saliency maps and GrabCut masks, on photos and seeded models."""
 
-import numpy as np
 import torch
 
 from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.expect import expect_array, expect_clean_model, expect_close, expect_device, expect_input_unchanged
-from vizgen.grading.inputs import photo, photo_batch
+from vizgen.grading.expect import (
+    expect_array, expect_clean_model, expect_close, expect_device, expect_input_unchanged, expect_iou,
+)
+from vizgen.grading.inputs import gaussian_blob, photo, photo_batch
 from vizgen.grading.plugin import check
 from vizgen.models import ModelSpec
 
@@ -14,13 +15,8 @@ def _saliency_inputs():
     return [photo_batch(["coffee", "rocket"], 32), torch.tensor([3, 7]), ModelSpec("tiny_cnn", seed=11)], {}
 
 
-def _blob(size: int, cy: float, cx: float, radius: float) -> np.ndarray:
-    yy, xx = np.mgrid[:size, :size]
-    return np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius**2)).astype(np.float32)  # (H, W)
-
-
 def _mask_inputs():
-    return [photo("chelsea", 48), _blob(48, 26, 20, 8)], {}
+    return [photo("chelsea", 48), gaussian_blob(48, 26, 20, 8)], {}
 
 
 REFERENCE_CASES = [
@@ -60,21 +56,14 @@ def test_saliency_side_effects(student, reference):
                              "do not call requires_grad_() on the model.")
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum() / max(1, (a | b).sum()))
-
-
 @check(points=1, function="saliency_to_mask")
 def test_mask_reference(student, reference):
     """matches the reference GrabCut mask on a photo (IoU >= 0.95)"""
     case = reference.case("mask_chelsea")
     mask = expect_array(student.saliency_to_mask(*case.args, **case.kwargs).value, "mask")
-    if mask.shape != case.output.shape or _iou(mask.astype(bool), case.output) < 0.95:
-        raise AssertionError(
-            f"the mask differs from the reference (IoU {_iou(mask.astype(bool), case.output) if mask.shape == case.output.shape else 0:.2f}, "
-            "need 0.95): seed with the quantiles of the saliency (GC_FGD >= fg_quantile, GC_BGD <= bg_quantile, "
-            "GC_PR_BGD elsewhere), call cv2.setRNGSeed(0), run GrabCut with GC_INIT_WITH_MASK for `iterations`."
-        )
+    expect_iou(mask, case.output, 0.95, "the mask", "the reference mask",
+               "seed with the quantiles of the saliency (GC_FGD >= fg_quantile, GC_BGD <= bg_quantile, "
+               "GC_PR_BGD elsewhere), call cv2.setRNGSeed(0), run GrabCut with GC_INIT_WITH_MASK for `iterations`")
 
 
 @check(points=1, function="saliency_to_mask")
@@ -84,6 +73,6 @@ def test_mask_accepts_tensor_and_keeps_inputs(student, reference):
     img, saliency = case.args
     call = student.saliency_to_mask(img, torch.from_numpy(saliency))
     mask = expect_array(call.value, "mask")
-    if mask.shape != case.output.shape or _iou(mask.astype(bool), case.output) < 0.95:
-        raise AssertionError("with a torch.Tensor saliency the mask differs: convert it with .detach().cpu().numpy() first.")
+    expect_iou(mask, case.output, 0.95, "with a torch.Tensor saliency the mask", "the reference mask",
+               "convert the saliency with .detach().cpu().numpy() first")
     expect_input_unchanged(call, "0", "saliency_to_mask", "img")

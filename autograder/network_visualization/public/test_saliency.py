@@ -5,7 +5,7 @@ import torch
 
 from vizgen.grading.expect import (
     expect_array, expect_clean_model, expect_close, expect_device, expect_dtype, expect_finite,
-    expect_input_unchanged, expect_shape, expect_tensor,
+    expect_input_unchanged, expect_iou, expect_shape, expect_tensor,
 )
 from vizgen.grading.inputs import random_images, square_scene
 from vizgen.grading.plugin import check
@@ -48,9 +48,6 @@ def test_mask_on_square(student):
     mask = expect_array(call.value, "mask")
     expect_shape(mask, truth.shape, "mask", hint="return one boolean per pixel, (H, W)")
     expect_dtype(mask, np.dtype(bool), "mask", hint="compare the GrabCut labels with GC_FGD / GC_PR_FGD")
-    iou = (mask & truth).sum() / max(1, (mask | truth).sum())
-    if iou < 0.9:
-        raise AssertionError(
-            f"the mask overlaps the salient square with IoU {iou:.2f} (need 0.9): seed GC_FGD at or above the "
-            "fg_quantile of the saliency, GC_BGD at or below the bg_quantile, and keep GC_FGD and GC_PR_FGD."
-        )
+    expect_iou(mask, truth, 0.9, "the mask", "the salient square",
+               "seed GC_FGD at or above the fg_quantile of the saliency, GC_BGD at or below the bg_quantile, "
+               "and keep GC_FGD and GC_PR_FGD")
