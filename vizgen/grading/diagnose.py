@@ -22,6 +22,14 @@ def _bce_on_probs(probs: torch.Tensor, target: float) -> torch.Tensor:
     return F.binary_cross_entropy(probs.clamp(1e-12, 1 - 1e-12), torch.full_like(probs, target), reduction="none")
 
 
+# What each loss computes, told to a student whose value matches none of the known mistakes.
+DISCRIMINATOR_FORMULA = ("F.binary_cross_entropy_with_logits(logits_real, ones) + "
+                         "F.binary_cross_entropy_with_logits(logits_fake, zeros), each the mean over its batch")
+GENERATOR_FORMULA = "F.binary_cross_entropy_with_logits(logits_fake, ones), the mean over the batch"
+LS_DISCRIMINATOR_FORMULA = "0.5 * ((scores_real - 1) ** 2).mean() + 0.5 * (scores_fake ** 2).mean()"
+LS_GENERATOR_FORMULA = "0.5 * ((scores_fake - 1) ** 2).mean()"
+
+
 def discriminator_candidates(real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
     """Correct value first, then common mistakes, for the discriminator's BCE loss."""
     real, fake = real.double(), fake.double()
@@ -73,11 +81,12 @@ def ls_generator_candidates(fake: torch.Tensor) -> dict[str, float]:
     }
 
 
-def expect_reference_loss(value, case, candidates, name: str) -> None:
+def expect_reference_loss(value, case, candidates, name: str, formula: str) -> None:
     """``expect_loss`` against a stored reference case: the reference output is the correct value,
     within the case's tolerance; ``candidates(*case.args)`` recomputes the usual mistakes on the
     case's inputs so that a wrong value names its likely bug."""
-    expect_loss(value, {**candidates(*case.args), "correct": case.output.item()}, name, rtol=case.rtol, atol=case.atol)
+    expect_loss(value, {**candidates(*case.args), "correct": case.output.item()}, name, formula,
+                rtol=case.rtol, atol=case.atol)
 
 
 def likely_bug(got: float, candidates: dict[str, float]) -> str:
@@ -91,8 +100,11 @@ def likely_bug(got: float, candidates: dict[str, float]) -> str:
     return ""
 
 
-def expect_loss(value, candidates: dict[str, float], name: str, rtol: float = 1e-4, atol: float = 1e-5) -> None:
-    """``value`` is a finite scalar tensor equal to the correct candidate; else name the likely bug."""
+def expect_loss(
+    value, candidates: dict[str, float], name: str, formula: str, rtol: float = 1e-4, atol: float = 1e-5
+) -> None:
+    """``value`` is a finite scalar tensor equal to the correct candidate; else name the likely bug,
+    or, when it matches no known mistake, restate ``formula``."""
     from vizgen.grading.expect import expect_tensor
     from vizgen.grading.messages import CheckFailure
 
@@ -102,5 +114,5 @@ def expect_loss(value, candidates: dict[str, float], name: str, rtol: float = 1e
     got, want = float(loss.detach().double()), candidates["correct"]
     if math.isfinite(got) and math.isclose(got, want, rel_tol=rtol, abs_tol=atol):
         return
-    hint = likely_bug(got, candidates)
-    raise CheckFailure(f"{name} is {got:.6g}; expected {want:.6g}" + (f": {hint}." if hint else "."))
+    hint = likely_bug(got, candidates) or f"compute {formula}"
+    raise CheckFailure(f"{name} is {got:.6g}; expected {want:.6g}: {hint}.")

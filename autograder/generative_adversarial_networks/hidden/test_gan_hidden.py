@@ -4,8 +4,8 @@ import torch
 
 from vizgen.grading.cases import ReferenceCase
 from vizgen.grading.diagnose import (
-    discriminator_candidates, expect_reference_loss, generator_candidates, ls_discriminator_candidates,
-    ls_generator_candidates,
+    DISCRIMINATOR_FORMULA, GENERATOR_FORMULA, LS_DISCRIMINATOR_FORMULA, LS_GENERATOR_FORMULA, discriminator_candidates,
+    expect_reference_loss, generator_candidates, ls_discriminator_candidates, ls_generator_candidates,
 )
 from vizgen.grading.expect import expect_module, expect_tensor
 from vizgen.grading.plugin import check
@@ -84,7 +84,7 @@ def test_discriminator_loss_large_logits(student, reference):
     """is right and finite for logits as large as |100|, with different batch sizes"""
     case = reference.case("d_loss_large_logits")
     expect_reference_loss(student.discriminator_loss(*case.args).value, case, discriminator_candidates,
-                          "the discriminator loss")
+                          "the discriminator loss", DISCRIMINATOR_FORMULA)
 
 
 @check(points=1, function="discriminator_loss")
@@ -106,7 +106,8 @@ def test_discriminator_loss_trains_the_discriminator(student):
 def test_generator_loss_large_logits(student, reference):
     """is right and finite for logits as large as |100|"""
     case = reference.case("g_loss_large_logits")
-    expect_reference_loss(student.generator_loss(*case.args).value, case, generator_candidates, "the generator loss")
+    expect_reference_loss(student.generator_loss(*case.args).value, case, generator_candidates, "the generator loss",
+                          GENERATOR_FORMULA)
 
 
 @check(points=1, function="generator_loss")
@@ -138,7 +139,7 @@ def test_ls_discriminator_loss_reference(student, reference):
     """matches the reference with real and fake batches of different sizes"""
     case = reference.case("ls_d_loss")
     expect_reference_loss(student.ls_discriminator_loss(*case.args).value, case, ls_discriminator_candidates,
-                          "the least squares discriminator loss")
+                          "the least squares discriminator loss", LS_DISCRIMINATOR_FORMULA)
 
 
 @check(points=1, function="ls_generator_loss")
@@ -146,7 +147,7 @@ def test_ls_generator_loss_reference(student, reference):
     """matches the reference on a batch of scores"""
     case = reference.case("ls_g_loss")
     expect_reference_loss(student.ls_generator_loss(*case.args).value, case, ls_generator_candidates,
-                          "the least squares generator loss")
+                          "the least squares generator loss", LS_GENERATOR_FORMULA)
 
 
 @check(points=1, function="build_dc_classifier")

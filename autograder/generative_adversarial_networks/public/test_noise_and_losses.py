@@ -3,7 +3,8 @@
 import torch
 
 from vizgen.grading.diagnose import (
-    discriminator_candidates, expect_loss, generator_candidates, ls_discriminator_candidates, ls_generator_candidates,
+    DISCRIMINATOR_FORMULA, GENERATOR_FORMULA, LS_DISCRIMINATOR_FORMULA, LS_GENERATOR_FORMULA, discriminator_candidates,
+    expect_loss, generator_candidates, ls_discriminator_candidates, ls_generator_candidates,
 )
 from vizgen.grading.expect import expect_dtype, expect_shape, expect_tensor
 from vizgen.grading.plugin import check
@@ -27,26 +28,28 @@ def test_noise_shape_and_range(student):
 def test_discriminator_loss_by_hand(student):
     """equals mean BCE(real, 1) + mean BCE(fake, 0) on small logits"""
     value = student.discriminator_loss(REAL, FAKE).value
-    expect_loss(value, discriminator_candidates(REAL, FAKE), "the discriminator loss")
+    expect_loss(value, discriminator_candidates(REAL, FAKE), "the discriminator loss", DISCRIMINATOR_FORMULA)
 
 
 @check(points=1, function="generator_loss")
 def test_generator_loss_by_hand(student):
     """equals mean BCE(fake, 1), the non-saturating loss"""
-    expect_loss(student.generator_loss(FAKE).value, generator_candidates(FAKE), "the generator loss")
+    expect_loss(student.generator_loss(FAKE).value, generator_candidates(FAKE), "the generator loss", GENERATOR_FORMULA)
 
 
 @check(points=1, function="ls_discriminator_loss")
 def test_ls_discriminator_loss_by_hand(student):
     """equals 0.5 E[(D(x) - 1)^2] + 0.5 E[D(G(z))^2]"""
     value = student.ls_discriminator_loss(REAL, FAKE).value
-    expect_loss(value, ls_discriminator_candidates(REAL, FAKE), "the least squares discriminator loss")
+    expect_loss(value, ls_discriminator_candidates(REAL, FAKE), "the least squares discriminator loss",
+                LS_DISCRIMINATOR_FORMULA)
 
 
 @check(points=1, function="ls_generator_loss")
 def test_ls_generator_loss_by_hand(student):
     """equals 0.5 E[(D(G(z)) - 1)^2]"""
-    expect_loss(student.ls_generator_loss(FAKE).value, ls_generator_candidates(FAKE), "the least squares generator loss")
+    expect_loss(student.ls_generator_loss(FAKE).value, ls_generator_candidates(FAKE), "the least squares generator loss",
+                LS_GENERATOR_FORMULA)
 
 
 @check(points=1, function="get_optimizer")
