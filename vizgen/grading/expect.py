@@ -136,7 +136,10 @@ def expect_module(summary: dict, name: str, output_shape: Sequence[int] | None =
         if summary["output_error"]:
             raise CheckFailure(f"{name}'s forward pass failed: {summary['output_error']}: check the layer sizes.")
         if tuple(summary["output_shape"]) != tuple(output_shape):
-            raise CheckFailure(f"{name} outputs shape {tuple(summary['output_shape'])}; expected {tuple(output_shape)}.")
+            raise CheckFailure(
+                f"{name} outputs shape {tuple(summary['output_shape'])}; expected {tuple(output_shape)}: check the "
+                "last layer's size and the final Flatten/Unflatten in the notebook's architecture."
+            )
     if layers is not None and list(summary["layers"]) != list(layers):
         got, want = list(summary["layers"]), list(layers)
         first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
