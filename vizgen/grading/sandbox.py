@@ -55,11 +55,14 @@ def install(denied: list[str], scratch: str) -> None:
     sys.addaudithook(hook)
 
 
+SECRET_PARTS = ("hidden", "references", "samples")  # folders of autograder/<assignment>/ students never see
+
+
 def default_denied(course_root: Path) -> list[str]:
-    """Folders student code must not read: hidden checks, reference outputs and solutions."""
+    """Folders student code must not read: solutions, and each assignment's SECRET_PARTS."""
     autograder = course_root / "autograder"
     denied = [str(course_root / "solutions")]
     if autograder.is_dir():
         for assignment in autograder.iterdir():
-            denied += [str(assignment / "hidden"), str(assignment / "references"), str(assignment / "samples")]
+            denied += [str(assignment / part) for part in SECRET_PARTS]
     return denied

@@ -15,8 +15,8 @@ from vizgen.errors import ReleaseLeakError
 from vizgen.grading.assignment import Assignment, available, load_assignment
 from vizgen.grading.extract import read_notebook
 from vizgen.grading.nbgrader_course import run_nbgrader
+from vizgen.grading.sandbox import SECRET_PARTS
 
-_FORBIDDEN_PARTS = {"hidden", "references", "samples"}  # under autograder/<assignment>/
 _FORBIDDEN_TEXT = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS")
 _MIN_SOLUTION_LINE = 24  # shorter solution lines (e.g. "return out") may appear in starter code too
 
@@ -65,7 +65,8 @@ def audit(paths: CoursePaths, files: list[Path], tasks: list[Assignment]) -> lis
     secret_lines = set().union(*(solution_lines(t) for t in tasks)) if tasks else set()
     for file in files:
         rel = file.relative_to(paths.root)
-        if rel.parts[0] == "solutions" or (rel.parts[0] == "autograder" and _FORBIDDEN_PARTS & set(rel.parts[2:3])):
+        secret = rel.parts[0] == "autograder" and len(rel.parts) > 2 and rel.parts[2] in SECRET_PARTS
+        if rel.parts[0] == "solutions" or secret:
             leaks.append(f"{rel}: hidden checks, references, samples and solutions never ship")
             continue
         if file.suffix in (".pt", ".pth", ".npz"):
