@@ -89,13 +89,14 @@ def _grade(args) -> int:
     from vizgen.grading.assignment import resolve_assignment
     from vizgen.grading.spawn import spawn_worker
 
-    first = resolve_assignment(course_paths(), args.notebooks[0], args.assignment)
-    worker = spawn_worker(first.warm_imports)  # before torch is imported here: the two imports overlap
+    paths = course_paths()
+    same: dict = {}  # one Assignment per name, so its starter notebook is parsed once for all
+    tasks = [same.setdefault(t.name, t) for t in (resolve_assignment(paths, n, args.assignment) for n in args.notebooks)]
+    worker = spawn_worker(tasks[0].warm_imports)  # before torch is imported here: the two imports overlap
     from vizgen.grade import grade_many
     from vizgen.grading.results import failure_lines, format_table
 
-    reports = grade_many(course_paths(), args.notebooks, args.assignment, args.hidden, args.json, args.csv,
-                         worker=worker)
+    reports = grade_many(args.notebooks, tasks, args.hidden, args.json, args.csv, worker=worker)
     for report in reports:
         for note in report.notes:
             print(f"{report.submission}: note: {note}")

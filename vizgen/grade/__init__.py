@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from vizgen.config import CoursePaths, GradingConfig
-from vizgen.grading.assignment import resolve_assignment
+from vizgen.config import GradingConfig
+from vizgen.grading.assignment import Assignment
 from vizgen.grading.engine import grade_submission
 from vizgen.grading.results import GradeReport, write_csv, write_json
 from vizgen.grading.spawn import Worker, spawn_worker
-from vizgen.errors import VizgenError
 
 
 def _json_name(notebook: Path) -> str:
@@ -18,25 +17,21 @@ def _json_name(notebook: Path) -> str:
 
 
 def grade_many(
-    paths: CoursePaths,
     notebooks: list[Path],
-    assignment: str | None = None,
+    tasks: list[Assignment],
     hidden: bool = False,
     json_out: Path | None = None,
     csv_out: Path | None = None,
     config: GradingConfig | None = None,
     worker: Worker | None = None,
 ) -> list[GradeReport]:
-    """Grade each notebook; write Gradescope JSON (one file, or one per submission in a folder) and CSV.
+    """Grade each notebook against its assignment (``tasks[i]`` for ``notebooks[i]``, from
+    ``resolve_assignment``); write Gradescope JSON (one file, or one per submission in a folder) and CSV.
 
     The worker for the next submission starts while the current one is graded.
     """
-    try:
-        tasks = [resolve_assignment(paths, notebook, assignment) for notebook in notebooks]
-    except VizgenError:
-        if worker is not None:
-            worker.stop()
-        raise
+    if len(tasks) != len(notebooks):
+        raise ValueError(f"need one assignment per notebook, got {len(tasks)} for {len(notebooks)} notebooks.")
     reports = []
     upcoming = worker or spawn_worker(tasks[0].warm_imports)
     for index, (notebook, task) in enumerate(zip(notebooks, tasks)):

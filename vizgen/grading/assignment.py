@@ -92,8 +92,9 @@ def detect_assignment(paths: CoursePaths, notebook: Path) -> Assignment:
     except NotebookError:  # an unreadable notebook is reported by the grader, with its own message
         pass
     for name in available(paths):
-        if load_assignment(paths, name).notebook == Path(notebook).name:
-            return load_assignment(paths, name)
+        task = load_assignment(paths, name)
+        if task.notebook == Path(notebook).name:
+            return task
     raise CourseLayoutError(
         f"cannot tell which assignment {notebook} belongs to: pass --assignment NAME "
         f"(one of {', '.join(available(paths)) or 'none found'})."

@@ -31,7 +31,6 @@ class Submission:
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # e.g. a syntax error in a cell
     test_cells: dict[str, str] = field(default_factory=dict)  # grade_id -> source
-    metadata: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -101,7 +100,7 @@ def _bound_names(node: ast.stmt) -> set[str]:
 def extract_submission(path: Path) -> Submission:
     """Build the module source of a submission; problems (syntax errors, ...) are recorded, not raised."""
     nb = read_notebook(path)
-    sub = Submission(Path(path), metadata=dict(nb.metadata.get("vizgen", {})))
+    sub = Submission(Path(path))
     definitions: list[ast.stmt] = []
     other_imports: list[ast.stmt] = []
     kept_cells: list[tuple[str, str]] = []
