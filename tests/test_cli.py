@@ -68,3 +68,15 @@ def test_bad_input_is_a_clear_error(argv, words, capsys, assignment, monkeypatch
 def test_unknown_assignment_for_grade(assignment, capsys):
     assert main(["grade", "--assignment", "nope", str(assignment.release_notebook)]) == 2
     assert "unknown assignment 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("text, says", [("notebook = ", "not valid TOML"), ("title = 'x'\n", "no `notebook` key")])
+def test_a_broken_assignment_toml_names_the_fix(tmp_path, text, says):
+    from vizgen.config import CoursePaths
+    from vizgen.errors import CourseLayoutError
+    from vizgen.grading.assignment import load_assignment
+
+    (tmp_path / "autograder" / "x").mkdir(parents=True)
+    (tmp_path / "autograder" / "x" / "assignment.toml").write_text(text)
+    with pytest.raises(CourseLayoutError, match=says):
+        load_assignment(CoursePaths(tmp_path), "x")

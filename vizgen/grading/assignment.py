@@ -71,7 +71,13 @@ def load_assignment(paths: CoursePaths, name: str) -> Assignment:
     if not config.is_file():
         known = ", ".join(available(paths)) or "none found"
         raise CourseLayoutError(f"unknown assignment {name!r}: choose one of {known} (folders of {paths.autograder}).")
-    data = tomllib.loads(config.read_text())
+    try:
+        data = tomllib.loads(config.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise CourseLayoutError(f"{config} is not valid TOML ({error}): fix that line.") from error
+    if "notebook" not in data:
+        raise CourseLayoutError(f"{config} has no `notebook` key: add notebook = \"<Name>.ipynb\" (the file under "
+                                f"solutions/{name}/).")
     return Assignment(
         name=name,
         title=data.get("title", name),
