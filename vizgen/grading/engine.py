@@ -72,7 +72,10 @@ def run_checks(assignment: Assignment, runner: Runner, hidden: bool, function: s
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), _no_plugin_autoload():
         pytest.main(args, plugins=[plugin])
     if plugin.collection_errors:
-        raise CourseLayoutError(f"the checks could not be loaded: {'; '.join(plugin.collection_errors)}")
+        raise CourseLayoutError(
+            f"the checks could not be loaded: {'; '.join(plugin.collection_errors)}: fix that check module "
+            "(`python -m pytest <module>` shows the full traceback)"
+        )
     order = {name: i for i, name in enumerate(assignment.starter_signatures())}  # notebook order
     return sorted(plugin.results, key=lambda r: (order.get(r.function, len(order)), r.hidden))
 

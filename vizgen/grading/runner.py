@@ -150,7 +150,10 @@ class ChildRunner(_Requests):
         _check_signature(function, info.params, self.expected)
         loaded = self.loaded()
         if function not in loaded["functions"]:
-            raise messages.FunctionUnavailable(f"{function} could not be loaded: {'; '.join(loaded['errors'])}")
+            raise messages.FunctionUnavailable(
+                f"{function} could not be loaded: {'; '.join(loaded['errors'])}: run that cell in Jupyter and fix "
+                "the error (grading runs only the imports and definitions of your solution cells)"
+            )
         request = {"function": function, "probe": probe, "args": args, "kwargs": kwargs, "device": device}
         self._worker.send.send_bytes(wire.encode(request))
         outcome = self._receive(self.config.call_timeout_s)

@@ -76,7 +76,9 @@ def serve(requests: Connection, replies: Connection) -> None:
         try:
             replies.send_bytes(encode(outcome))
         except Exception as failure:  # noqa: BLE001 - e.g. a result torch cannot save
-            replies.send_bytes(encode({"error": {"type": "NotPlainData", "message": str(failure), "where": []}}))
+            why = (f"the result could not be sent back to the grader ({failure}); return tensors, arrays, numbers, "
+                   "strings or lists, tuples and dicts of them")
+            replies.send_bytes(encode({"error": {"type": "NotPlainData", "message": why, "where": []}}))
 
 
 def main() -> None:
