@@ -2,12 +2,11 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 VIZGEN := $(VENV)/bin/vizgen
-NV := network_visualization/NetworkVisualization.ipynb
-GAN := generative_adversarial_networks/GenerativeAdversarialNetworks.ipynb
-SAMPLES := solutions/$(NV) assignments/$(NV) autograder/$(dir $(NV))samples/partial.ipynb \
-           solutions/$(GAN) assignments/$(GAN) autograder/$(dir $(GAN))samples/partial.ipynb
+# Each assignment's solution, release and samples/*.ipynb, from the course itself (`vizgen samples`);
+# expanded when `demo` runs, after install.
+SAMPLES = $(shell $(VIZGEN) samples)
 
-.PHONY: install fetch demo test release references mnist-classifier bench clean
+.PHONY: install fetch demo test release references manifest mnist-classifier bench clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -31,6 +30,9 @@ release: install
 
 references: install
 	$(VIZGEN) references build
+
+manifest: install
+	$(VIZGEN) manifest
 
 mnist-classifier: fetch
 	$(VIZGEN) models train-mnist

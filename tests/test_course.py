@@ -1,6 +1,5 @@
 """The course stays consistent: points, counts, references and released notebooks all agree."""
 
-import ast
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -9,25 +8,13 @@ import nbformat
 import pytest
 
 from vizgen import references
+from vizgen.config import CoursePaths
+from vizgen.grading import manifest
 from vizgen.grading.assignment import available, load_assignment
+from vizgen.grading.manifest import declared_checks
 from vizgen.grading.nbgrader_course import run_nbgrader
 
-
-def _checks(folder: Path) -> list[dict]:
-    """Every check in a folder: function, points and docstring, read from the source."""
-    found = []
-    for module in sorted(folder.glob("test_*.py")):
-        for node in ast.parse(module.read_text()).body:
-            if not isinstance(node, ast.FunctionDef) or not node.name.startswith("test_"):
-                continue
-            marks = [d for d in node.decorator_list if isinstance(d, ast.Call) and getattr(d.func, "id", "") == "check"]
-            assert marks, f"{module.name}::{node.name} has no @check(points, function) marker"
-            kwargs = {k.arg: ast.literal_eval(k.value) for k in marks[0].keywords}
-            found.append({**kwargs, "doc": ast.get_docstring(node), "id": f"{module.name}::{node.name}"})
-    return found
-
-
-ASSIGNMENTS = ["network_visualization", "generative_adversarial_networks"]
+ASSIGNMENTS = available(CoursePaths(Path(__file__).resolve().parents[1]))  # a new folder is picked up as is
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
@@ -35,20 +22,22 @@ def task(request, paths):
     return load_assignment(paths, request.param)
 
 
-def test_every_assignment_is_listed(paths):
-    assert available(paths) == sorted(ASSIGNMENTS)
+def test_every_solution_folder_is_an_assignment(paths):
+    assert ASSIGNMENTS == sorted(p.name for p in paths.solutions.iterdir() if p.is_dir()), (
+        "each solutions/<name>/ needs autograder/<name>/assignment.toml (see README, Adding an assignment)")
 
 
-def test_hidden_counts_shown_to_students_are_true(task):
-    hidden = _checks(task.hidden)
-    assert task.hidden_checks == len(hidden)
-    assert task.hidden_points == sum(c["points"] for c in hidden)
+def test_hidden_checks_shown_to_students_are_current(task):
+    """`vizgen check` reads public/hidden_checks.json: it must list exactly the hidden checks."""
+    assert manifest.is_current(task), "run `vizgen manifest`"
+    assert [(c["function"], c["points"]) for c in manifest.hidden_checks(task)] == [
+        (c["function"], c["points"]) for c in declared_checks(task.hidden)]
 
 
 def test_checks_have_names_and_cover_every_function(task):
-    public, hidden = _checks(task.public), _checks(task.hidden)
+    public, hidden = declared_checks(task.public), declared_checks(task.hidden)
     for c in public + hidden:
-        assert c["doc"], f"{c['id']} needs a docstring: it is the check's name for students"
+        assert c["title"] != c["id"].split("::")[1], f"{c['id']} needs a docstring: it is the check's name for students"
     functions = set(task.starter_signatures())
     assert {c["function"] for c in public} == functions
     assert {c["function"] for c in hidden} == functions
@@ -57,7 +46,7 @@ def test_checks_have_names_and_cover_every_function(task):
 def test_test_cell_points_equal_check_points(task):
     """nbgrader's partial credit is the checks' score, so each test cell is worth its checks' points."""
     points = defaultdict(float)
-    for c in _checks(task.public) + _checks(task.hidden):
+    for c in declared_checks(task.public) + declared_checks(task.hidden):
         points[c["function"]] += c["points"]
     cells = {
         cell.metadata["nbgrader"]["grade_id"]: cell

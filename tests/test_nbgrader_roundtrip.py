@@ -2,16 +2,18 @@
 
 import csv
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 
-from vizgen.grading.assignment import load_assignment
+from vizgen.config import CoursePaths
+from vizgen.grading.assignment import available, load_assignment
 from vizgen.grading.engine import grade_submission
 from vizgen.grading.nbgrader_course import make_course
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["network_visualization", "generative_adversarial_networks"])
+@pytest.mark.parametrize("name", available(CoursePaths(Path(__file__).resolve().parents[1])))
 def test_generate_submit_autograde_feedback_export(paths, tmp_path, name):
     assignment = load_assignment(paths, name)
     partial = assignment.dir / "samples" / "partial.ipynb"

@@ -91,8 +91,8 @@ def test_objects_never_cross_back(runner):
 
 def test_side_effects_are_reported(runner):
     call = runner.call("hook", ModelSpec("tiny_cnn"))
-    assert call.effects["0"]["hooks_added"] == 1
-    assert call.effects["0"]["mode_changed"] and call.effects["0"]["now_training"]
+    assert call.effects["model"]["hooks_added"] == 1  # by parameter name
+    assert call.effects["model"]["mode_changed"] and call.effects["model"]["now_training"]
 
 
 def test_missing_and_wrong_signature(runner):

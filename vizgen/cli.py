@@ -1,4 +1,5 @@
-"""The `vizgen` command: fetch, check, grade, release, references, models. Verbs live in their own modules."""
+"""The `vizgen` command: fetch, check, grade, release, references, manifest, samples, models. Verbs live in their
+own modules."""
 
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     refs.add_argument("action", choices=["build", "verify", "parity"])
     refs.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     refs.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+
+    manifest = verbs.add_parser("manifest", help="write public/hidden_checks.json from hidden/ (what students are told)")
+    manifest.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
+    verbs.add_parser("samples", help="list the demo notebooks: each assignment's solution, release and samples")
     models = verbs.add_parser("models", help="train the course's own models")
     models.add_argument("action", choices=["train-mnist"], help="train-mnist: the MNIST classifier behind the GAN quality measure")
     models.add_argument("--epochs", type=int, default=4)
@@ -114,6 +119,26 @@ def _release(args) -> int:
     return 0
 
 
+def _manifest(args) -> int:
+    from vizgen.config import course_paths
+    from vizgen.grading.assignment import available, load_assignment
+    from vizgen.grading.manifest import write_manifest
+
+    paths = course_paths()
+    for name in args.assignment or available(paths):
+        print(f"wrote {write_manifest(load_assignment(paths, name)).relative_to(paths.root)}")
+    return 0
+
+
+def _samples(args) -> int:
+    from vizgen.config import course_paths
+    from vizgen.grading.assignment import demo_notebooks
+
+    paths = course_paths()
+    print("\n".join(str(p.relative_to(paths.root)) for p in demo_notebooks(paths)))
+    return 0
+
+
 def _references(args) -> int:
     from vizgen import references
     from vizgen.config import course_paths
@@ -140,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
         "fetch": _fetch, "check": _check, "grade": _grade, "release": _release, "references": _references, "models": _models,
+        "manifest": _manifest, "samples": _samples,
     }
     try:
         return handler[args.verb](args)

@@ -1,4 +1,4 @@
-"""Models: the pretrained ImageNet classifier and the tiny seeded models that checks use.
+"""Models: the pretrained ImageNet classifier and the tiny seeded model that checks share.
 
 A ``ModelSpec`` names a model by plain data, so the grader can ask the process running
 student code to build the same model without sending a pickled module.
@@ -7,6 +7,7 @@ student code to build the same model without sending a pickled module.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Callable, Mapping
 
 import torch
 from torch import nn
@@ -72,36 +73,6 @@ class TinyCNN(nn.Module):
         return self.head(torch.flatten(self.pool(self.features(x)), 1))
 
 
-class FailingCNN(TinyCNN):
-    """Raises in forward after the first activation: for checking clean-up on error."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.features[:3](x)
-        raise RuntimeError("FailingCNN always fails (this is part of the check)")
-
-
-class LinearProbe(nn.Module):
-    """Linear scores of an 8x8 RGB image: gradients are the weight rows, known by hand."""
-
-    def __init__(self, num_classes: int = 10):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, num_classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 8, 8) -> (N, num_classes)
-        return self.net(x)
-
-
-class TinyMLP(nn.Module):
-    """Linear -> ReLU -> Linear on 8x8 RGB images: guided gradients computable by hand."""
-
-    def __init__(self, num_classes: int = 10):
-        super().__init__()
-        self.net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 16), nn.ReLU(), nn.Linear(16, num_classes))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, 8, 8) -> (N, num_classes)
-        return self.net(x)
-
-
 class CountingModel(nn.Module):
     """Wraps a model and counts forward calls (to check that work is batched)."""
 
@@ -128,15 +99,11 @@ class ModelSpec:
         return asdict(self)
 
 
-_SMALL_MODELS: dict[str, type[nn.Module]] = {
-    "tiny_cnn": TinyCNN,
-    "failing_cnn": FailingCNN,
-    "linear": LinearProbe,
-    "mlp": TinyMLP,
-}
+# Small models every assignment may use; an assignment registers its own in its support module.
+SMALL_MODELS: dict[str, type[nn.Module]] = {"tiny_cnn": TinyCNN}
 
 
-def _seeded(cls: type[nn.Module], spec: ModelSpec) -> nn.Module:
+def _seeded(cls: Callable[[int], nn.Module], spec: ModelSpec) -> nn.Module:
     """Build with a private generator state, so the caller's random stream is untouched."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(spec.seed)
@@ -148,15 +115,18 @@ def _seeded(cls: type[nn.Module], spec: ModelSpec) -> nn.Module:
     return model.eval().requires_grad_(False)
 
 
-def build_model(spec: ModelSpec, paths: CoursePaths | None = None) -> nn.Module:
-    """A fresh model for a spec, in eval mode with parameters frozen."""
+def build_model(spec: ModelSpec, paths: CoursePaths | None = None,
+                extra: Mapping[str, Callable[[int], nn.Module]] | None = None) -> nn.Module:
+    """A fresh model for a spec, in eval mode with parameters frozen; ``extra``: an assignment's own
+    small models (``support.Support.models``), beside ``SMALL_MODELS``."""
+    small = {**SMALL_MODELS, **(extra or {})}
     if spec.name == "classifier":
         if paths is None:
             raise AssetError("the classifier needs the course paths: pass paths=vizgen.config.course_paths().")
         model = load_classifier(paths)
-    elif spec.name in _SMALL_MODELS:
-        model = _seeded(_SMALL_MODELS[spec.name], spec)
+    elif spec.name in small:
+        model = _seeded(small[spec.name], spec)
     else:
-        known = ", ".join(["classifier", *_SMALL_MODELS])
+        known = ", ".join(["classifier", *small])
         raise ValueError(f"unknown model {spec.name!r}: use one of {known}.")
     return CountingModel(model).eval() if spec.count_calls else model

@@ -17,8 +17,10 @@ from vizgen.config import GradingConfig, course_paths
 from vizgen.grading.assignment import Assignment, load_assignment
 from vizgen.grading.spawn import Worker
 from vizgen.grading.engine import grade_submission, run_checks
+from vizgen.grading.manifest import hidden_checks
 from vizgen.grading.results import GradeReport, format_checks
 from vizgen.grading.runner import InProcessRunner
+from vizgen.grading.support import load_support
 
 
 @contextlib.contextmanager
@@ -44,7 +46,7 @@ def run_cell(assignment: str, function: str, namespace: dict, hidden: bool = Fal
     """
     paths = course_paths()
     task = load_assignment(paths, assignment)
-    runner = InProcessRunner(namespace, task.starter_signatures(), paths)
+    runner = InProcessRunner(namespace, task.starter_signatures(), paths, load_support(task.support_file))
     with _silenced_stderr():
         results = run_checks(task, runner, hidden=hidden, function=function)
     report = GradeReport(submission="this notebook", assignment=assignment, checks=results)
@@ -55,7 +57,13 @@ def run_cell(assignment: str, function: str, namespace: dict, hidden: bool = Fal
 
 
 def hidden_summary(task: Assignment) -> str:
-    return f"{task.hidden_checks} hidden checks ({task.hidden_points:g} points) run at grading."
+    """How many hidden checks run at grading, for how many points, and what each judges (its title,
+    from the shipped manifest; never its inputs)."""
+    order = {name: i for i, name in enumerate(task.starter_signatures())}  # notebook order
+    checks = sorted(hidden_checks(task), key=lambda c: order.get(c["function"], len(order)))
+    lines = [f"{len(checks)} hidden checks ({sum(c['points'] for c in checks):g} points) run at grading:"]
+    lines += [f"  {c['function']}: {c['title']} [{c['points']:g}]" for c in checks]
+    return "\n".join(lines)
 
 
 def check_notebook(

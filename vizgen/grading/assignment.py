@@ -1,10 +1,17 @@
-"""Assignments: ``autograder/<name>/assignment.toml`` plus its public and hidden checks."""
+"""Assignments: ``autograder/<name>/assignment.toml`` plus its public and hidden checks.
+
+``assignment.toml`` has a schema, ``AssignmentConfig``: its keys, their types and defaults are
+defined there once; an unknown key or a wrong type is refused with the file, the key and the fix.
+What can be derived (the hidden checks' count, points and titles) is derived (see ``manifest``).
+"""
 
 from __future__ import annotations
 
+import difflib
 import functools
 import tomllib
-from dataclasses import dataclass
+import typing
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from vizgen.config import CoursePaths
@@ -13,14 +20,76 @@ from vizgen.grading.extract import Submission, extract_submission, read_notebook
 
 
 @dataclass(frozen=True)
+class AssignmentConfig:
+    """The keys of ``assignment.toml``: every default is defined here, and only here."""
+
+    notebook: str  # the notebook's file name under solutions/<assignment>/, e.g. "NetworkVisualization.ipynb"
+    title: str = ""  # shown to students; the folder's name when empty
+    warm_imports: tuple[str, ...] = ()  # modules the worker imports in the background (see spawn)
+    support: str = ""  # the assignment's support module in its folder, e.g. "support.py" (see support); "" for none
+
+
+# Keys that were typed by hand before they were derived: say where they went.
+_RETIRED = {"hidden_checks": "derived from hidden/", "hidden_points": "derived from hidden/"}
+
+
+def _type_name(hint: typing.Any) -> str:
+    item = typing.get_args(hint)[0] if typing.get_origin(hint) is tuple else None
+    return f"a list of {item.__name__}" if item else f"a {hint.__name__}"
+
+
+def _has_type(value: typing.Any, hint: typing.Any) -> bool:
+    if typing.get_origin(hint) is tuple:
+        return isinstance(value, list) and all(isinstance(v, typing.get_args(hint)[0]) for v in value)
+    return isinstance(value, hint)
+
+
+def read_config(file: Path) -> AssignmentConfig:
+    """Parse and validate an ``assignment.toml``; CourseLayoutError names the file, the key and the fix."""
+    try:
+        data = tomllib.loads(file.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise CourseLayoutError(f"{file} is not valid TOML ({error}): fix that line.") from error
+    hints = typing.get_type_hints(AssignmentConfig)
+    for key, value in data.items():
+        if key in _RETIRED:
+            raise CourseLayoutError(f"{file}: {key} is {_RETIRED[key]} now: remove that line "
+                                    "(`vizgen manifest` writes public/hidden_checks.json).")
+        if key not in hints:
+            close = difflib.get_close_matches(key, hints, n=1)
+            guess = f"did you mean {close[0]}? " if close else ""
+            raise CourseLayoutError(f"{file}: unknown key {key!r}: {guess}(the keys are {', '.join(hints)}).")
+        if not _has_type(value, hints[key]):
+            raise CourseLayoutError(f"{file}: {key} must be {_type_name(hints[key])}, not {value!r}: fix that line.")
+    if "notebook" not in data:
+        raise CourseLayoutError(f"{file} has no `notebook` key: add notebook = \"<Name>.ipynb\" (the file under "
+                                f"solutions/{file.parent.name}/).")
+    return AssignmentConfig(**{f.name: tuple(data[f.name]) if isinstance(data.get(f.name), list) else data[f.name]
+                               for f in fields(AssignmentConfig) if f.name in data})
+
+
+@dataclass(frozen=True)
 class Assignment:
     name: str
-    title: str
-    notebook: str  # file name, e.g. "NetworkVisualization.ipynb"
     paths: CoursePaths
-    hidden_checks: int = 0  # shipped to students, who lack hidden/: a test keeps it true
-    hidden_points: float = 0.0
-    warm_imports: tuple[str, ...] = ()  # modules the worker imports in the background (see spawn)
+    config: AssignmentConfig
+
+    @property
+    def title(self) -> str:
+        return self.config.title or self.name
+
+    @property
+    def notebook(self) -> str:
+        return self.config.notebook
+
+    @property
+    def warm_imports(self) -> tuple[str, ...]:
+        return self.config.warm_imports
+
+    @property
+    def support_file(self) -> Path | None:
+        """The support module (probes, models, inputs of this assignment), if it has one."""
+        return self.dir / self.config.support if self.config.support else None
 
     @property
     def dir(self) -> Path:
@@ -71,22 +140,15 @@ def load_assignment(paths: CoursePaths, name: str) -> Assignment:
     if not config.is_file():
         known = ", ".join(available(paths)) or "none found"
         raise CourseLayoutError(f"unknown assignment {name!r}: choose one of {known} (folders of {paths.autograder}).")
-    try:
-        data = tomllib.loads(config.read_text())
-    except tomllib.TOMLDecodeError as error:
-        raise CourseLayoutError(f"{config} is not valid TOML ({error}): fix that line.") from error
-    if "notebook" not in data:
-        raise CourseLayoutError(f"{config} has no `notebook` key: add notebook = \"<Name>.ipynb\" (the file under "
-                                f"solutions/{name}/).")
-    return Assignment(
-        name=name,
-        title=data.get("title", name),
-        notebook=data["notebook"],
-        paths=paths,
-        hidden_checks=int(data.get("hidden_checks", 0)),
-        hidden_points=float(data.get("hidden_points", 0)),
-        warm_imports=tuple(data.get("warm_imports", ())),
-    )
+    return Assignment(name, paths, read_config(config))
+
+
+def demo_notebooks(paths: CoursePaths) -> list[Path]:
+    """For each assignment: its solution, its release and its sample submissions (what `make demo` grades)."""
+    found = []
+    for task in map(functools.partial(load_assignment, paths), available(paths)):
+        found += [task.solution_notebook, task.release_notebook, *sorted((task.dir / "samples").glob("*.ipynb"))]
+    return found
 
 
 def detect_assignment(paths: CoursePaths, notebook: Path) -> Assignment:

@@ -27,7 +27,7 @@ class ReferenceCase:
     atol: float
     rtol: float
     why: str  # why this tolerance: what varies between correct implementations and devices
-    capture: str = "value"  # what the reference records: the return value, or an argument after the call ("0")
+    capture: str = "value"  # what the reference records: the return value, or an argument after the call ("img")
 
 
 @dataclass(frozen=True)

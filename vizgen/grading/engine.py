@@ -26,6 +26,7 @@ from vizgen.grading.plugin import VizgenPlugin
 from vizgen.grading.results import CheckResult, GradeReport
 from vizgen.grading.runner import ChildRunner, Runner
 from vizgen.grading.spawn import Worker
+from vizgen.grading.support import load_support
 
 _INI = Path(__file__).with_name("checks.ini")
 
@@ -133,6 +134,7 @@ def grade_submission(
             config,
             warm_imports=assignment.warm_imports,
             worker=worker,
+            support=load_support(assignment.support_file),
         )
     try:
         report.checks = run_checks(assignment, runner, hidden)

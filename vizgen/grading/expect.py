@@ -1,16 +1,20 @@
 """Assertions for checks, each failing with a message a student can act on.
 
-Checks call these instead of bare ``assert``: ``expect_shape(value, (2, 16, 16), "saliency",
-hint="take the max over the colour channel")``.
+Checks fail one way: through these helpers (``expect_shape(value, (2, 16, 16), "saliency",
+hint="take the max over the colour channel")``), or ``fail(message)`` for a condition of their
+own; never a bare ``assert`` or ``AssertionError``. Side effects are named by parameter
+(``expect_clean_model(call, "model")``); a name the function does not have is refused.
 """
 
 from __future__ import annotations
 
+import typing
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 
+from vizgen.errors import CourseLayoutError
 from vizgen.grading.messages import CheckFailure
 from vizgen.grading.runner import Call
 
@@ -25,6 +29,24 @@ def _describe(value: Any) -> str:
 
 def _hint(hint: str) -> str:
     return f": {hint}" if hint else ""
+
+
+def fail(message: str) -> typing.NoReturn:
+    """Fail the check with ``message``: what is wrong, then what to do about it."""
+    raise CheckFailure(message)
+
+
+def effects_of(call: Call, param: str) -> dict:
+    """The side-effect report of ``call``'s argument ``param`` (a parameter name, e.g. "model").
+
+    A name with no report (not a parameter of the function, or not a model, tensor or array
+    argument) is a mistake in the check, refused so that the check cannot pass without looking.
+    """
+    if param not in call.effects:
+        known = ", ".join(call.effects) or "none"
+        raise CourseLayoutError(f"this check asks for the side effects on {call.function}'s argument {param!r}, which "
+                                f"has none recorded (arguments with a report: {known}): name one of those.")
+    return call.effects[param]
 
 
 def expect_tensor(value: Any, name: str) -> torch.Tensor:
@@ -91,11 +113,9 @@ def expect_close(got: Any, want: Any, name: str, atol: float, rtol: float, hint:
         )
 
 
-def expect_clean_model(call: Call, arg: str, function: str) -> None:
-    """The model argument is left as found: no hooks, same train/eval mode, same requires_grad."""
-    effects = call.effects.get(arg)
-    if effects is None:
-        raise CheckFailure(f"internal: no side-effect report for argument {arg} of {function}; tell the course staff.")
+def expect_clean_model(call: Call, param: str) -> None:
+    """The model argument ``param`` is left as found: no hooks, same train/eval mode, same requires_grad."""
+    effects, function = effects_of(call, param), call.function
     if effects["hooks_added"] > 0:
         raise CheckFailure(
             f"{function} left {effects['hooks_added']} hook(s) registered on the model: keep the handles returned by "
@@ -113,14 +133,15 @@ def expect_clean_model(call: Call, arg: str, function: str) -> None:
         )
 
 
-def expect_input_unchanged(call: Call, arg: str, function: str, name: str) -> None:
-    effects = call.effects.get(arg)
-    if effects and effects["mutated"]:
+def expect_input_unchanged(call: Call, name: str) -> None:
+    """The tensor or array argument ``name`` is neither modified in place nor changed in requires_grad."""
+    effects, function = effects_of(call, name), call.function
+    if effects["mutated"]:
         raise CheckFailure(
             f"{function} modified its input {name} in place: work on a copy (e.g. {name}.clone()) "
             "so the caller's tensor is left as it was."
         )
-    if effects and effects["requires_grad_changed"]:
+    if effects["requires_grad_changed"]:
         raise CheckFailure(
             f"{function} changed requires_grad on its input {name}: call requires_grad_() on a copy "
             f"({name}.clone().requires_grad_()), not on the caller's tensor."

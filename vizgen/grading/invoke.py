@@ -17,10 +17,10 @@ from torch import nn
 from torch.nn.modules import module as module_globals
 
 from vizgen.grading.extract import STUDENT_PREFIX
-from vizgen.grading.probes import PROBES
+from vizgen.grading.support import Support
 from vizgen.grading.wire import NotPlainData, plain
 from vizgen.config import CoursePaths
-from vizgen.models import CountingModel, ModelSpec, build_model
+from vizgen.models import CountingModel, ModelSpec
 
 
 
@@ -84,20 +84,21 @@ def _error_report(error: BaseException) -> dict:
     return {"type": type(error).__name__, "message": str(error)[:500], "where": where}
 
 
-def materialize(value: Any, models: dict, device: str, paths: CoursePaths | None) -> Any:
-    """A private copy of call arguments: model specs built (one model per spec), tensors copied to the device."""
+def materialize(value: Any, models: dict, device: str, paths: CoursePaths | None, support: Support) -> Any:
+    """A private copy of call arguments: model specs built (one model per spec, from the engine's and the
+    assignment's models in ``support``), tensors copied to the device."""
     if isinstance(value, ModelSpec):
         if value not in models:
-            models[value] = build_model(value, paths).to(device)
+            models[value] = support.build_model(value, paths).to(device)
         return models[value]
     if isinstance(value, torch.Tensor):
         return value.detach().to(device, copy=True).requires_grad_(value.requires_grad)
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, (list, tuple)):
-        return type(value)(materialize(v, models, device, paths) for v in value)
+        return type(value)(materialize(v, models, device, paths, support) for v in value)
     if isinstance(value, dict):
-        return {k: materialize(v, models, device, paths) for k, v in value.items()}
+        return {k: materialize(v, models, device, paths, support) for k, v in value.items()}
     return value
 
 
@@ -125,10 +126,12 @@ def invoke(fn: Callable, args: list, kwargs: dict) -> dict:
     return outcome
 
 
-def run_request(fn: Callable, probe: str | None, args: list, kwargs: dict, device: str, paths: CoursePaths | None) -> dict:
+def run_request(fn: Callable, probe: str | None, args: list, kwargs: dict, device: str, paths: CoursePaths | None,
+                support: Support) -> dict:
     """One call as both runners make it: private copies of the arguments (models built from their
-    specs, on ``device``), the grader's probe ``PROBES[probe]`` wrapped around ``fn`` when one is
-    named (trusted code around the student's), then ``invoke``."""
+    specs, on ``device``), the grader's probe ``support.probes[probe]`` wrapped around ``fn`` when one
+    is named (trusted code around the student's), then ``invoke``."""
     models: dict = {}
-    target = functools.partial(PROBES[probe], fn) if probe else fn
-    return invoke(target, materialize(args, models, device, paths), materialize(kwargs, models, device, paths))
+    target = functools.partial(support.probes[probe], fn) if probe else fn
+    return invoke(target, materialize(args, models, device, paths, support),
+                  materialize(kwargs, models, device, paths, support))

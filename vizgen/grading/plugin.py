@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from vizgen.grading.cases import ReferenceStore
+from vizgen.grading.manifest import check_title
 from vizgen.grading.messages import StudentFacing
 from vizgen.grading.results import CheckResult
 from vizgen.grading.runner import Runner
@@ -27,7 +28,7 @@ def check(points: float, function: str) -> pytest.MarkDecorator:
 
 class Student:
     """``student.<function>(*args, **kwargs)`` calls the submission's function through the runner;
-    ``student.probe(name, function, ...)`` runs a grader probe around it (``probes.PROBES``)."""
+    ``student.probe(name, function, ...)`` runs a grader probe around it (the engine's or the assignment's)."""
 
     def __init__(self, runner: Runner):
         self._runner = runner
@@ -42,8 +43,7 @@ class Student:
 
 
 def check_name(item: pytest.Item) -> str:
-    doc = (getattr(item.obj, "__doc__", None) or "").strip().splitlines()
-    return doc[0].rstrip(".") if doc else item.name
+    return check_title(getattr(item.obj, "__doc__", None), item.name)
 
 
 def failure_message(error: BaseException) -> str:

@@ -3,8 +3,9 @@
 Some results cannot cross the process boundary as plain data: an ``nn.Module`` a student builds,
 an optimizer, a training run. A probe calls the student's function there and returns a plain
 summary (layer list, parameter count, output shape, optimizer settings, logits before and after
-training); the checks then judge the summary in the grader. Probes are named in ``PROBES``; a
-request can only name one of these.
+training); the checks then judge the summary in the grader. ``PROBES`` holds the probes every
+assignment may use; an assignment registers its own in its support module (``support.Support``).
+A request can only name a registered probe.
 """
 
 from __future__ import annotations
@@ -78,56 +79,7 @@ def optimizer_summary(get_optimizer: Callable, layer_sizes: tuple = (4, 3)) -> d
     }
 
 
-def _tiny_gan(seed: int) -> tuple[nn.Module, nn.Module]:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        disc = nn.Sequential(nn.Linear(8, 16), nn.LeakyReLU(0.01), nn.Linear(16, 1))
-        gen = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 8), nn.Tanh())
-    return disc, gen
-
-
-def train_discriminator(loss: Callable, real: torch.Tensor, noise: torch.Tensor, steps: int = 30, seed: int = 0) -> dict:
-    """Train a tiny discriminator with the student's D loss against a fixed tiny generator.
-
-    Returns the discriminator's logits on the real batch and the fake batch before and after, so
-    the grader can compute the true objective itself.
-    """
-    disc, gen = _tiny_gan(seed)
-    optimizer = torch.optim.SGD(disc.parameters(), lr=0.05)
-    with torch.no_grad():
-        fake = gen(noise)  # (N, 8)
-        before = (disc(real), disc(fake))
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss(disc(real), disc(fake)).backward()
-        optimizer.step()
-    with torch.no_grad():
-        after = (disc(real), disc(fake))
-    return {"real_before": before[0], "fake_before": before[1], "real_after": after[0], "fake_after": after[1]}
-
-
-def train_generator(loss: Callable, noise: torch.Tensor, steps: int = 30, seed: int = 0) -> dict:
-    """Train a tiny generator with the student's G loss against a fixed tiny discriminator.
-
-    Returns the discriminator's logits on the generated batch before and after.
-    """
-    disc, gen = _tiny_gan(seed)
-    disc.requires_grad_(False)
-    optimizer = torch.optim.SGD(gen.parameters(), lr=0.05)
-    with torch.no_grad():
-        before = disc(gen(noise))
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss(disc(gen(noise))).backward()
-        optimizer.step()
-    with torch.no_grad():
-        after = disc(gen(noise))
-    return {"fake_before": before, "fake_after": after}
-
-
 PROBES: dict[str, Callable] = {
     "module_summary": module_summary,
     "optimizer_summary": optimizer_summary,
-    "train_discriminator": train_discriminator,
-    "train_generator": train_generator,
 }

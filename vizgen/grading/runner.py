@@ -17,8 +17,8 @@ from vizgen.config import CoursePaths, GradingConfig
 from vizgen.grading import messages, wire
 from vizgen.grading.extract import Submission
 from vizgen.grading.invoke import run_request
-from vizgen.grading.probes import PROBES
 from vizgen.grading.spawn import Worker, spawn_worker
+from vizgen.grading.support import Support, engine_support
 
 
 @dataclass
@@ -27,10 +27,11 @@ class Call:
 
     function: str
     value: Any  # the return value: tensors, arrays, numbers, containers
-    args_after: dict[str, Any]  # tensor arguments after the call, by position ("0") or name
-    effects: dict[str, dict]  # side-effect report per model/tensor argument (see invoke)
+    args_after: dict[str, Any]  # tensor arguments after the call, by parameter name ("X")
+    effects: dict[str, dict]  # side-effect report per model/tensor argument, by parameter name (see invoke)
     output: str = ""  # what the function printed
     seconds: float = 0.0
+    params: list[str] = field(default_factory=list)  # the function's parameter names
 
 
 class Runner(Protocol):
@@ -41,16 +42,24 @@ class Runner(Protocol):
     def close(self) -> None: ...
 
 
-def _to_call(function: str, cell: str, outcome: dict) -> Call:
+def _by_name(report: dict, params: list[str]) -> dict:
+    """Key a per-argument report by parameter name: positions ("0") become the parameter's name."""
+    return {params[int(k)] if k.isdigit() and int(k) < len(params) else k: v for k, v in report.items()}
+
+
+def _to_call(function: str, cell: str, outcome: dict, params: list[str]) -> Call:
+    """``params``: the function's parameter names (none for a probe, whose arguments are the probe's)."""
+    effects = _by_name(outcome.get("effects", {}), params)
     if outcome.get("error"):
-        raise messages.student_error(function, cell, outcome["error"], outcome.get("effects", {}))
+        raise messages.student_error(function, cell, outcome["error"], effects)
     return Call(
         function,
         outcome["result"],
-        outcome.get("args_after", {}),
-        outcome.get("effects", {}),
+        _by_name(outcome.get("args_after", {}), params),
+        effects,
         outcome.get("output", ""),
         outcome.get("seconds", 0.0),
+        params,
     )
 
 
@@ -61,9 +70,10 @@ class _Requests:
         return self._request(function, None, list(args), kwargs, device)
 
     def probe(self, probe: str, function: str, *args: Any, **kwargs: Any) -> Call:
-        """Run grader probe ``probe`` (see ``probes.PROBES``) around the student's ``function``."""
-        if probe not in PROBES:
-            raise ValueError(f"unknown probe {probe!r}: use one of {', '.join(PROBES)} (vizgen.grading.probes).")
+        """Run grader probe ``probe`` (the engine's or the assignment's, see ``support``) around ``function``."""
+        if probe not in self.support.probes:
+            raise ValueError(f"unknown probe {probe!r}: use one of {', '.join(self.support.probes)} "
+                             "(or register it in the assignment's support module).")
         return self._request(function, probe, list(args), kwargs, "cpu")
 
     def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str) -> Call:
@@ -89,6 +99,7 @@ class ChildRunner(_Requests):
     broken: dict[str, str] = field(default_factory=dict)  # function -> why later calls are skipped
     warm_imports: tuple[str, ...] = ()  # the assignment's (see spawn); also for workers restarted here
     worker: InitVar[Worker | None] = None  # a worker started early (see spawn); else one is started here
+    support: Support = field(default_factory=engine_support)  # probes and models; the worker imports the same
 
     def __post_init__(self, worker: Worker | None = None) -> None:
         self._worker: Worker | None = None
@@ -103,6 +114,7 @@ class ChildRunner(_Requests):
             "threads": self.config.torch_threads,
             "max_output_chars": self.config.max_output_chars,
             "cuda": self.config.cuda,
+            "support": str(self.support.file) if self.support.file else None,
         }
         self._worker = worker or spawn_worker(self.warm_imports)
         self._worker.send.send_bytes(wire.encode({"settings": settings, "cells": self.submission.cells}))
@@ -159,7 +171,7 @@ class ChildRunner(_Requests):
         outcome = self._receive(self.config.call_timeout_s)
         if outcome is None:
             return self._lost(function)
-        return _to_call(function, info.cell, outcome)
+        return _to_call(function, info.cell, outcome, [] if probe else info.params)
 
     def _lost(self, function: str) -> Call:
         code = self._exit
@@ -183,6 +195,7 @@ class InProcessRunner(_Requests):
     namespace: dict
     expected: dict[str, list[str]]
     paths: CoursePaths | None
+    support: Support = field(default_factory=engine_support)
 
     def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str) -> Call:
         fn = self.namespace.get(function)
@@ -191,7 +204,8 @@ class InProcessRunner(_Requests):
             raise messages.missing_function(function, defined, [])
         params = list(inspect.signature(fn).parameters)
         _check_signature(function, params, self.expected)
-        return _to_call(function, function, run_request(fn, probe, args, kwargs, device, self.paths))
+        outcome = run_request(fn, probe, args, kwargs, device, self.paths, self.support)
+        return _to_call(function, function, outcome, [] if probe else params)
 
     def close(self) -> None:
         pass

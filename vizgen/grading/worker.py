@@ -22,6 +22,7 @@ import torch
 from vizgen.config import CoursePaths
 from vizgen.grading import sandbox
 from vizgen.grading.invoke import run_request
+from vizgen.grading.support import load_support
 from vizgen.grading.wire import decode, encode
 
 
@@ -57,6 +58,7 @@ def serve(requests: Connection, replies: Connection) -> None:
     os.environ["MPLCONFIGDIR"] = scratch
     paths = CoursePaths(Path(settings["root"])) if settings["root"] else None
     namespace: dict = {"__name__": "student"}
+    support = load_support(Path(settings["support"]) if settings["support"] else None)  # trusted: before the sandbox
     if settings["cuda"]:  # load CUDA's libraries as trusted code, before the sandbox forbids
         torch.cuda.init()  # loading C libraries: student code may then use the GPU, not dlopen
     sandbox.install(settings["denied"], scratch)
@@ -69,7 +71,7 @@ def serve(requests: Connection, replies: Connection) -> None:
         except EOFError:
             return
         outcome = run_request(namespace[request["function"]], request["probe"], request["args"], request["kwargs"],
-                              request["device"], paths)
+                              request["device"], paths, support)
         sys.stdout.flush()
         sys.stderr.flush()
         outcome["output"] = reader.read()[-settings["max_output_chars"] :]

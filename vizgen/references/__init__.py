@@ -20,6 +20,7 @@ from vizgen.grading.assignment import Assignment
 from vizgen.grading.cases import ReferenceCase, ReferenceStore, inputs_digest, save_store, to_device_free
 from vizgen.grading.extract import Submission, extract_submission
 from vizgen.grading.runner import ChildRunner
+from vizgen.grading.support import load_support
 
 
 def reference_cases(assignment: Assignment) -> list[ReferenceCase]:
@@ -47,7 +48,8 @@ def build(assignment: Assignment, device: str = "cpu", log=print) -> Path:
         raise CourseLayoutError("no CUDA device here: build the cpu references, or run this on a GPU machine.")
     solution = extract_submission(assignment.solution_notebook)
     config = GradingConfig(call_timeout_s=120, cuda=device == "cuda")
-    runner = ChildRunner(solution, {}, assignment.paths, denied=[], config=config, warm_imports=assignment.warm_imports)
+    runner = ChildRunner(solution, {}, assignment.paths, denied=[], config=config, warm_imports=assignment.warm_imports,
+                         support=load_support(assignment.support_file))
     digest = solution_digest(solution)
     stored = {}
     try:

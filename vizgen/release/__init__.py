@@ -14,6 +14,7 @@ from vizgen.config import CoursePaths
 from vizgen.errors import ReleaseLeakError
 from vizgen.grading.assignment import Assignment, available, load_assignment
 from vizgen.grading.extract import read_notebook
+from vizgen.grading.manifest import write_manifest
 from vizgen.grading.nbgrader_course import run_nbgrader
 from vizgen.grading.sandbox import SECRET_PARTS
 
@@ -55,7 +56,8 @@ def bundle_files(paths: CoursePaths, tasks: list[Assignment]) -> list[Path]:
     files += sorted(p for p in (paths.root / "vizgen").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     for task in tasks:
         files += sorted(task.release_notebook.parent.glob("*.ipynb"))
-        files += [task.dir / "assignment.toml", *sorted(task.public.glob("*.py"))]
+        files += [task.dir / "assignment.toml", *sorted(task.public.glob("*.py")), *sorted(task.public.glob("*.json"))]
+        files += [task.support_file] if task.support_file else []  # the public checks import it
     return [f for f in files if f.is_file()]
 
 
@@ -88,7 +90,8 @@ def release(paths: CoursePaths, names: list[str] | None = None, bundle: Path | N
     tasks = [load_assignment(paths, n) for n in (names or available(paths))]
     for task in tasks:
         generate(paths, task)
-        log(f"released {task.release_notebook.relative_to(paths.root)}")
+        write_manifest(task)
+        log(f"released {task.release_notebook.relative_to(paths.root)} and {task.name}'s hidden-check manifest")
     if bundle is None:
         return [t.release_notebook for t in tasks]
     files = bundle_files(paths, tasks)

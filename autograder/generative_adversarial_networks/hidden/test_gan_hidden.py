@@ -3,12 +3,11 @@
 import torch
 
 from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.diagnose import (
-    DISCRIMINATOR_FORMULA, GENERATOR_FORMULA, LS_DISCRIMINATOR_FORMULA, LS_GENERATOR_FORMULA, discriminator_candidates,
-    expect_reference_loss, generator_candidates, ls_discriminator_candidates, ls_generator_candidates,
-)
-from vizgen.grading.expect import expect_module, expect_tensor
+from vizgen.grading.expect import expect_module, expect_tensor, fail
 from vizgen.grading.plugin import check
+from vizgen.grading.support import assignment_support
+
+gan = assignment_support(__file__)  # autograder/generative_adversarial_networks/support.py: probes, diagnostics
 
 
 def _large_logits():
@@ -49,11 +48,11 @@ def test_noise_is_uniform_and_fresh(student):
     first = expect_tensor(student.sample_noise(20_000, 10).value, "noise").double()
     second = expect_tensor(student.sample_noise(20_000, 10).value, "noise").double()
     if torch.equal(first, second):
-        raise AssertionError("two calls returned the same noise: do not seed inside sample_noise.")
+        fail("two calls returned the same noise: do not seed inside sample_noise.")
     mean, var = first.mean().item(), first.var().item()  # U[-1, 1]: mean 0, variance 1/3
     share = torch.histc(first, bins=4, min=-1, max=1) / first.numel()  # 0.25 each
     if abs(mean) > 0.01 or abs(var - 1 / 3) > 0.01 or (share - 0.25).abs().max() > 0.01:
-        raise AssertionError(
+        fail(
             f"the noise has mean {mean:.3f}, variance {var:.3f} and quarter shares {[round(s, 3) for s in share.tolist()]}; "
             "uniform noise on [-1, 1] has mean 0, variance 1/3 and 0.25 per quarter: use 2 * torch.rand(...) - 1, "
             "not torch.randn."
@@ -83,8 +82,8 @@ def test_generator_layers_and_noise_dim(student):
 def test_discriminator_loss_large_logits(student, reference):
     """is right and finite for logits as large as |100|, with different batch sizes"""
     case = reference.case("d_loss_large_logits")
-    expect_reference_loss(student.discriminator_loss(*case.args).value, case, discriminator_candidates,
-                          "the discriminator loss", DISCRIMINATOR_FORMULA)
+    gan.expect_reference_loss(student.discriminator_loss(*case.args).value, case, gan.discriminator_candidates,
+                              "the discriminator loss", gan.DISCRIMINATOR_FORMULA)
 
 
 @check(points=1, function="discriminator_loss")
@@ -93,10 +92,10 @@ def test_discriminator_loss_trains_the_discriminator(student):
     generator = torch.Generator().manual_seed(22)
     real, noise = torch.randn(64, 8, generator=generator) + 1.0, torch.rand(64, 4, generator=generator) * 2 - 1
     logits = student.probe("train_discriminator", "discriminator_loss", real, noise).value
-    before = discriminator_candidates(logits["real_before"], logits["fake_before"])["correct"]
-    after = discriminator_candidates(logits["real_after"], logits["fake_after"])["correct"]
+    before = gan.discriminator_candidates(logits["real_before"], logits["fake_before"])["correct"]
+    after = gan.discriminator_candidates(logits["real_after"], logits["fake_after"])["correct"]
     if not after < 0.9 * before:
-        raise AssertionError(
+        fail(
             f"30 SGD steps on your loss moved the true discriminator objective from {before:.3f} to {after:.3f} "
             "(it should fall): real images need target 1 and fakes target 0."
         )
@@ -106,8 +105,8 @@ def test_discriminator_loss_trains_the_discriminator(student):
 def test_generator_loss_large_logits(student, reference):
     """is right and finite for logits as large as |100|"""
     case = reference.case("g_loss_large_logits")
-    expect_reference_loss(student.generator_loss(*case.args).value, case, generator_candidates, "the generator loss",
-                          GENERATOR_FORMULA)
+    gan.expect_reference_loss(student.generator_loss(*case.args).value, case, gan.generator_candidates,
+                              "the generator loss", gan.GENERATOR_FORMULA)
 
 
 @check(points=1, function="generator_loss")
@@ -117,7 +116,7 @@ def test_generator_loss_fools_the_discriminator(student):
     logits = student.probe("train_generator", "generator_loss", noise).value
     before, after = logits["fake_before"].mean().item(), logits["fake_after"].mean().item()
     if not after > before:
-        raise AssertionError(
+        fail(
             f"training the generator on your loss moved D's mean logit on fakes from {before:.3f} to {after:.3f} "
             "(it should rise): the non-saturating loss is BCE(D(G(z)), 1)."
         )
@@ -128,7 +127,7 @@ def test_optimizer_covers_every_parameter(student):
     """is an Adam that updates every parameter of another model (lr and betas: the public check)"""
     summary = student.probe("optimizer_summary", "get_optimizer", (7, 2)).value
     if not summary["is_optimizer"] or summary["type"] != "Adam" or summary["covered"] != summary["total"]:
-        raise AssertionError(
+        fail(
             f"get_optimizer gave {summary['type']} over {summary.get('covered', 0)} of {summary.get('total', 2)} "
             "parameter tensors: return torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.5, 0.999))."
         )
@@ -138,16 +137,16 @@ def test_optimizer_covers_every_parameter(student):
 def test_ls_discriminator_loss_reference(student, reference):
     """matches the reference with real and fake batches of different sizes"""
     case = reference.case("ls_d_loss")
-    expect_reference_loss(student.ls_discriminator_loss(*case.args).value, case, ls_discriminator_candidates,
-                          "the least squares discriminator loss", LS_DISCRIMINATOR_FORMULA)
+    gan.expect_reference_loss(student.ls_discriminator_loss(*case.args).value, case, gan.ls_discriminator_candidates,
+                              "the least squares discriminator loss", gan.LS_DISCRIMINATOR_FORMULA)
 
 
 @check(points=1, function="ls_generator_loss")
 def test_ls_generator_loss_reference(student, reference):
     """matches the reference on a batch of scores"""
     case = reference.case("ls_g_loss")
-    expect_reference_loss(student.ls_generator_loss(*case.args).value, case, ls_generator_candidates,
-                          "the least squares generator loss", LS_GENERATOR_FORMULA)
+    gan.expect_reference_loss(student.ls_generator_loss(*case.args).value, case, gan.ls_generator_candidates,
+                              "the least squares generator loss", gan.LS_GENERATOR_FORMULA)
 
 
 @check(points=1, function="build_dc_classifier")

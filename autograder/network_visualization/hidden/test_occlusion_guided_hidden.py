@@ -3,11 +3,14 @@
 import torch
 
 from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.expect import expect_clean_model, expect_close, expect_tensor
+from vizgen.grading.expect import effects_of, expect_clean_model, expect_close, expect_tensor, fail
 from vizgen.grading.inputs import photo_batch
 from vizgen.grading.messages import StudentCodeError
 from vizgen.grading.plugin import check
-from vizgen.models import ModelSpec, build_model
+from vizgen.grading.support import assignment_support
+from vizgen.models import ModelSpec
+
+nv = assignment_support(__file__)  # autograder/network_visualization/support.py: small models, inputs
 
 
 def _occlusion_inputs():
@@ -46,9 +49,9 @@ def test_occlusion_is_batched(student):
     """runs the occluded copies through the model in batches, not one forward per patch"""
     X, y = photo_batch(["astronaut", "coffee"], 16), torch.tensor([2, 3])
     call = student.occlusion_map(X, y, ModelSpec("tiny_cnn", seed=12, count_calls=True), 4, 2, 0.0)
-    calls, occluded = call.effects["2"]["forward_calls"], 2 * 7 * 7
+    calls, occluded = effects_of(call, "model")["forward_calls"], 2 * 7 * 7
     if calls > 8:
-        raise AssertionError(
+        fail(
             f"occlusion_map called the model {calls} times for {occluded} occluded images: stack the occluded "
             "copies into one tensor and run them through the model in batches of batch_size."
         )
@@ -71,7 +74,7 @@ def test_guided_by_hand(student):
     spec = ModelSpec("mlp", seed=14)
     X, y = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(14)), torch.tensor([1, 5])
     call = student.guided_backprop(X, y, spec)
-    net = build_model(spec).net
+    net = nv.SUPPORT.build_model(spec).net
     h = net[1](X.flatten(1))  # (N, 16) pre-activation
     upstream = (h > 0) * net[3].weight[y].clamp(min=0)  # (N, 16): forward and backward both positive
     expected = (upstream @ net[1].weight).view(2, 3, 8, 8)  # (N, 3, 8, 8)
@@ -88,12 +91,12 @@ def test_guided_removes_hooks_on_error(student):
     except StudentCodeError as error:
         if error.kind != "RuntimeError" or "FailingCNN" not in str(error):
             raise
-        hooks = error.effects.get("2", {}).get("hooks_added", 0)
+        hooks = error.effects["model"]["hooks_added"]
         if hooks:
-            raise AssertionError(
+            fail(
                 f"when the model raised, guided_backprop left {hooks} hook(s) on it: remove the hook handles in a "
                 "`finally:` block so they go even on errors."
-            ) from None
+            )
         return
-    expect_clean_model(call, "2", "guided_backprop")
-    raise AssertionError("guided_backprop returned although the model's forward raised: let the error propagate.")
+    expect_clean_model(call, "model")
+    fail("guided_backprop returned although the model's forward raised: let the error propagate.")

@@ -4,11 +4,14 @@ import torch
 
 from vizgen.grading.cases import ReferenceCase
 from vizgen.grading.expect import (
-    expect_array, expect_clean_model, expect_close, expect_device, expect_input_unchanged, expect_iou,
+    effects_of, expect_array, expect_clean_model, expect_close, expect_device, expect_input_unchanged, expect_iou, fail,
 )
-from vizgen.grading.inputs import gaussian_blob, photo, photo_batch
+from vizgen.grading.inputs import photo, photo_batch
 from vizgen.grading.plugin import check
+from vizgen.grading.support import assignment_support
 from vizgen.models import ModelSpec
+
+nv = assignment_support(__file__)  # autograder/network_visualization/support.py: small models, inputs
 
 
 def _saliency_inputs():
@@ -16,7 +19,7 @@ def _saliency_inputs():
 
 
 def _mask_inputs():
-    return [photo("chelsea", 48), gaussian_blob(48, 26, 20, 8)], {}
+    return [photo("chelsea", 48), nv.gaussian_blob(48, 26, 20, 8)], {}
 
 
 REFERENCE_CASES = [
@@ -48,12 +51,12 @@ def test_saliency_side_effects(student, reference):
     """leaves the model and the input as they were"""
     case = reference.case("saliency_photos")
     call = student.compute_saliency_maps(*case.args, **case.kwargs)
-    expect_clean_model(call, "2", "compute_saliency_maps")
-    expect_input_unchanged(call, "0", "compute_saliency_maps", "X")
+    expect_clean_model(call, "model")
+    expect_input_unchanged(call, "X")
     expect_device(call.value, case.args[0].device, "saliency")
-    if call.effects["2"]["param_grads_left"]:
-        raise AssertionError("compute_saliency_maps left gradients on model parameters: the parameters are frozen; "
-                             "do not call requires_grad_() on the model.")
+    if effects_of(call, "model")["param_grads_left"]:
+        fail("compute_saliency_maps left gradients on model parameters: the parameters are frozen; "
+             "do not call requires_grad_() on the model.")
 
 
 @check(points=1, function="saliency_to_mask")
@@ -75,4 +78,4 @@ def test_mask_accepts_tensor_and_keeps_inputs(student, reference):
     mask = expect_array(call.value, "mask")
     expect_iou(mask, case.output, 0.95, "with a torch.Tensor saliency the mask", "the reference mask",
                "convert the saliency with .detach().cpu().numpy() first")
-    expect_input_unchanged(call, "0", "saliency_to_mask", "img")
+    expect_input_unchanged(call, "img")

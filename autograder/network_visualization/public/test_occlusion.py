@@ -2,10 +2,13 @@
 
 import torch
 
-from vizgen.grading.expect import expect_close, expect_dtype, expect_input_unchanged, expect_shape, expect_tensor
+from vizgen.grading.expect import expect_close, expect_dtype, expect_input_unchanged, expect_shape, expect_tensor, fail
 from vizgen.grading.inputs import random_images
 from vizgen.grading.plugin import check
-from vizgen.models import ModelSpec, build_model
+from vizgen.grading.support import assignment_support
+from vizgen.models import ModelSpec
+
+nv = assignment_support(__file__)  # autograder/network_visualization/support.py: small models, inputs
 
 
 @check(points=1, function="occlusion_map")
@@ -17,8 +20,8 @@ def test_occlusion_shape_and_range(student):
     expect_shape(heat, (2, 3, 3), "occlusion map", hint="one value per patch position: (16 - 8) // 4 + 1 = 3 per side")
     expect_dtype(heat, torch.float32, "occlusion map")
     if heat.min() < 0 or heat.max() > 1:
-        raise AssertionError("occlusion map values leave [0, 1]: report softmax probabilities, not raw scores.")
-    expect_input_unchanged(call, "0", "occlusion_map", "X")
+        fail("occlusion map values leave [0, 1]: report softmax probabilities, not raw scores.")
+    expect_input_unchanged(call, "X")
 
 
 @check(points=1, function="occlusion_map")
@@ -27,7 +30,7 @@ def test_occlusion_by_hand(student):
     spec = ModelSpec("linear", seed=3)
     X, y = random_images(1, 8, seed=3), torch.tensor([2])
     call = student.occlusion_map(X, y, spec, 4, 2, 0.5)
-    model = build_model(spec)
+    model = nv.SUPPORT.build_model(spec)
     expected = torch.empty(3, 3)
     for i in range(3):
         for j in range(3):

@@ -1,16 +1,71 @@
-"""Name the likely bug behind a wrong GAN loss, by recomputing the common mistakes.
+"""The GAN assignment's support (see ``vizgen.grading.support``): its probes and its diagnostics.
 
-The grader computes what the usual wrong implementations would return on the same logits
-(labels swapped, sigmoid applied twice, sum instead of mean, ...) and says which one the
-student's value matches.
+Probes: ``train_discriminator`` and ``train_generator`` train a tiny GAN with the student's loss
+next to the student's code and return logits before and after, so the checks can compute the
+true objective in the grader. Diagnostics: the grader computes what the usual wrong losses would
+return on the same logits (labels swapped, sigmoid applied twice, sum instead of mean, ...) and
+says which one the student's value matches.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+
+from vizgen.grading.expect import expect_tensor
+from vizgen.grading.messages import CheckFailure
+from vizgen.grading.support import Support
+
+
+def _tiny_gan(seed: int) -> tuple[nn.Module, nn.Module]:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        disc = nn.Sequential(nn.Linear(8, 16), nn.LeakyReLU(0.01), nn.Linear(16, 1))
+        gen = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 8), nn.Tanh())
+    return disc, gen
+
+
+def train_discriminator(loss: Callable, real: torch.Tensor, noise: torch.Tensor, steps: int = 30, seed: int = 0) -> dict:
+    """Train a tiny discriminator with the student's D loss against a fixed tiny generator.
+
+    Returns the discriminator's logits on the real batch and the fake batch before and after, so
+    the grader can compute the true objective itself.
+    """
+    disc, gen = _tiny_gan(seed)
+    optimizer = torch.optim.SGD(disc.parameters(), lr=0.05)
+    with torch.no_grad():
+        fake = gen(noise)  # (N, 8)
+        before = (disc(real), disc(fake))
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss(disc(real), disc(fake)).backward()
+        optimizer.step()
+    with torch.no_grad():
+        after = (disc(real), disc(fake))
+    return {"real_before": before[0], "fake_before": before[1], "real_after": after[0], "fake_after": after[1]}
+
+
+def train_generator(loss: Callable, noise: torch.Tensor, steps: int = 30, seed: int = 0) -> dict:
+    """Train a tiny generator with the student's G loss against a fixed tiny discriminator.
+
+    Returns the discriminator's logits on the generated batch before and after.
+    """
+    disc, gen = _tiny_gan(seed)
+    disc.requires_grad_(False)
+    optimizer = torch.optim.SGD(gen.parameters(), lr=0.05)
+    with torch.no_grad():
+        before = disc(gen(noise))
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss(disc(gen(noise))).backward()
+        optimizer.step()
+    with torch.no_grad():
+        after = disc(gen(noise))
+    return {"fake_before": before, "fake_after": after}
 
 
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
@@ -105,9 +160,6 @@ def expect_loss(
 ) -> None:
     """``value`` is a finite scalar tensor equal to the correct candidate; else name the likely bug,
     or, when it matches no known mistake, restate ``formula``."""
-    from vizgen.grading.expect import expect_tensor
-    from vizgen.grading.messages import CheckFailure
-
     loss = expect_tensor(value, name)
     if loss.numel() != 1:
         raise CheckFailure(f"{name} has shape {tuple(loss.shape)}; expected a scalar: average over the batch (.mean()).")
@@ -116,3 +168,6 @@ def expect_loss(
         return
     hint = likely_bug(got, candidates) or f"compute {formula}"
     raise CheckFailure(f"{name} is {got:.6g}; expected {want:.6g}: {hint}.")
+
+
+SUPPORT = Support(probes={"train_discriminator": train_discriminator, "train_generator": train_generator})
