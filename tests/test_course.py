@@ -48,9 +48,11 @@ def test_test_cell_points_equal_check_points(task):
     points = defaultdict(float)
     for c in declared_checks(task.public) + declared_checks(task.hidden):
         points[c["function"]] += c["points"]
+    notebook = nbformat.read(task.solution_notebook, as_version=4)
+    assert notebook.metadata.get("vizgen", {}).get("assignment") == task.name, "set the notebook's vizgen metadata"
     cells = {
         cell.metadata["nbgrader"]["grade_id"]: cell
-        for cell in nbformat.read(task.solution_notebook, as_version=4).cells
+        for cell in notebook.cells
         if cell.metadata.get("nbgrader", {}).get("grade") and cell.cell_type == "code"
     }
     for function, total in points.items():

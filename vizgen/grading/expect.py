@@ -43,7 +43,8 @@ def effects_of(call: Call, param: str) -> dict:
     argument) is a mistake in the check, refused so that the check cannot pass without looking.
     """
     if param not in call.effects:
-        known = ", ".join(call.effects) or "none"
+        order = {name: i for i, name in enumerate(call.params)}
+        known = ", ".join(sorted(call.effects, key=lambda k: order.get(k, len(order)))) or "none"
         raise CourseLayoutError(f"this check asks for the side effects on {call.function}'s argument {param!r}, which "
                                 f"has none recorded (arguments with a report: {known}): name one of those.")
     return call.effects[param]

@@ -1,0 +1,80 @@
+"""The assignment contract: assignment.toml's schema, the support interface, side effects by parameter name."""
+
+import textwrap
+
+import pytest
+import torch
+
+from vizgen.errors import CourseLayoutError
+from vizgen.grading.assignment import AssignmentConfig, read_config
+from vizgen.grading.expect import expect_clean_model, expect_input_unchanged, fail
+from vizgen.grading.messages import CheckFailure
+from vizgen.grading.runner import Call, InProcessRunner
+from vizgen.grading.support import engine_support, load_support
+from vizgen.models import ModelSpec
+
+
+def _toml(tmp_path, text: str):
+    file = tmp_path / "assignment.toml"
+    file.write_text(textwrap.dedent(text))
+    return file
+
+
+def test_a_valid_file_gets_the_defaults(tmp_path):
+    config = read_config(_toml(tmp_path, 'notebook = "X.ipynb"\nwarm_imports = ["json"]\n'))
+    assert config == AssignmentConfig(notebook="X.ipynb", warm_imports=("json",))
+    assert config.title == "" and config.support == ""
+
+
+@pytest.mark.parametrize("text, says", [
+    ('notebook = "X.ipynb"\nwarm_import = ["json"]\n', "unknown key 'warm_import': did you mean warm_imports?"),
+    ('notebook = "X.ipynb"\nwarm_imports = "json"\n', "warm_imports must be a list of str, not 'json'"),
+    ('notebook = "X.ipynb"\nwarm_imports = [1]\n', "warm_imports must be a list of str"),
+    ("notebook = 3\n", "notebook must be a str, not 3"),
+    ('notebook = "X.ipynb"\nhidden_checks = 13\n', "hidden_checks is derived from hidden/ now: remove that line"),
+])
+def test_unknown_keys_and_wrong_types_are_refused_with_the_file_and_fix(tmp_path, text, says):
+    file = _toml(tmp_path, text)
+    with pytest.raises(CourseLayoutError, match=r"assignment\.toml") as error:
+        read_config(file)
+    assert says in str(error.value)
+
+
+def test_support_modules_are_checked(tmp_path):
+    assert load_support(None).probes.keys() == engine_support().probes.keys()
+    with pytest.raises(CourseLayoutError, match="is missing"):
+        load_support(tmp_path / "nowhere.py")
+    (tmp_path / "empty.py").write_text("X = 1\n")
+    with pytest.raises(CourseLayoutError, match="defines no SUPPORT"):
+        load_support(tmp_path / "empty.py")
+    (tmp_path / "clash.py").write_text(
+        "from vizgen.grading.support import Support\nSUPPORT = Support(probes={'module_summary': len})\n")
+    with pytest.raises(CourseLayoutError, match="registers probe 'module_summary', which the engine already has"):
+        load_support(tmp_path / "clash.py")
+
+
+def test_runners_refuse_probes_nobody_registered():
+    runner = InProcessRunner({"f": lambda x: x}, {}, None)
+    with pytest.raises(ValueError, match="unknown probe 'train_generator': use one of module_summary"):
+        runner.probe("train_generator", "f", 1)
+
+
+def test_side_effects_are_keyed_by_parameter_name_and_unknown_names_refused():
+    namespace = {}
+    exec("def touch(X, model):\n    X.add_(1)\n    model.train()\n    return 0", namespace)
+    call = InProcessRunner(namespace, {}, None).call("touch", torch.zeros(2), ModelSpec("tiny_cnn"))
+    assert set(call.effects) == {"X", "model"} and set(call.args_after) == {"X"}
+    with pytest.raises(CheckFailure, match="touch modified its input X in place"):
+        expect_input_unchanged(call, "X")
+    with pytest.raises(CheckFailure, match="touch changed the model's train/eval mode"):
+        expect_clean_model(call, "model")
+    for wrong in ("0", "x", "y"):  # a position, a misspelling, a name the function lacks: refused, never passed
+        with pytest.raises(CourseLayoutError, match=f"argument '{wrong}', which has none recorded .* X, model"):
+            expect_input_unchanged(call, wrong)
+    clean = Call("f", 0, {}, {"model": {"hooks_added": 0, "mode_changed": False, "requires_grad_changed": 0}})
+    expect_clean_model(clean, "model")
+
+
+def test_fail_is_a_student_facing_check_failure():
+    with pytest.raises(CheckFailure, match="^the loss is 3; expected 2$"):
+        fail("the loss is 3; expected 2")

@@ -1,0 +1,175 @@
+"""README's "Adding an assignment", followed step by step: a throwaway assignment is picked up and graded.
+
+The course is a scratch folder with one assignment, `scaling`: one function (`scale`), one public
+and one hidden check, a support module with a check input and a probe, and a reference case.
+Nothing outside its folders names it.
+"""
+
+import csv
+import shutil
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import solution_cell, write_notebook
+from vizgen import references
+from vizgen.cli import main
+from vizgen.config import CoursePaths
+from vizgen.grading import manifest
+from vizgen.grading.assignment import available, demo_notebooks, load_assignment
+
+ROOT = Path(__file__).resolve().parents[1]
+NAME = "scaling"
+
+FILES = {
+    "assignment.toml": """
+        title = "Scaling"
+        notebook = "Scaling.ipynb"
+        support = "support.py"
+    """,
+    "support.py": '''
+        """The scaling assignment's support: a check input and a probe that calls the function twice."""
+
+        import torch
+
+        from vizgen.grading.support import Support
+
+
+        def ramp(n):
+            """(n,) float32: 0, 1, ..., n - 1."""
+            return torch.arange(n, dtype=torch.float32)
+
+
+        def twice(fn, *args):
+            """Call the student's function twice on the same arguments: its first result, and whether both agree."""
+            first, second = fn(*args), fn(*args)
+            return {"first": first, "same": bool(torch.equal(first, second))}
+
+
+        SUPPORT = Support(probes={"twice": twice})
+    ''',
+    "public/test_scale.py": '''
+        from vizgen.grading.expect import expect_close, expect_input_unchanged
+        from vizgen.grading.plugin import check
+        from vizgen.grading.support import assignment_support
+
+        support = assignment_support(__file__)
+
+
+        @check(points=1, function="scale")
+        def test_scale_by_hand(student):
+            """multiplies every element by factor and leaves x as it was"""
+            x = support.ramp(4)
+            call = student.scale(x, 3.0)
+            expect_close(call.value, x * 3.0, "scale(x, 3)", atol=0, rtol=0, hint="multiply x by factor")
+            expect_input_unchanged(call, "x")
+    ''',
+    "hidden/test_scale_hidden.py": '''
+        from vizgen.grading.cases import ReferenceCase
+        from vizgen.grading.expect import expect_close, fail
+        from vizgen.grading.plugin import check
+        from vizgen.grading.support import assignment_support
+
+        support = assignment_support(__file__)
+
+        REFERENCE_CASES = [
+            ReferenceCase("negative_factor", "scale", lambda: ([support.ramp(6), -0.5], {}), atol=0, rtol=0,
+                          why="one float32 multiplication by a power of two: exact on every device"),
+        ]
+
+
+        @check(points=1, function="scale")
+        def test_scale_reference(student, reference):
+            """matches the reference for a negative factor, the same on every call"""
+            case = reference.case("negative_factor")
+            twice = student.probe("twice", "scale", *case.args).value
+            expect_close(twice["first"], case.output, "scale(x, -0.5)", atol=case.atol, rtol=case.rtol,
+                         hint="multiply x by factor, sign included")
+            if not twice["same"]:
+                fail("two calls of scale gave different results: compute from the arguments only.")
+    ''',
+}
+
+STARTER = '''def scale(x, factor):
+    """x * factor.
+
+    Inputs:
+    - x: float32 tensor of any shape; not modified.
+    - factor: float.
+
+    Returns a float32 tensor of x's shape.
+    """
+    ### BEGIN SOLUTION
+    return x * factor
+    ### END SOLUTION'''
+
+TEST_CELL = f'''from vizgen.check import run_cell
+run_cell("{NAME}", "scale", globals())
+### BEGIN HIDDEN TESTS
+run_cell("{NAME}", "scale", globals(), hidden=True)
+### END HIDDEN TESTS'''
+
+
+def _test_cell(grade_id: str, source: str, points: float) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "locked": True, "points": points,
+                                 "schema_version": 3, "solution": False, "task": False}
+    return cell
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory) -> CoursePaths:
+    """Steps 1-4 of the recipe in a scratch course: settings, source notebook, support module, checks."""
+    root = tmp_path_factory.mktemp("course")
+    shutil.copyfile(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    for relative, text in FILES.items():
+        file = root / "autograder" / NAME / relative
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text(textwrap.dedent(text).lstrip())
+    (root / "solutions" / NAME).mkdir(parents=True)
+    write_notebook(root / "solutions" / NAME / "Scaling.ipynb",
+                   [nbformat.v4.new_markdown_cell("# Scaling"), solution_cell("scale", STARTER),
+                    _test_cell("check_scale", TEST_CELL, 2)],
+                   {"vizgen": {"assignment": NAME}})
+    return CoursePaths(root)
+
+
+@pytest.mark.slow
+def test_the_recipe_adds_a_graded_assignment(course, monkeypatch, capsys):
+    monkeypatch.chdir(course.root)
+    assert available(course) == [NAME]  # picked up from its folder, listed nowhere else
+    # Step 5: release (nbgrader + manifest), references, check, grade.
+    assert main(["release", "--assignment", NAME]) == 0
+    assert main(["references", "build", "--assignment", NAME]) == 0
+    task = load_assignment(course, NAME)
+    assert references.verify(task) == [] and manifest.is_current(task)
+    assert "raise NotImplementedError()" in task.release_notebook.read_text()
+    assert demo_notebooks(course) == [task.solution_notebook, task.release_notebook]
+    capsys.readouterr()
+
+    assert main(["check", str(task.solution_notebook)]) == 0
+    out = capsys.readouterr().out
+    assert "1/1 public checks passed" in out
+    assert "1 hidden checks (1 points) run at grading:\n  scale: matches the reference for a negative factor" in out
+
+    assert main(["grade", "--hidden", "--csv", "grades.csv", str(task.solution_notebook),
+                 str(task.release_notebook)]) == 0
+    rows = list(csv.DictReader((course.root / "grades.csv").open()))
+    assert [(float(r["score"]), float(r["max_score"])) for r in rows] == [(2, 2), (0, 2)], rows
+    assert "scale is not implemented yet" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_a_stale_manifest_is_detected(course):
+    task = load_assignment(course, NAME)
+    manifest.write_manifest(task)
+    hidden = task.hidden / "test_scale_hidden.py"
+    original = hidden.read_text()
+    hidden.write_text(original.replace("for a negative factor", "for a factor below zero"))
+    try:
+        assert not manifest.is_current(task)
+    finally:
+        hidden.write_text(original)
+    assert manifest.is_current(task)
