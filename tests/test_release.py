@@ -16,6 +16,8 @@ def test_bundle_is_complete_and_clean(paths, assignment, tmp_path):
     assert f"assignments/{assignment.name}/{assignment.notebook}" in names
     assert f"autograder/{assignment.name}/public/test_saliency.py" in names
     assert f"autograder/{assignment.name}/assignment.toml" in names
+    assert f"autograder/{assignment.name}/support.py" in names  # the public checks import it
+    assert f"autograder/{assignment.name}/public/hidden_checks.json" in names  # what `vizgen check` lists
     assert "vizgen/grading/engine.py" in names and "pyproject.toml" in names and "datasets/README.md" in names
     secret = ("solutions/", f"autograder/{assignment.name}/hidden/", f"autograder/{assignment.name}/references/")
     assert not [n for n in names if n.startswith(secret)]
