@@ -1,5 +1,6 @@
 """The course stays consistent: points, counts, references and released notebooks all agree."""
 
+import ast
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -41,6 +42,14 @@ def test_checks_have_names_and_cover_every_function(task):
     functions = set(task.starter_signatures())
     assert {c["function"] for c in public} == functions
     assert {c["function"] for c in hidden} == functions
+
+
+def test_checks_fail_one_way(task):
+    """Checks fail through the expect_* helpers or fail(message): no bare assert, no AssertionError."""
+    for module in sorted([*task.public.glob("test_*.py"), *task.hidden.glob("test_*.py")]):
+        for node in ast.walk(ast.parse(module.read_text())):
+            assert not isinstance(node, ast.Assert), f"{module.name}:{node.lineno}: use an expect_* helper or fail()"
+            assert getattr(node, "id", "") != "AssertionError", f"{module.name}:{node.lineno}: use fail(message)"
 
 
 def test_test_cell_points_equal_check_points(task):
