@@ -17,7 +17,7 @@ from helpers import solution_cell, write_notebook
 from vizgen import references
 from vizgen.cli import main
 from vizgen.config import CoursePaths
-from vizgen.grading import manifest
+from vizgen.grading import contract, manifest
 from vizgen.grading.assignment import available, demo_notebooks, load_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,7 +144,7 @@ def test_the_recipe_adds_a_graded_assignment(course, monkeypatch, capsys):
     assert main(["release", "--assignment", NAME]) == 0
     assert main(["references", "build", "--assignment", NAME]) == 0
     task = load_assignment(course, NAME)
-    assert references.verify(task) == [] and manifest.is_current(task)
+    assert contract.problems(task) == [] and references.verify(task) == [] and manifest.is_current(task)
     assert "raise NotImplementedError()" in task.release_notebook.read_text()
     assert demo_notebooks(course) == [task.solution_notebook, task.release_notebook]
     capsys.readouterr()
@@ -159,6 +159,20 @@ def test_the_recipe_adds_a_graded_assignment(course, monkeypatch, capsys):
     rows = list(csv.DictReader((course.root / "grades.csv").open()))
     assert [(float(r["score"]), float(r["max_score"])) for r in rows] == [(2, 2), (0, 2)], rows
     assert "scale is not implemented yet" in capsys.readouterr().out
+
+
+def test_release_refuses_a_broken_notebook_contract(course, monkeypatch, capsys):
+    notebook = course.root / "solutions" / NAME / "Scaling.ipynb"
+    original = notebook.read_text()
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells[-1].metadata["nbgrader"]["points"] = 3
+    nbformat.write(nb, notebook)
+    monkeypatch.chdir(course.root)
+    try:
+        assert main(["release", "--assignment", NAME]) == 2
+    finally:
+        notebook.write_text(original)
+    assert "test cell check_scale is worth 3 points; its checks are worth 2: set its points to 2" in capsys.readouterr().err
 
 
 @pytest.mark.slow

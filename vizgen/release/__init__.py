@@ -11,7 +11,8 @@ import zipfile
 from pathlib import Path
 
 from vizgen.config import CoursePaths
-from vizgen.errors import ReleaseLeakError
+from vizgen.errors import CourseLayoutError, ReleaseLeakError
+from vizgen.grading import contract
 from vizgen.grading.assignment import Assignment, available, load_assignment
 from vizgen.grading.extract import read_notebook
 from vizgen.grading.manifest import write_manifest
@@ -88,6 +89,10 @@ def audit(paths: CoursePaths, files: list[Path], tasks: list[Assignment]) -> lis
 def release(paths: CoursePaths, names: list[str] | None = None, bundle: Path | None = None, log=print) -> list[Path]:
     """Regenerate the released notebooks; with ``bundle``, write and audit the student zip."""
     tasks = [load_assignment(paths, n) for n in (names or available(paths))]
+    broken = [f"{t.name}: {p}" for t in tasks for p in contract.problems(t)]
+    if broken:
+        raise CourseLayoutError("refusing to release: the notebook contract is broken (README, Adding an "
+                                "assignment):\n  " + "\n  ".join(broken))
     for task in tasks:
         generate(paths, task)
         write_manifest(task)
