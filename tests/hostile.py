@@ -55,7 +55,7 @@ HOSTILE = {
     "memory-hog": ("compute_saliency_maps", (
         "import torch\n\n"
         "def compute_saliency_maps(X, y, model):\n"
-        "    hog = [torch.ones(2**28) for _ in range(64)]  # 64 GiB\n"
+        "    hog = [torch.empty(2**28) for _ in range(64)]  # 64 GiB\n"
         "    return hog[0]\n")),
     # Forks as many processes as it can.
     "fork-storm": ("occlusion_map", (

@@ -71,6 +71,8 @@ class Policy:
     scratch: str
     denied: tuple[str, ...]
     devices: tuple[str, ...] = field(default=_DEVICES_RW)
+    writable: tuple[str, ...] = ()  # besides scratch (a notebook kernel: its folder, its runtime folder)
+    ports: tuple[int, ...] = ()  # TCP ports it may bind and connect to (a kernel's ZMQ ports)
 
 
 def landlock_abi() -> int:
@@ -140,7 +142,7 @@ def confine(level: str, policy: Policy) -> None:
 
 
 def _landlock(policy: Policy) -> None:
-    from landlockpy import AccessFS, Ruleset, Scope, fs_for_abi
+    from landlockpy import AccessFS, AccessNet, Ruleset, Scope, fs_for_abi
 
     abi = landlock_abi()
     every = fs_for_abi(abi)
@@ -154,7 +156,10 @@ def _landlock(policy: Policy) -> None:
                 rights = (every & ~AccessFS.EXECUTE) if os.path.isdir(device) else (
                     AccessFS.READ_FILE | AccessFS.WRITE_FILE | (every & AccessFS.TRUNCATE))
                 ruleset.allow_path(device, rights)
-        ruleset.allow_path(policy.scratch, every & ~AccessFS.EXECUTE)
+        for folder in safe_readable((policy.scratch, *policy.writable), policy.denied):
+            ruleset.allow_path(folder, every & ~AccessFS.EXECUTE)
+        for port in policy.ports:
+            ruleset.allow_port(port, AccessNet.BIND_TCP | AccessNet.CONNECT_TCP)
         ruleset.restrict()
 
 
@@ -173,7 +178,8 @@ def _drop_uid(policy: Policy) -> None:
     for folder in policy.denied:  # the grader is root: make the secrets unreadable to everyone else
         if os.path.isdir(folder):
             os.chmod(folder, stat.S_IMODE(os.stat(folder).st_mode) & 0o700)
-    os.chown(policy.scratch, NOBODY, NOBODY)
+    for folder in (policy.scratch, *policy.writable):
+        os.chown(folder, NOBODY, NOBODY)
     os.setgroups([])
     os.setgid(NOBODY)
     os.setuid(NOBODY)

@@ -216,6 +216,28 @@ class ChildRunner(_Requests):
         self._stop()
 
 
+def answer_call(namespace: dict, request: dict, paths: CoursePaths | None) -> dict:
+    """Where the student's functions live (a notebook kernel): call one as ``request`` asks, after
+    checking that it exists and keeps the starter signature; the reply is plain data."""
+    fn = namespace.get(request["function"])
+    if not callable(fn):
+        return {"missing": [k for k, v in namespace.items() if callable(v) and not k.startswith("_")]}
+    params = list(inspect.signature(fn).parameters)
+    want = request.get("expected")
+    if want is not None and params[: len(want)] != want:
+        return {"signature": params}
+    return {"outcome": run_request(fn, request["probe"], request["args"], request["kwargs"], request["device"], paths)}
+
+
+def reply_to_call(function: str, reply: dict, expected: list[str] | None) -> Call:
+    """The grader's side of ``answer_call``: a Call, or the student-facing error."""
+    if "missing" in reply:
+        raise messages.missing_function(function, reply["missing"], [])
+    if "signature" in reply:
+        raise messages.wrong_signature(function, reply["signature"], expected or [])
+    return _to_call(function, function, reply["outcome"])
+
+
 @dataclass
 class InProcessRunner(_Requests):
     """Calls functions from a live namespace (a notebook's ``globals()``), without isolation."""
@@ -225,13 +247,9 @@ class InProcessRunner(_Requests):
     paths: CoursePaths | None
 
     def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str) -> Call:
-        fn = self.namespace.get(function)
-        if not callable(fn):
-            defined = [k for k, v in self.namespace.items() if callable(v) and not k.startswith("_")]
-            raise messages.missing_function(function, defined, [])
-        params = list(inspect.signature(fn).parameters)
-        _check_signature(function, params, self.expected)
-        return _to_call(function, function, run_request(fn, probe, args, kwargs, device, self.paths))
+        request = {"function": function, "probe": probe, "args": args, "kwargs": kwargs, "device": device,
+                   "expected": self.expected.get(function)}
+        return reply_to_call(function, answer_call(self.namespace, request, self.paths), request["expected"])
 
     def close(self) -> None:
         pass
