@@ -125,6 +125,29 @@ def test_each_function_runs_in_a_process_of_its_own(assignment):
     assert first == again and other != first
 
 
+_POOL_AT_DEFINITION = """import torch
+
+class Warm:  # a class body runs when the cell is loaded: this starts an OpenMP thread pool
+    torch.set_num_threads(2)
+    product = (torch.randn(800, 800) @ torch.randn(800, 800)).sum()
+
+def multiply(x):
+    torch.set_num_threads(2)
+    return (torch.randn(800, 800) @ torch.randn(800, 800)).sum() * 0 + x
+"""
+
+
+def test_thread_pool_started_while_defining_does_not_hang_the_calls():
+    """Forking after an OpenMP pool has run hangs the child: definitions never run in the worker that forks."""
+    import torch
+
+    runner = ChildRunner(extract_submission(_notebook_with(_POOL_AT_DEFINITION)), {}, None, [], FAST)
+    try:
+        assert runner.call("multiply", torch.tensor(2.0)).value.item() == 2.0
+    finally:
+        runner.close()
+
+
 def _notebook_with(source: str) -> Path:
     import tempfile
 

@@ -12,6 +12,7 @@ a function process that hangs, dies or answers too much is killed, and the grade
 
 from __future__ import annotations
 
+import ast
 import ctypes
 import importlib
 import linecache
@@ -45,6 +46,22 @@ def _load(cells: list, namespace: dict) -> list[str]:
         except BaseException as error:  # noqa: BLE001 - any failure of student code is reported
             errors.append(f"{filename[1:-1]} failed to load: {type(error).__name__}: {error}"[:500])
     return errors
+
+
+def _warm_imports(cells: list) -> None:
+    """Run the cells' import statements here, so that each forked process finds the modules loaded.
+    Failures are left to the loader, which reports them."""
+    for filename, code in cells:
+        try:
+            tree = ast.parse(code, filename)
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                try:
+                    exec(compile(ast.Module([node], []), filename, "exec"), {})
+                except BaseException:  # noqa: BLE001 - student imports: reported by the loader
+                    pass
 
 
 def _redirect_output(path: str):
@@ -122,6 +139,7 @@ class Zygote:
         self.processes: dict[str, _FunctionProcess] = {}
         self.limits = confine.Limits(**settings["limits"])
         self.signal_scope = None
+        self.cells: list = []
         self.prctl = ctypes.CDLL(None, use_errno=True).prctl  # bound before the audit hooks forbid ctypes
 
     def prepare(self, cells: list) -> dict:
@@ -129,7 +147,7 @@ class Zygote:
         os.chdir(self.scratch)
         os.environ.update(MPLBACKEND="Agg", MPLCONFIGDIR=self.scratch, TMPDIR=self.scratch, HOME=self.scratch)
         tempfile.tempdir = self.scratch
-        reader = _redirect_output(os.path.join(self.scratch, "load.log"))
+        reader = _redirect_output(os.path.join(self.scratch, "worker.log"))
         sys.dont_write_bytecode = True
         torch.set_num_threads(1)  # no OpenMP pool before fork: a pool's threads do not survive into children
         if self.settings["cuda"]:  # load CUDA's libraries as trusted code, before confinement
@@ -148,13 +166,31 @@ class Zygote:
             error = f"{level} could not be applied ({type(failure).__name__}: {failure})"
         sandbox.install(self.settings["denied"], self.scratch,
                         trusted=(_FunctionProcess.__init__.__code__, _FunctionProcess.kill.__code__))
-        refused = error and self.settings["require_kernel"]
-        errors = _load(cells, self.namespace) if not refused else []
-        functions = sorted(k for k, v in self.namespace.items() if callable(v) and not k.startswith("__"))
-        return {"errors": errors, "functions": functions, "output": reader.read(), "isolation_error": error}
+        reader.close()
+        if error and self.settings["require_kernel"]:
+            return {"errors": [], "functions": [], "output": "", "isolation_error": error}
+        self.cells = cells
+        _warm_imports(cells)
+        loader = _FunctionProcess("load", self.settings, self.scratch, self._serve_load)
+        reply, lost = loader.ask(b"", self.settings["call_timeout_s"], self.settings["max_reply_bytes"])
+        loader.kill(grace_s=1.0)
+        report = decode(reply) if not lost else {
+            "errors": [f"loading the cells {'did not finish in time' if lost == 'timeout' else 'crashed'}"], "functions": []}
+        return {**report, "isolation_error": error}
 
-    def _serve_function(self, function: str, conn: Connection) -> None:
-        """Body of a function's process: its own domain, limits and output log, then calls until EOF."""
+    def _serve_load(self, _: str, conn: Connection) -> None:
+        """Body of the loader process: run the cells once, report what they define and what failed."""
+        reader = self._enter_child("load")
+        conn.recv_bytes()
+        errors = _load(self.cells, self.namespace)
+        functions = sorted(k for k, v in self.namespace.items() if callable(v) and not k.startswith("__"))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        conn.send_bytes(encode({"errors": errors, "functions": functions,
+                                "output": reader.read()[-self.settings["max_output_chars"]:]}))
+
+    def _enter_child(self, name: str):
+        """First steps of every forked process: its own domain, limits and output log. Returns the log's reader."""
         self.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the worker, even outside its process group
         if os.getppid() == 1:
             os._exit(0)
@@ -166,7 +202,14 @@ class Zygote:
         self.requests.close()
         self.replies.close()
         torch.set_num_threads(self.settings["threads"])
-        reader = _redirect_output(os.path.join(self.scratch, f"{function}.log"))
+        return _redirect_output(os.path.join(self.scratch, f"{name}.log"))
+
+    def _serve_function(self, function: str, conn: Connection) -> None:
+        """Body of a function's process: the cells run again here (their definitions may run student code,
+        which must never run in this worker: a thread pool started before a fork hangs the children)."""
+        reader = self._enter_child(function)
+        _load(self.cells, self.namespace)
+        reader.read()  # what loading printed was reported by the loader
         fn = self.namespace[function]
         while True:
             try:
