@@ -34,3 +34,40 @@ def test_generate_submit_autograde_feedback_export(paths, tmp_path, name):
     rows = list(csv.DictReader(course.export().open()))
     assert [r["student_id"] for r in rows] == ["ada"]
     assert float(rows[0]["raw_score"]) == sum(vizgen_scores.values())
+
+
+_PEEK = '''import os, torch, vizgen
+from vizgen.config import course_paths
+hidden = course_paths().autograder / "generative_adversarial_networks" / "hidden" / "test_gan_hidden.py"
+for read in (lambda p: open(p).read(),
+             lambda p: bytes(torch.from_file(str(p), size=os.stat(p).st_size, dtype=torch.uint8).tolist()).decode()):
+    try:
+        print(read(hidden))
+    except Exception as error:
+        print("refused:", type(error).__name__, error)
+'''
+
+
+@pytest.mark.slow
+def test_autograde_kernel_keeps_hidden_checks_from_an_added_cell(paths, tmp_path):
+    """A cell the student added prints a hidden check: the confined kernel refuses, feedback holds none of it."""
+    import nbformat
+
+    from hostile import SECRET_MARKER
+    from vizgen.grading import confine
+
+    if not confine.plan().kernel:
+        pytest.skip(f"no kernel confinement here ({confine.plan().describe()})")
+    assignment = load_assignment(paths, "generative_adversarial_networks")
+    nb = nbformat.read(assignment.dir / "samples" / "partial.ipynb", as_version=4)
+    nb.cells.insert(1, nbformat.v4.new_code_cell(_PEEK))
+    submission = tmp_path / "submitted-prints-a-hidden-check.ipynb"
+    nbformat.write(nb, submission)
+    course = make_course(paths, assignment, tmp_path / "course")
+    course.submit("eve", submission)
+    course.autograde("eve")
+    feedback = "".join(p.read_text() for p in course.feedback("eve").glob("*.html"))
+    assert "refused: PermissionError" in feedback
+    assert SECRET_MARKER not in feedback
+    report = grade_submission(submission, assignment, hidden=True)
+    assert sum(course.cell_scores("eve").values()) == report.score

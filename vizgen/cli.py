@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--hidden", action="store_true", help="also run the hidden checks")
     grade.add_argument("--json", type=Path, help="Gradescope results.json (a folder when grading several)")
     grade.add_argument("--csv", type=Path, help="one row per submission")
+    grade.add_argument("--require-isolation", action="store_true",
+                       help="refuse to grade unless the kernel confines student code (Landlock, uid drop, namespace)")
+    grade.add_argument("--isolation", default="auto", choices=["auto", "landlock", "unprivileged-uid", "namespace",
+                                                              "audit-hooks"],
+                       help="the confinement level (default: the strongest this machine offers)")
 
     release = verbs.add_parser("release", help="nbgrader generate_assignment, then an audited student bundle")
     release.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
@@ -90,10 +95,17 @@ def _grade(args) -> int:
     for notebook in args.notebooks:
         if not notebook.is_file() or notebook.suffix != ".ipynb":
             raise VizgenError(f"{notebook} is not a notebook file: give the paths of submitted .ipynb files.")
-    from vizgen.config import course_paths
+    from vizgen.config import GradingConfig, course_paths
+    from vizgen.grading import confine
     from vizgen.grading.assignment import resolve_assignment
     from vizgen.grading.spawn import spawn_worker
 
+    protection = confine.plan(args.isolation)
+    if args.require_isolation and not protection.kernel:
+        raise VizgenError(f"refusing to grade without kernel confinement: {protection.describe()}. Grade on a Linux "
+                          "machine with Landlock (>= 5.13), or as root so the worker can drop to another uid.")
+    print(protection.describe())
+    config = GradingConfig(isolation=protection.level, require_isolation=args.require_isolation)
     paths = course_paths()
     same: dict = {}  # one Assignment per name, so its starter notebook is parsed once for all
     tasks = [same.setdefault(t.name, t) for t in (resolve_assignment(paths, n, args.assignment) for n in args.notebooks)]
@@ -101,7 +113,7 @@ def _grade(args) -> int:
     from vizgen.grade import grade_many
     from vizgen.grading.results import failure_lines, format_table
 
-    reports = grade_many(args.notebooks, tasks, args.hidden, args.json, args.csv, worker=worker)
+    reports = grade_many(args.notebooks, tasks, args.hidden, args.json, args.csv, config=config, worker=worker)
     for report in reports:
         for note in report.notes:
             print(f"{report.submission}: note: {note}")

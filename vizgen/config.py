@@ -26,6 +26,19 @@ class GradingConfig:
     torch_threads: int = 1  # tiny check models run fastest single-threaded
     max_output_chars: int = 2000  # student stdout/stderr kept per failing check
     cuda: bool = False  # calls may run on the GPU: the worker loads CUDA before its sandbox
+    isolation: str = "auto"  # the kernel confinement: auto (the strongest here) or a level of grading.confine
+    require_isolation: bool = False  # refuse to grade without kernel confinement (Gradescope)
+    max_reply_mb: int = 256  # a larger return value is refused (and its process killed)
+    # Per graded function's process (an assignment may raise them in its assignment.toml):
+    memory_mb: int = 4096  # address space above what the worker maps after importing torch
+    cpu_seconds: int = 300  # CPU time of all calls of one function together
+    file_size_mb: int = 64  # largest file student code may write in its scratch folder
+    open_files: int = 256
+    processes: int = 64  # RLIMIT_NPROC, for a non-root grader (the kernel exempts root)
+
+    def limits(self) -> dict:
+        return {"memory_mb": self.memory_mb, "cpu_seconds": self.cpu_seconds, "file_size_mb": self.file_size_mb,
+                "open_files": self.open_files, "processes": self.processes}
 
 
 @dataclass(frozen=True)

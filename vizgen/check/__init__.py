@@ -19,6 +19,7 @@ from vizgen.grading.spawn import Worker
 from vizgen.grading.engine import grade_submission, run_checks
 from vizgen.grading.manifest import hidden_checks
 from vizgen.grading.results import GradeReport, format_checks
+from vizgen.grading.kernel import CHECK_FD_ENV, check_remotely
 from vizgen.grading.runner import InProcessRunner
 from vizgen.grading.support import load_support
 
@@ -44,11 +45,15 @@ def run_cell(assignment: str, function: str, namespace: dict, hidden: bool = Fal
     nbgrader reads the returned number as the cell's partial credit (the cell's points are the
     sum of the checks' points).
     """
-    paths = course_paths()
-    task = load_assignment(paths, assignment)
-    runner = InProcessRunner(namespace, task.starter_signatures(), paths, load_support(task.support_file))
+    check_fd = os.environ.get(CHECK_FD_ENV)
     with _silenced_stderr():
-        results = run_checks(task, runner, hidden=hidden, function=function)
+        if check_fd:  # a confined grading kernel: the check server beside it runs the checks
+            results = check_remotely(int(check_fd), assignment, function, namespace, hidden)
+        else:
+            paths = course_paths()
+            task = load_assignment(paths, assignment)
+            runner = InProcessRunner(namespace, task.starter_signatures(), paths, load_support(task.support_file))
+            results = run_checks(task, runner, hidden=hidden, function=function)
     report = GradeReport(submission="this notebook", assignment=assignment, checks=results)
     print(format_checks(report))
     hidden_note = "" if hidden else " (hidden checks run at grading)"

@@ -138,6 +138,9 @@ def grade_submission(
         )
     try:
         report.checks = run_checks(assignment, runner, hidden)
+        note = getattr(runner, "isolation_note", "")
+        if note:
+            report.notes.append(note)
     finally:
         runner.close()
     report.seconds = time.perf_counter() - start

@@ -50,6 +50,9 @@ _HINTS = {
     "expected scalar type": "keep the dtype of the input (float32)",
     "mat1 and mat2 shapes cannot be multiplied": "keep the (N, 3, H, W) input shape the model expects",
     "shape '[": "check the reshape: the sizes must multiply to the number of elements",
+    "can't allocate memory": "use less memory: grading limits each function's memory, so work on the batch you are "
+                             "given and build no huge tensors or lists",
+    "MemoryError": "use less memory: grading limits each function's memory",
 }
 
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 import inspect
 import subprocess
 from dataclasses import InitVar, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 from vizgen.config import CoursePaths, GradingConfig
-from vizgen.grading import messages, wire
+from vizgen.grading import confine, messages, wire
 from vizgen.grading.extract import Submission
 from vizgen.grading.invoke import run_request
 from vizgen.grading.spawn import Worker, spawn_worker
-from vizgen.grading.support import Support, engine_support
+from vizgen.grading.support import Support, engine_support, load_support
 
 
 @dataclass
@@ -99,26 +100,52 @@ class ChildRunner(_Requests):
     broken: dict[str, str] = field(default_factory=dict)  # function -> why later calls are skipped
     warm_imports: tuple[str, ...] = ()  # the assignment's (see spawn); also for workers restarted here
     worker: InitVar[Worker | None] = None  # a worker started early (see spawn); else one is started here
+    protection: confine.Protection | None = None  # the kernel confinement (default: confine.plan(config.isolation))
+    readable: tuple[Path, ...] = ()  # besides Python, vizgen and the assets: what student code may read
     support: Support = field(default_factory=engine_support)  # probes and models; the worker imports the same
 
     def __post_init__(self, worker: Worker | None = None) -> None:
+        if self.protection is None:
+            self.protection = confine.plan(self.config.isolation)
         self._worker: Worker | None = None
         self._loaded: dict | None = None
         self._exit: int | None = None
         self._start(worker)
 
+    def _readable(self) -> list[Path]:
+        assets = [self.paths.cache, self.paths.styles] if self.paths else []
+        return [p for p in [*assets, *self.readable] if p.exists()]
+
+    @property
+    def isolation_note(self) -> str:
+        """Set when the worker could not apply the planned confinement (then it graded with less)."""
+        error = (self._loaded or {}).get("isolation_error", "")
+        if not error:
+            return ""
+        if self.config.require_isolation:
+            return f"grading refused: {error}; --require-isolation needs kernel confinement."
+        return f"isolation degraded to audit hooks: {error}."
+
     def _start(self, worker: Worker | None = None) -> None:
         settings = {
             "denied": self.denied,
             "root": str(self.paths.root) if self.paths else None,
+            "readable": [str(p) for p in self._readable()],
             "threads": self.config.torch_threads,
             "max_output_chars": self.config.max_output_chars,
             "cuda": self.config.cuda,
+            "isolation": self.protection.level,
+            "require_kernel": self.config.require_isolation,
+            "call_timeout_s": self.config.call_timeout_s,
+            "max_reply_bytes": self.config.max_reply_mb * 2**20,
+            "limits": self.config.limits(),
             "support": str(self.support.file) if self.support.file else None,
         }
         self._worker = worker or spawn_worker(self.warm_imports)
         self._worker.send.send_bytes(wire.encode({"settings": settings, "cells": self.submission.cells}))
         self._loaded = None
+
+    _GRACE_S = 10.0  # the worker enforces call_timeout_s itself; this only catches a worker that hangs
 
     def _receive(self, timeout: float) -> dict | None:
         """The child's next message, or None if it hung or died (then ``_exit`` says which)."""
@@ -161,6 +188,11 @@ class ChildRunner(_Requests):
             raise messages.missing_function(function, list(self.submission.functions), self.submission.problems)
         _check_signature(function, info.params, self.expected)
         loaded = self.loaded()
+        if loaded.get("isolation_error") and self.config.require_isolation:
+            raise messages.FunctionUnavailable(
+                f"grading stopped before running {function}: {loaded['isolation_error']}; the course staff must "
+                "grade on a machine with kernel confinement (Landlock, or a root grader that can drop privileges)"
+            )
         if function not in loaded["functions"]:
             raise messages.FunctionUnavailable(
                 f"{function} could not be loaded: {'; '.join(loaded['errors'])}: run that cell in Jupyter and fix "
@@ -168,24 +200,57 @@ class ChildRunner(_Requests):
             )
         request = {"function": function, "probe": probe, "args": args, "kwargs": kwargs, "device": device}
         self._worker.send.send_bytes(wire.encode(request))
-        outcome = self._receive(self.config.call_timeout_s)
-        if outcome is None:
-            return self._lost(function)
+        outcome = self._receive(self.config.call_timeout_s + self._GRACE_S)
+        if outcome is None:  # the worker itself hung or died: it is restarted for the next call
+            return self._lost(function, "timeout" if self._exit is None else "died", self._exit)
+        if outcome.get("lost"):
+            return self._lost(function, outcome["lost"], outcome.get("exit_code"))
         return _to_call(function, info.cell, outcome, [] if probe else info.params)
 
-    def _lost(self, function: str) -> Call:
-        code = self._exit
-        if code is None:
+    def _lost(self, function: str, how: str, code: int | None) -> Call:
+        if how == "timeout":
             why = (f"{function} did not return within {self.config.call_timeout_s:.0f} s: look for a loop "
                    "that never ends (e.g. a while loop whose condition never changes)")
             self.broken[function] = f"skipped: an earlier call of {why}"
             raise messages.StudentTimeout(why + ".")
+        if how == "too-large":
+            why = (f"{function} returned more than {self.config.max_reply_mb} MB: return only the result the "
+                   "docstring asks for")
+            self.broken[function] = f"skipped: an earlier call of {why}"
+            raise messages.StudentCrash(why + ".")
         why = f"the process running {function} died (exit code {code}): look for os._exit or native crashes"
+        if code is not None and code < 0:
+            why += f" (killed by signal {-code}: a resource limit, e.g. CPU time, or a native crash)"
         self.broken[function] = f"skipped: an earlier call crashed: {why}"
         raise messages.StudentCrash(why + ".")
 
     def close(self) -> None:
         self._stop()
+
+
+def answer_call(namespace: dict, request: dict, paths: CoursePaths | None, support: Support | None = None) -> dict:
+    """Where the student's functions live (a notebook kernel): call one as ``request`` asks, after
+    checking that it exists and keeps the starter signature; the reply is plain data. The request
+    names the assignment's support module (its probes and models) unless ``support`` is given."""
+    fn = namespace.get(request["function"])
+    if not callable(fn):
+        return {"missing": [k for k, v in namespace.items() if callable(v) and not k.startswith("_")]}
+    params = list(inspect.signature(fn).parameters)
+    want = request.get("expected")
+    if want is not None and params[: len(want)] != want:
+        return {"signature": params}
+    support = support or load_support(Path(request["support"]) if request.get("support") else None)
+    outcome = run_request(fn, request["probe"], request["args"], request["kwargs"], request["device"], paths, support)
+    return {"outcome": outcome, "params": [] if request["probe"] else params}
+
+
+def reply_to_call(function: str, reply: dict, expected: list[str] | None) -> Call:
+    """The grader's side of ``answer_call``: a Call, or the student-facing error."""
+    if "missing" in reply:
+        raise messages.missing_function(function, reply["missing"], [])
+    if "signature" in reply:
+        raise messages.wrong_signature(function, reply["signature"], expected or [])
+    return _to_call(function, function, reply["outcome"], reply["params"])
 
 
 @dataclass
@@ -198,14 +263,10 @@ class InProcessRunner(_Requests):
     support: Support = field(default_factory=engine_support)
 
     def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str) -> Call:
-        fn = self.namespace.get(function)
-        if not callable(fn):
-            defined = [k for k, v in self.namespace.items() if callable(v) and not k.startswith("_")]
-            raise messages.missing_function(function, defined, [])
-        params = list(inspect.signature(fn).parameters)
-        _check_signature(function, params, self.expected)
-        outcome = run_request(fn, probe, args, kwargs, device, self.paths, self.support)
-        return _to_call(function, function, outcome, [] if probe else params)
+        request = {"function": function, "probe": probe, "args": args, "kwargs": kwargs, "device": device,
+                   "expected": self.expected.get(function)}
+        reply = answer_call(self.namespace, request, self.paths, self.support)
+        return reply_to_call(function, reply, request["expected"])
 
     def close(self) -> None:
         pass

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -19,15 +20,14 @@ from multiprocessing.connection import Connection
 class Worker:
     process: subprocess.Popen
     send: Connection  # to the worker
-    recv: Connection  # from the worker
+    recv: Connection  # from the worker (the same socket as ``send``)
 
     def stop(self) -> None:
-        """Kill the worker and anything it started (it leads its own process group)."""
-        with contextlib.suppress(ProcessLookupError):
+        """Kill the worker and every process it forked (they share its process group)."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(5)
         self.send.close()
-        self.recv.close()
 
 
 def spawn_worker(warm_imports: tuple[str, ...] = ()) -> Worker:
@@ -36,15 +36,15 @@ def spawn_worker(warm_imports: tuple[str, ...] = ()) -> Worker:
     ``warm_imports`` are imported in the background while the worker waits (an assignment's
     ``warm_imports``: e.g. torch._dynamo, ~1.3 s, which the first torch optimizer imports).
     """
+    ours, theirs = socket.socketpair()
     process = subprocess.Popen(
-        [sys.executable, "-m", "vizgen.grading.worker", *warm_imports],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
+        [sys.executable, "-m", "vizgen.grading.worker", str(theirs.fileno()), *warm_imports],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        pass_fds=(theirs.fileno(),),
+        start_new_session=True,  # its own process group: killed as one, forked children included
     )
-    send = Connection(os.dup(process.stdin.fileno()), readable=False)
-    recv = Connection(os.dup(process.stdout.fileno()), writable=False)
-    process.stdin.close()
-    process.stdout.close()
-    return Worker(process, send, recv)
+    theirs.close()
+    conn = Connection(ours.detach())
+    return Worker(process, conn, conn)
