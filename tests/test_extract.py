@@ -17,7 +17,7 @@ def test_keeps_definitions_and_used_imports_only(tmp_path):
     assert list(sub.functions) == ["f"]
     assert sub.functions["f"].params == ["a", "b"] and sub.functions["f"].cell == "f"
     names = [name for name, _ in sub.cells]
-    assert names == ["<cell imports>", "<cell f>"]
+    assert names == ["<cell cell 1>", "<cell f>"]
     imports, code = sub.cells[0][1], sub.cells[1][1]
     assert "numpy" in imports and "os" not in imports  # os is never used by a definition
     lines = code.splitlines()
@@ -50,3 +50,18 @@ def test_missing_and_wrong_suffix(tmp_path):
     (tmp_path / "x.py").write_text("pass")
     with pytest.raises(NotebookError, match="not a notebook"):
         extract_submission(tmp_path / "x.py")
+
+
+def test_helpers_in_cells_the_student_added_are_kept_later_definitions_win(tmp_path):
+    """The kernel sees every cell: a helper in an added cell must be there at grading too."""
+    nb = write_notebook(tmp_path / "c.ipynb", [
+        solution_cell("loss", "def loss(x):\n    return helper(x)"),
+        "def helper(x):\n    return x + 1\nprint(helper(1))",
+        "def helper(x):\n    return x + 2",
+    ])
+    sub = extract_submission(nb)
+    namespace = {}
+    for filename, code in sub.cells:
+        exec(compile(code, filename, "exec"), namespace)
+    assert namespace["loss"](1) == 3  # the later helper, as in the kernel
+    assert "print" not in "".join(code for _, code in sub.cells)

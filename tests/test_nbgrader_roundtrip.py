@@ -48,9 +48,22 @@ for read in (lambda p: open(p).read(),
 '''
 
 
+_HELPER = """import torch
+import torch.nn.functional as F
+
+def _bce(logits, target):
+    return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
+"""
+
+_USES_HELPER = """def discriminator_loss(logits_real, logits_fake):
+    return _bce(logits_real, 1.0) + _bce(logits_fake, 0.0)
+"""
+
+
 @pytest.mark.slow
 def test_autograde_kernel_keeps_hidden_checks_from_an_added_cell(paths, tmp_path):
-    """A cell the student added prints a hidden check: the confined kernel refuses, feedback holds none of it."""
+    """Cells the student added: one prints a hidden check (the confined kernel refuses, feedback holds none
+    of it), one defines a helper a graded function calls (both graders see it and agree cell by cell)."""
     import nbformat
 
     from hostile import SECRET_MARKER
@@ -60,7 +73,11 @@ def test_autograde_kernel_keeps_hidden_checks_from_an_added_cell(paths, tmp_path
         pytest.skip(f"no kernel confinement here ({confine.plan().describe()})")
     assignment = load_assignment(paths, "generative_adversarial_networks")
     nb = nbformat.read(assignment.dir / "samples" / "partial.ipynb", as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "discriminator_loss":
+            cell.source = _USES_HELPER
     nb.cells.insert(1, nbformat.v4.new_code_cell(_PEEK))
+    nb.cells.insert(2, nbformat.v4.new_code_cell(_HELPER))
     submission = tmp_path / "submitted-prints-a-hidden-check.ipynb"
     nbformat.write(nb, submission)
     course = make_course(paths, assignment, tmp_path / "course")
@@ -70,4 +87,8 @@ def test_autograde_kernel_keeps_hidden_checks_from_an_added_cell(paths, tmp_path
     assert "refused: PermissionError" in feedback
     assert SECRET_MARKER not in feedback
     report = grade_submission(submission, assignment, hidden=True)
-    assert sum(course.cell_scores("eve").values()) == report.score
+    scores = defaultdict(float)
+    for check in report.checks:
+        scores[f"check_{check.function}"] += check.score
+    assert course.cell_scores("eve") == dict(scores)
+    assert all(c.passed for c in report.checks if c.function == "discriminator_loss")

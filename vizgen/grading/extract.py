@@ -1,8 +1,8 @@
 """Read a student's functions out of a notebook without running the notebook.
 
-Only nbgrader solution cells contribute definitions, and from them only imports, function and
-class definitions and literal constants; driver and training code never runs. Import
-statements from the other code cells are kept when the definitions use the names they bind.
+Every code cell but the test cells contributes, and from it only imports, function and class
+definitions and literal constants; driver and training code never runs. Imports are kept when
+the definitions use the names they bind.
 """
 
 from __future__ import annotations
@@ -98,12 +98,15 @@ def _bound_names(node: ast.stmt) -> set[str]:
 
 
 def extract_submission(path: Path) -> Submission:
-    """Build the module source of a submission; problems (syntax errors, ...) are recorded, not raised."""
+    """Build the module source of a submission; problems (syntax errors, ...) are recorded, not raised.
+
+    Every code cell that is not a test cell contributes, in notebook order (later definitions win,
+    as in the kernel): helpers a student defines in a cell of their own are there when the graded
+    function calls them. Imports are kept where a definition uses the names they bind.
+    """
     nb = read_notebook(path)
     sub = Submission(Path(path))
-    definitions: list[ast.stmt] = []
-    other_imports: list[ast.stmt] = []
-    kept_cells: list[tuple[str, str]] = []
+    parsed: list[tuple[str, str, list[ast.stmt]]] = []  # (filename, source, kept nodes)
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
@@ -113,29 +116,28 @@ def extract_submission(path: Path) -> Submission:
             sub.test_cells[cell_id] = cell.source
             continue
         filename = f"{STUDENT_PREFIX}{cell_id}>"
+        source = _strip_magics(cell.source)
         try:
-            tree = ast.parse(_strip_magics(cell.source), filename=filename)
+            tree = ast.parse(source, filename=filename)
         except SyntaxError as error:
-            if meta.get("solution"):
-                sub.problems.append(f"cell '{cell_id}' has a syntax error on line {error.lineno}: {error.msg}")
+            sub.problems.append(f"cell '{cell_id}' has a syntax error on line {error.lineno}: {error.msg}")
             continue
-        if not meta.get("solution"):
-            other_imports += [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
-            continue
-        lines = _strip_magics(cell.source).splitlines()
-        for node in tree.body:
-            if not _kept(node):
-                for i in range(node.lineno - 1, node.end_lineno):
-                    lines[i] = ""  # dropped: driver code never runs, line numbers stay true
-                continue
-            definitions.append(node)
+        kept = [node for node in tree.body if _kept(node)]
+        for node in kept:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 params = [a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
                 sub.functions[node.name] = FunctionInfo(node.name, cell_id, params)
-        kept_cells.append((filename, "\n".join(lines)))
+        parsed.append((filename, source, kept))
+    definitions = [n for _, _, kept in parsed for n in kept if not isinstance(n, (ast.Import, ast.ImportFrom))]
     used = {n.id for d in definitions for n in ast.walk(d) if isinstance(n, ast.Name)}
-    imports = [n for n in other_imports if _bound_names(n) & used]
-    if imports:
-        sub.cells.append((f"{STUDENT_PREFIX}imports>", ast.unparse(ast.Module(body=imports, type_ignores=[]))))
-    sub.cells += kept_cells
+    for filename, source, kept in parsed:
+        keep = [n for n in kept if not isinstance(n, (ast.Import, ast.ImportFrom)) or _bound_names(n) & used]
+        if not keep:
+            continue
+        lines = source.splitlines()
+        wanted = {i for n in keep for i in range(n.lineno - 1, n.end_lineno)}
+        for i in range(len(lines)):
+            if i not in wanted:
+                lines[i] = ""  # dropped: driver code never runs, line numbers stay true
+        sub.cells.append((filename, "\n".join(lines)))
     return sub

@@ -78,10 +78,11 @@ def _after(value: torch.Tensor | np.ndarray) -> torch.Tensor | np.ndarray:
 
 
 def _error_report(error: BaseException) -> dict:
-    """Type, message and the student's own frames of the traceback (the grader's are left out)."""
+    """Type, message and the student's own frames of the traceback (the grader's are left out).
+    All of it is student text: capped, so a student cannot flood the feedback."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(STUDENT_PREFIX)]
-    where = [f"{f.filename[1:-1]}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames[-3:]]
-    return {"type": type(error).__name__, "message": str(error)[:500], "where": where}
+    where = [f"{f.filename[1:-1]}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"[:200] for f in frames[-3:]]
+    return {"type": type(error).__name__[:100], "message": str(error)[:500], "where": where}
 
 
 def materialize(value: Any, models: dict, device: str, paths: CoursePaths | None, support: Support) -> Any:

@@ -137,7 +137,8 @@ class Zygote:
         self.scratch = tempfile.mkdtemp(prefix="vizgen-student-")
         self.paths = CoursePaths(Path(settings["root"])) if settings["root"] else None
         self.namespace: dict = {"__name__": "student"}
-        self.support = load_support(Path(settings["support"]) if settings["support"] else None)  # trusted: before confinement
+        # the assignment's probes and models: trusted code, imported before confinement and student code
+        self.support = load_support(Path(settings["support"]) if settings["support"] else None)
         self.processes: dict[str, _FunctionProcess] = {}
         self.limits = confine.Limits(**settings["limits"])
         self.signal_scope = None

@@ -2,12 +2,14 @@
 
 ``build`` runs each hidden ``REFERENCE_CASES`` entry through the solution notebook's function,
 in the same isolated runner that grades students, and stores inputs, output, tolerance and two
-digests (of the inputs and of the solution cells). ``verify`` says which references are stale.
+digests (of the inputs, and of the solution code the function reaches: ``function_digest``). ``verify`` says which references are stale.
 ``parity`` compares the CUDA references with the CPU ones within each case's tolerance.
 """
 
 from __future__ import annotations
 
+import ast
+import copy
 import hashlib
 import importlib.util
 from pathlib import Path
@@ -38,8 +40,43 @@ def reference_cases(assignment: Assignment) -> list[ReferenceCase]:
     return cases
 
 
-def solution_digest(solution: Submission) -> str:
-    return hashlib.sha256("\n".join(code for _, code in solution.cells).encode()).hexdigest()
+def _without_docstring(node: ast.stmt) -> ast.stmt:
+    body = getattr(node, "body", None)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body and isinstance(
+            body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        node = copy.copy(node)
+        node.body = body[1:]
+    return node
+
+
+def _bound(node: ast.stmt) -> list[str]:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [(a.asname or a.name).split(".")[0] for a in node.names]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+
+
+def function_digest(solution: Submission, function: str) -> str:
+    """What a reference of ``function`` depends on: its code and the code of every top-level name it
+    reaches (helpers, constants, imports), transitively; docstrings and comments left out, so a
+    reworded docstring or an unrelated function's change leaves the reference current."""
+    top: dict[str, ast.stmt] = {}
+    for filename, code in solution.cells:
+        for node in ast.parse(code, filename).body:
+            for name in _bound(node):
+                top[name] = node  # later definitions win, as in the kernel
+    seen: dict[int, ast.stmt] = {}
+    pending = [function]
+    while pending:
+        node = top.get(pending.pop())
+        if node is None or id(node) in seen:
+            continue
+        seen[id(node)] = node
+        pending += [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+    dumps = sorted(ast.dump(_without_docstring(n)) for n in seen.values())
+    return hashlib.sha256("\n".join(dumps).encode()).hexdigest()
 
 
 def build(assignment: Assignment, device: str = "cpu", log=print) -> Path:
@@ -50,7 +87,6 @@ def build(assignment: Assignment, device: str = "cpu", log=print) -> Path:
     config = GradingConfig(call_timeout_s=120, cuda=device == "cuda")
     runner = ChildRunner(solution, {}, assignment.paths, denied=[], config=config, warm_imports=assignment.warm_imports,
                          support=load_support(assignment.support_file))
-    digest = solution_digest(solution)
     stored = {}
     try:
         for case in reference_cases(assignment):
@@ -60,7 +96,8 @@ def build(assignment: Assignment, device: str = "cpu", log=print) -> Path:
             stored[case.name] = {
                 "function": case.function, "args": args, "kwargs": kwargs, "output": to_device_free(output),
                 "atol": case.atol, "rtol": case.rtol, "why": case.why,
-                "inputs_sha": inputs_digest(args, kwargs), "solution_sha": digest,
+                "inputs_sha": inputs_digest(args, kwargs),
+                "solution_sha": function_digest(solution, case.function),
             }
             log(f"{assignment.name}/{case.name}: {case.function} -> {device}")
     finally:
@@ -76,7 +113,7 @@ def verify(assignment: Assignment, device: str = "cpu") -> list[str]:
     if not store.file.is_file():
         return [f"{store.file} is missing"]
     stored = store.load()
-    digest = solution_digest(extract_submission(assignment.solution_notebook))
+    solution = extract_submission(assignment.solution_notebook)
     problems = []
     cases = reference_cases(assignment)
     for case in cases:
@@ -87,8 +124,8 @@ def verify(assignment: Assignment, device: str = "cpu") -> list[str]:
         args, kwargs = case.make_inputs()
         if entry["inputs_sha"] != inputs_digest(args, kwargs):
             problems.append(f"{case.name}: its inputs changed since the reference was built")
-        if entry["solution_sha"] != digest:
-            problems.append(f"{case.name}: the solution notebook changed since the reference was built")
+        if entry["solution_sha"] != function_digest(solution, case.function):
+            problems.append(f"{case.name}: the solution of {case.function} changed since the reference was built")
         if (entry["atol"], entry["rtol"], entry["why"]) != (case.atol, case.rtol, case.why):
             problems.append(f"{case.name}: its tolerance changed since the reference was built")
     extra = set(stored) - {c.name for c in cases}
