@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -108,6 +109,9 @@ def test_nothing_is_left_running(assignment, submitted):
     group = runner._worker.process.pid
     assert len(_processes_in_group(group)) == 2  # the worker and the function's process
     runner.close()
+    deadline = time.monotonic() + 5  # SIGKILL is sent to the whole group; dying takes a few milliseconds
+    while _processes_in_group(group) and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert _processes_in_group(group) == []
 
 
