@@ -78,3 +78,22 @@ def test_side_effects_are_keyed_by_parameter_name_and_unknown_names_refused():
 def test_fail_is_a_student_facing_check_failure():
     with pytest.raises(CheckFailure, match="^the loss is 3; expected 2$"):
         fail("the loss is 3; expected 2")
+
+
+def test_resource_limits_come_from_assignment_toml(paths):
+    from vizgen.config import GradingConfig
+    from vizgen.grading.assignment import load_assignment
+
+    gan = load_assignment(paths, "generative_adversarial_networks")
+    config = gan.grading_config(GradingConfig(call_timeout_s=4.0))
+    assert (config.memory_mb, config.cpu_seconds, config.call_timeout_s) == (2048, 120, 4.0)
+    assert config.open_files == GradingConfig().open_files  # not set: the engine's default
+
+
+def test_a_limit_must_be_a_whole_number(tmp_path):
+    from vizgen.errors import CourseLayoutError
+    from vizgen.grading.assignment import read_config
+
+    (tmp_path / "assignment.toml").write_text('notebook = "A.ipynb"\nmemory_mb = true\n')
+    with pytest.raises(CourseLayoutError, match="memory_mb must be a int"):
+        read_config(tmp_path / "assignment.toml")

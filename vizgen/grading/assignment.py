@@ -7,6 +7,7 @@ What can be derived (the hidden checks' count, points and titles) is derived (se
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import functools
 import tomllib
@@ -14,7 +15,7 @@ import typing
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from vizgen.config import CoursePaths
+from vizgen.config import CoursePaths, GradingConfig
 from vizgen.errors import CourseLayoutError, NotebookError
 from vizgen.grading.extract import Submission, extract_submission, read_notebook
 
@@ -27,6 +28,15 @@ class AssignmentConfig:
     title: str = ""  # shown to students; the folder's name when empty
     warm_imports: tuple[str, ...] = ()  # modules the worker imports in the background (see spawn)
     support: str = ""  # the assignment's support module in its folder, e.g. "support.py" (see support); "" for none
+    # Resource limits of each graded function's process; 0 keeps GradingConfig's default (see confine.Limits).
+    memory_mb: int = 0
+    cpu_seconds: int = 0
+    file_size_mb: int = 0
+    open_files: int = 0
+    processes: int = 0
+
+
+LIMIT_KEYS = ("memory_mb", "cpu_seconds", "file_size_mb", "open_files", "processes")
 
 
 # Keys that were typed by hand before they were derived: say where they went.
@@ -59,7 +69,7 @@ def read_config(file: Path) -> AssignmentConfig:
             close = difflib.get_close_matches(key, hints, n=1)
             guess = f"did you mean {close[0]}? " if close else ""
             raise CourseLayoutError(f"{file}: unknown key {key!r}: {guess}(the keys are {', '.join(hints)}).")
-        if not _has_type(value, hints[key]):
+        if not _has_type(value, hints[key]) or (isinstance(value, bool) and hints[key] is int):
             raise CourseLayoutError(f"{file}: {key} must be {_type_name(hints[key])}, not {value!r}: fix that line.")
     if "notebook" not in data:
         raise CourseLayoutError(f"{file} has no `notebook` key: add notebook = \"<Name>.ipynb\" (the file under "
@@ -81,6 +91,11 @@ class Assignment:
     @property
     def notebook(self) -> str:
         return self.config.notebook
+
+    def grading_config(self, base: GradingConfig) -> GradingConfig:
+        """``base`` with this assignment's resource limits where its assignment.toml sets them."""
+        limits = {key: getattr(self.config, key) for key in LIMIT_KEYS if getattr(self.config, key)}
+        return dataclasses.replace(base, **limits)
 
     @property
     def warm_imports(self) -> tuple[str, ...]:

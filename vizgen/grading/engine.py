@@ -110,7 +110,7 @@ def grade_submission(
 
     ``worker``: a worker process started earlier (``spawn.spawn_worker``) to hide its start-up.
     """
-    config = config or GradingConfig()
+    config = assignment.grading_config(config or GradingConfig())
     start = time.perf_counter()
     report = GradeReport(submission=str(notebook), assignment=assignment.name)
     runner: Runner
