@@ -21,11 +21,18 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--assignment", help="the assignment (default: from the notebook)")
 
     grade = verbs.add_parser("grade", help="grade submissions (public checks; --hidden adds the hidden ones)")
-    grade.add_argument("notebooks", type=Path, nargs="+")
+    grade.add_argument("notebooks", type=Path, nargs="+", metavar="NOTEBOOK_OR_FOLDER",
+                       help="submitted notebooks, or nbgrader's submitted/ folder (<student>/<assignment>/*.ipynb)")
     grade.add_argument("--assignment", help="the assignment (default: from each notebook)")
     grade.add_argument("--hidden", action="store_true", help="also run the hidden checks")
+    grade.add_argument("--jobs", type=int, default=1, help="grading lanes (processes) in parallel; one per core")
+    grade.add_argument("--out", type=Path, help="keep each student's results.json here (a rerun skips finished "
+                       "students), with grades.csv and the instructor's report.html")
+    grade.add_argument("--force", action="store_true", help="regrade students already finished in --out")
     grade.add_argument("--json", type=Path, help="Gradescope results.json (a folder when grading several)")
     grade.add_argument("--csv", type=Path, help="one row per submission")
+    grade.add_argument("--gradebook", type=Path, help="write the scores into this nbgrader gradebook.db "
+                       "(after `nbgrader generate_assignment`), for formgrader and `nbgrader export`")
 
     release = verbs.add_parser("release", help="nbgrader generate_assignment, then an audited student bundle")
     release.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
@@ -82,27 +89,24 @@ def _check(args) -> int:
 
 
 def _grade(args) -> int:
-    for notebook in args.notebooks:
-        if not notebook.is_file() or notebook.suffix != ".ipynb":
-            raise VizgenError(f"{notebook} is not a notebook file: give the paths of submitted .ipynb files.")
     from vizgen.config import course_paths
-    from vizgen.grading.assignment import resolve_assignment
-    from vizgen.grading.spawn import spawn_worker
-
-    paths = course_paths()
-    same: dict = {}  # one Assignment per name, so its starter notebook is parsed once for all
-    tasks = [same.setdefault(t.name, t) for t in (resolve_assignment(paths, n, args.assignment) for n in args.notebooks)]
-    worker = spawn_worker(tasks[0].warm_imports)  # before torch is imported here: the two imports overlap
-    from vizgen.grade import grade_many
+    from vizgen.grade import grade
     from vizgen.grading.results import failure_lines, format_table
 
-    reports = grade_many(args.notebooks, tasks, args.hidden, args.json, args.csv, worker=worker)
-    for report in reports:
+    if args.jobs < 1:
+        raise VizgenError(f"--jobs {args.jobs}: give 1 or more lanes (one per core is fastest).")
+    batch = grade(course_paths(), args.notebooks, args.assignment, args.hidden, args.jobs, args.out, args.force,
+                  args.json, args.csv, args.gradebook)
+    for report in batch.reports:
         for note in report.notes:
             print(f"{report.submission}: note: {note}")
         for line in failure_lines(report):
             print(f"{report.submission}: {line}")
-    print(format_table(reports))
+    print(format_table(batch.reports))
+    if batch.reused:
+        print(f"{batch.reused} already graded in {args.out} (same notebook, same checks): kept; --force regrades them.")
+    for output in batch.outputs:
+        print(f"wrote {output}")
     return 0
 
 
