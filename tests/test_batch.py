@@ -126,3 +126,18 @@ def test_a_killed_batch_keeps_finished_grades_and_a_rerun_completes(paths, assig
     for row in rows:
         expected = 0 if int(row["student"][1:]) % 2 else 24
         assert float(row["score"]) == expected
+
+
+@pytest.mark.slow
+def test_gradebook_scores_show_in_nbgrader_export(paths, assignment, classroom, tmp_path):
+    from vizgen.grade.gradebook import cell_scores
+    from vizgen.grading.nbgrader_course import make_course
+
+    course = make_course(paths, assignment, tmp_path / "course")  # nbgrader generate_assignment: records the cells
+    batch = grade(paths, [classroom], hidden=True, jobs=1,
+                  gradebook=course.root / "gradebook.db")
+    for report in batch.reports:
+        assert course.cell_scores(report.student) == cell_scores(report)
+    rows = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(course.export().open())}
+    assert rows == {r.student: r.score for r in batch.reports}
+    assert rows["ada"] == 24 and 0 < rows["cy"] < 24
