@@ -1,4 +1,4 @@
-"""The `vizgen` command: fetch, check, grade, release, references, models. Verbs live in their own modules."""
+"""The `vizgen` command: fetch, check, grade, gradescope, release, references, models. Verbs live in their own modules."""
 
 from __future__ import annotations
 
@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     release = verbs.add_parser("release", help="nbgrader generate_assignment, then an audited student bundle")
     release.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     release.add_argument("--bundle", type=Path, help="write the student bundle to this zip")
+
+    gradescope = verbs.add_parser("gradescope", help="the assignment as a Gradescope autograder zip (hidden checks inside)")
+    gradescope.add_argument("assignment")
+    gradescope.add_argument("-o", "--out", type=Path, default=Path("autograder.zip"), help="the zip to write")
 
     refs = verbs.add_parser("references", help="reference outputs from the solution notebooks")
     refs.add_argument("action", choices=["build", "verify", "parity"])
@@ -118,6 +122,14 @@ def _release(args) -> int:
     return 0
 
 
+def _gradescope(args) -> int:
+    from vizgen.config import course_paths
+    from vizgen.gradescope import build
+
+    build(course_paths(), args.assignment, args.out)
+    return 0
+
+
 def _references(args) -> int:
     from vizgen import references
     from vizgen.config import course_paths
@@ -143,7 +155,8 @@ def _references(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
-        "fetch": _fetch, "check": _check, "grade": _grade, "release": _release, "references": _references, "models": _models,
+        "fetch": _fetch, "check": _check, "grade": _grade, "release": _release, "references": _references,
+        "gradescope": _gradescope, "models": _models,
     }
     try:
         return handler[args.verb](args)
