@@ -141,3 +141,22 @@ def test_gradebook_scores_show_in_nbgrader_export(paths, assignment, classroom, 
     rows = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(course.export().open())}
     assert rows == {r.student: r.score for r in batch.reports}
     assert rows["ada"] == 24 and 0 < rows["cy"] < 24
+
+
+@pytest.mark.slow
+def test_forked_workers_grade_every_scenario_as_fresh_interpreters_do(paths, assignment, tmp_path):
+    """The zygote's forked workers keep the sandbox and the limits: each hostile scenario scores the same."""
+    from vizgen.config import GradingConfig
+
+    notebooks = [replace_solution(assignment.solution_notebook, tmp_path / f"submitted-{name}.ipynb", function, source)
+                 for name, (function, source) in SCENARIOS.items()]
+    fast = GradingConfig(call_timeout_s=4.0)
+    forked = grade(paths, notebooks, hidden=True, config=fast)
+    fresh = grade(paths, notebooks, hidden=True, config=fast, fresh_workers=True)
+
+    def scores(batch):
+        return {r.student: [(c.name, c.score) for c in r.checks] for r in batch.reports}
+
+    assert scores(forked) == scores(fresh)
+    cheat = next(r for r in forked.reports if r.student.endswith("cheat-attempt"))
+    assert any("grading does not allow student code to open" in c.message for c in cheat.checks)

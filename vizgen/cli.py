@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", type=Path, help="keep each student's results.json here (a rerun skips finished "
                        "students), with grades.csv and the instructor's report.html")
     grade.add_argument("--force", action="store_true", help="regrade students already finished in --out")
+    grade.add_argument("--fresh-workers", action="store_true", help="a fresh interpreter per submission instead of "
+                       "workers forked from a warm zygote (slower; a single submission always gets one)")
     grade.add_argument("--json", type=Path, help="Gradescope results.json (a folder when grading several)")
     grade.add_argument("--csv", type=Path, help="one row per submission")
     grade.add_argument("--gradebook", type=Path, help="write the scores into this nbgrader gradebook.db "
@@ -100,7 +102,8 @@ def _grade(args) -> int:
     if args.jobs < 1:
         raise VizgenError(f"--jobs {args.jobs}: give 1 or more lanes (one per core is fastest).")
     batch = grade(course_paths(), args.notebooks, args.assignment, args.hidden, args.jobs, args.out, args.force,
-                  args.json, args.csv, args.gradebook)
+                  args.json, args.csv, args.gradebook,
+                  fresh_workers=args.fresh_workers)
     for report in batch.reports:
         for note in report.notes:
             print(f"{report.submission}: note: {note}")

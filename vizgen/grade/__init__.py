@@ -40,8 +40,12 @@ def grade_many(
     config: GradingConfig | None = None,
     worker: Worker | None = None,
     on_report: Callable[[Handin, GradeReport], None] | None = None,
+    spawn: Callable[[tuple[str, ...]], Worker] = spawn_worker,
 ) -> list[GradeReport]:
     """Grade each hand-in in turn; ``on_report`` is called as soon as each is graded.
+
+    ``spawn`` starts a worker: a fresh interpreter (``spawn.spawn_worker``) or a fork of a
+    batch's zygote (``zygote.Zygote.spawn``).
 
     The worker for the next submission starts while the current one is graded (with the
     current assignment's warm imports: the next one is most likely of the same assignment).
@@ -50,8 +54,8 @@ def grade_many(
     upcoming = worker
     try:
         for handin, more in _with_lookahead(handins):
-            current = upcoming or spawn_worker(handin.assignment.warm_imports)
-            upcoming = spawn_worker(handin.assignment.warm_imports) if more else None
+            current = upcoming or spawn(handin.assignment.warm_imports)
+            upcoming = spawn(handin.assignment.warm_imports) if more else None
             from vizgen.grading.engine import grade_submission  # imports torch: after the first worker started
 
             report = grade_submission(handin.notebook, handin.assignment, hidden=hidden, config=config, worker=current)
@@ -101,9 +105,14 @@ def grade(
     csv_out: Path | None = None,
     gradebook: Path | None = None,
     config: GradingConfig | None = None,
+    fresh_workers: bool = False,
 ) -> Batch:
     """Grade every hand-in under ``targets``; with ``out``, keep per-student results there (resumable)
-    and write ``grades.csv`` and ``report.html`` beside them."""
+    and write ``grades.csv`` and ``report.html`` beside them.
+
+    Several submissions get forked workers from a zygote (``zygote``) unless ``fresh_workers``:
+    then each gets a fresh interpreter, as a single submission always does.
+    """
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}: pass --jobs 1 or more.")
     handins = discover(paths, targets, assignment)
@@ -135,13 +144,20 @@ def grade(
 
         with _progress(len(todo)) as bar:
             pending = [handins[i] for i in todo]
-            if jobs == 1 or len(pending) <= 1:
-                if pending:
-                    grade_many(pending, hidden, config, on_report=save)
-            else:
+            if len(pending) == 1 or (pending and jobs == 1 and fresh_workers):
+                grade_many(pending, hidden, config, on_report=save)
+            elif pending and jobs == 1:
+                from vizgen.grade.zygote import Zygote
+
+                zygote = Zygote(pending[0].assignment.warm_imports)
+                try:
+                    grade_many(pending, hidden, config, on_report=save, spawn=zygote.spawn)
+                finally:
+                    zygote.close()
+            elif pending:
                 from vizgen.grade.lanes import run_lanes
 
-                run_lanes(paths, pending, jobs, hidden, store, stored)
+                run_lanes(paths, pending, jobs, hidden, store, stored, fresh_workers)
     reports = [done[i] for i in range(len(handins))]
     batch = Batch(reports, reused)
     if out is not None:

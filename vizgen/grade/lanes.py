@@ -1,8 +1,8 @@
 """`vizgen grade --jobs N`: N lanes, each a grader process that grades one hand-in after another.
 
 pytest, which runs the checks, is not thread-safe, so each lane is its own process (started
-with ``python -m vizgen.grade.lanes``); it imports torch once and keeps a fresh sandboxed
-worker ready for its next submission (``grade_many``). The parent hands each lane its next
+with ``python -m vizgen.grade.lanes``); it imports torch once and keeps a sandboxed worker,
+forked from its zygote (``zygote``), ready for its next submission (``grade_many``). The parent hands each lane its next
 hand-in when it reports the last one done, so a slow submission (a student's infinite loop)
 holds up one lane only. A lane writes each result to the store itself before it reports it:
 killing the batch loses only the submissions being graded at that moment.
@@ -40,11 +40,13 @@ def run_lanes(
     hidden: bool,
     store: ResultStore,
     finished: Callable[[str, str], None],
+    fresh_workers: bool = False,
 ) -> None:
     """Grade ``handins`` in ``jobs`` lanes; ``finished(student, assignment)`` once each result is stored."""
     queue = list(reversed(handins))  # pop() takes the next in order
     command = [sys.executable, "-m", "vizgen.grade.lanes", "--store", str(store.root.resolve())]
     command += ["--hidden"] if hidden else []
+    command += ["--fresh-workers"] if fresh_workers else []
     command += ["--warm", *handins[0].assignment.warm_imports]
     env = {**os.environ, COURSE_ROOT_ENV: str(paths.root)}
     selector = selectors.DefaultSelector()
@@ -101,10 +103,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--hidden", action="store_true")
     parser.add_argument("--warm", nargs="*", default=[])
+    parser.add_argument("--fresh-workers", action="store_true", help="a fresh interpreter per submission, no zygote")
     args = parser.parse_args(argv)
     from vizgen.grading.spawn import spawn_worker
 
-    worker = spawn_worker(tuple(args.warm))  # before torch is imported here: the two imports overlap
+    if args.fresh_workers:
+        spawn = spawn_worker
+    else:
+        from vizgen.grade.zygote import Zygote
+
+        spawn = Zygote(tuple(args.warm)).spawn  # the zygote lives as long as this lane
+    worker = spawn(tuple(args.warm))  # before torch is imported here: the two imports overlap
     from vizgen.config import course_paths
     from vizgen.grade import grade_many
     from vizgen.grade.store import notebook_digest
@@ -123,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
         store.save(report, handin.student, notebook_digest(handin.notebook), args.hidden)
         print(json.dumps({"done": [handin.student, report.assignment]}), flush=True)
 
-    grade_many(handins(), args.hidden, worker=worker, on_report=report_done)
+    grade_many(handins(), args.hidden, worker=worker, on_report=report_done, spawn=spawn)
 
 
 if __name__ == "__main__":
