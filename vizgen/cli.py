@@ -1,4 +1,4 @@
-"""The `vizgen` command: fetch, check, grade, gradescope, release, references, models. Verbs live in their own modules."""
+"""The `vizgen` command: fetch, check, grade, gradescope, nbgrader, release, references, models. Verbs live in their own modules."""
 
 from __future__ import annotations
 
@@ -43,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     gradescope = verbs.add_parser("gradescope", help="the assignment as a Gradescope autograder zip (hidden checks inside)")
     gradescope.add_argument("assignment")
     gradescope.add_argument("-o", "--out", type=Path, default=Path("autograder.zip"), help="the zip to write")
+
+    nbg = verbs.add_parser("nbgrader", help="nbgrader from the course root with this environment on PATH "
+                           "(a failed generate_assignment keeps the released notebooks)")
+    nbg.add_argument("args", nargs=argparse.REMAINDER, help="nbgrader's own arguments, e.g. autograde ASSIGNMENT")
 
     refs = verbs.add_parser("references", help="reference outputs from the solution notebooks")
     refs.add_argument("action", choices=["build", "verify", "parity"])
@@ -133,6 +137,13 @@ def _gradescope(args) -> int:
     return 0
 
 
+def _nbgrader(args) -> int:
+    from vizgen.config import course_paths
+    from vizgen.release import nbgrader
+
+    return nbgrader(course_paths(), args.args)
+
+
 def _references(args) -> int:
     from vizgen import references
     from vizgen.config import course_paths
@@ -159,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
         "fetch": _fetch, "check": _check, "grade": _grade, "release": _release, "references": _references,
-        "gradescope": _gradescope, "models": _models,
+        "gradescope": _gradescope, "nbgrader": _nbgrader, "models": _models,
     }
     try:
         return handler[args.verb](args)

@@ -17,8 +17,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from vizgen.assets import SOURCES
-from vizgen.assets.fetch import verify
+from vizgen.assets.fetch import shipped_sources
 from vizgen.config import CoursePaths
 from vizgen.grading.assignment import Assignment, load_assignment
 
@@ -72,18 +71,6 @@ def pinned_requirements(paths: CoursePaths) -> list[str]:
         except importlib.metadata.PackageNotFoundError:
             pins.append(requirement)  # not installed here: keep pyproject's range
     return pins
-
-
-def shipped_sources(paths: CoursePaths) -> tuple[list[str], list[Path]]:
-    """Sources setup.sh fetches, and the folder-source files shipped pre-filled (verified here)."""
-    fetched, files = [], []
-    for source in SOURCES:
-        if source.kind != "folder":
-            fetched.append(source.name)
-        elif not verify(paths, source):  # present and valid here: ship them, fetch verifies them in place
-            fetched.append(source.name)
-            files += [paths.datasets / item.target for item in source.files]
-    return fetched, files
 
 
 def course_files(paths: CoursePaths, task: Assignment) -> list[Path]:
