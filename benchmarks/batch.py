@@ -7,7 +7,8 @@ loops, each costing the 20 s call timeout). Each run is the whole command, from 
 
     .venv/bin/python benchmarks/batch.py [--count 200] [--jobs 1 2]
 
-Prints seconds and the per-submission cost and writes benchmarks/batch.json.
+Prints wall and CPU seconds and the per-submission cost and writes benchmarks/batch.json
+(`--fresh` adds a --jobs 1 run with a fresh interpreter per submission, for comparison).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import shutil
 import subprocess
 import sys
@@ -59,28 +61,39 @@ def make_class(folder: Path, count: int) -> dict[str, int]:
     return {kind: plan.count(kind) for kind in dict.fromkeys(plan)}
 
 
-def time_batch(folder: Path, jobs: int, out: Path) -> float:
+def time_batch(folder: Path, jobs: int, out: Path, fresh: bool = False) -> tuple[float, float]:
+    """Wall seconds and CPU seconds (user + system, of the command and every process it started: on a
+    shared machine, CPU / cores is what the batch would take on a quiet one)."""
     vizgen = Path(sys.executable).with_name("vizgen")
+    command = [str(vizgen), "grade", str(folder), "--hidden", "--jobs", str(jobs), "--out", str(out), "--force"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([str(vizgen), "grade", str(folder), "--hidden", "--jobs", str(jobs), "--out", str(out), "--force"],
-                   cwd=ROOT, check=True, capture_output=True)
-    return time.perf_counter() - start
+    subprocess.run(command + (["--fresh-workers"] if fresh else []), cwd=ROOT, check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--fresh", action="store_true", help="also --jobs 1 with a fresh interpreter per submission")
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("batch.json"))
     args = parser.parse_args()
-    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "count": args.count, "runs": {}}
+    result = {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "count": args.count, "runs": {},
+              "load_average_before": os.getloadavg()[0]}
     with tempfile.TemporaryDirectory(prefix="vizgen-batch-") as tmp:
         folder = Path(tmp) / "submitted"
         result["mix"] = make_class(folder, args.count)
-        for jobs in args.jobs:
-            seconds = time_batch(folder, jobs, Path(tmp) / f"graded-{jobs}")
-            result["runs"][str(jobs)] = {"seconds": round(seconds, 1), "per_submission_s": round(seconds / args.count, 3)}
-            print(f"--jobs {jobs}: {seconds:.1f} s for {args.count} submissions ({seconds / args.count:.2f} s each)")
+        runs = [(str(jobs), jobs, False) for jobs in args.jobs] + ([("1-fresh", 1, True)] if args.fresh else [])
+        for label, jobs, fresh in runs:
+            seconds, cpu = time_batch(folder, jobs, Path(tmp) / f"graded-{label}", fresh)
+            result["runs"][label] = {"seconds": round(seconds, 1), "per_submission_s": round(seconds / args.count, 3),
+                                     "cpu_s": round(cpu, 1), "cpu_per_submission_s": round(cpu / args.count, 3)}
+            print(f"--jobs {label}: {seconds:.1f} s for {args.count} submissions ({seconds / args.count:.2f} s each; "
+                  f"{cpu:.0f} CPU s)")
+    result["load_average_after"] = os.getloadavg()[0]
     base = result["runs"].get("1")
     for jobs, run in result["runs"].items():
         if base:

@@ -160,3 +160,15 @@ def test_forked_workers_grade_every_scenario_as_fresh_interpreters_do(paths, ass
     assert scores(forked) == scores(fresh)
     cheat = next(r for r in forked.reports if r.student.endswith("cheat-attempt"))
     assert any("grading does not allow student code to open" in c.message for c in cheat.checks)
+
+
+def test_benchmark_class_mixes_every_kind_of_submission(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("_bench_batch", Path(__file__).parents[1] / "benchmarks" / "batch.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    mix = bench.make_class(tmp_path / "submitted", 40)
+    assert sum(mix.values()) == 40 == len(list((tmp_path / "submitted").glob("*/network_visualization/*.ipynb")))
+    assert mix["correct"] >= 16 and mix["partial"] == 10 and mix["untouched"] == 6 and mix["infinite-loop"] == 2
+    assert len(mix) >= 6  # hostile scenarios besides the infinite loops
