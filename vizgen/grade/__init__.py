@@ -150,6 +150,8 @@ def grade(
                 from vizgen.grade.zygote import Zygote
 
                 zygote = Zygote(pending[0].assignment.warm_imports)
+                from vizgen.grading import engine  # noqa: F401 - torch, while the zygote imports it too
+
                 try:
                     grade_many(pending, hidden, config, on_report=save, spawn=zygote.spawn)
                 finally:

@@ -105,15 +105,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warm", nargs="*", default=[])
     parser.add_argument("--fresh-workers", action="store_true", help="a fresh interpreter per submission, no zygote")
     args = parser.parse_args(argv)
+    from vizgen.grade.zygote import Zygote
     from vizgen.grading.spawn import spawn_worker
 
-    if args.fresh_workers:
-        spawn = spawn_worker
-    else:
-        from vizgen.grade.zygote import Zygote
+    # the zygote (or the first fresh worker) imports torch while this lane imports it too
+    zygote = None if args.fresh_workers else Zygote(tuple(args.warm))  # lives as long as this lane
+    spawn = spawn_worker if zygote is None else zygote.spawn
+    worker = spawn_worker(tuple(args.warm)) if zygote is None else None
+    from vizgen.grading import engine  # noqa: F401 - torch and pytest
 
-        spawn = Zygote(tuple(args.warm)).spawn  # the zygote lives as long as this lane
-    worker = spawn(tuple(args.warm))  # before torch is imported here: the two imports overlap
     from vizgen.config import course_paths
     from vizgen.grade import grade_many
     from vizgen.grade.store import notebook_digest
@@ -132,7 +132,11 @@ def main(argv: list[str] | None = None) -> None:
         store.save(report, handin.student, notebook_digest(handin.notebook), args.hidden)
         print(json.dumps({"done": [handin.student, report.assignment]}), flush=True)
 
-    grade_many(handins(), args.hidden, worker=worker, on_report=report_done, spawn=spawn)
+    try:
+        grade_many(handins(), args.hidden, worker=worker, on_report=report_done, spawn=spawn)
+    finally:
+        if zygote is not None:
+            zygote.close()  # waits for it: its workers' CPU time is then counted as this lane's
 
 
 if __name__ == "__main__":
