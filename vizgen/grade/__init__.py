@@ -160,24 +160,31 @@ def grade(
                 from vizgen.grade.lanes import run_lanes
 
                 run_lanes(paths, pending, jobs, hidden, store, stored, fresh_workers)
-    reports = [done[i] for i in range(len(handins))]
-    batch = Batch(reports, reused)
+    batch = Batch([done[i] for i in range(len(handins))], reused)
+    batch.outputs = _write_outputs(batch.reports, out, csv_out, json_out, gradebook)
+    return batch
+
+
+def _write_outputs(reports: list[GradeReport], out: Path | None, csv_out: Path | None, json_out: Path | None,
+                   gradebook: Path | None) -> list[Path]:
+    """The class's files: CSV and HTML report in ``out``, CSV, Gradescope JSON, nbgrader's gradebook."""
+    written = []
     if out is not None:
         from vizgen.grade.report import write_report
 
         write_csv(reports, out / "grades.csv")
-        write_report(reports, out / "report.html")
-        batch.outputs += [out / "grades.csv", out / "report.html"]
+        written += [out / "grades.csv", write_report(reports, out / "report.html")]
     if csv_out is not None:
         write_csv(reports, csv_out)
-        batch.outputs.append(csv_out)
+        written.append(csv_out)
     if json_out is not None:
         for index, target in _json_targets(reports, json_out).items():
             write_json(reports[index], target)
-        batch.outputs.append(json_out)
+        written.append(json_out)
     if gradebook is not None:
         from vizgen.grade.gradebook import write_gradebook
 
-        write_gradebook(gradebook, reports)
-        batch.outputs.append(gradebook)
-    return batch
+        for problem in write_gradebook(gradebook, reports):
+            print(f"gradebook: {problem}", file=sys.stderr)
+        written.append(gradebook)
+    return written
