@@ -5,6 +5,11 @@ reads solutions/<assignment>/ and writes assignments/<assignment>/.
 """
 
 import os
+import sys
+
+# nbgrader runs `alembic` (the gradebook's migrations) by name: find it next to the Python running
+# nbgrader, so `.venv/bin/nbgrader ...` works from a shell where the environment is not activated.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 c = get_config()  # noqa: F821 - provided by nbgrader when it loads this file
 

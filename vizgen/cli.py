@@ -1,5 +1,5 @@
-"""The `vizgen` command: fetch, check, grade, release, references, manifest, samples, models. Verbs live in their
-own modules."""
+"""The `vizgen` command: fetch, check, grade, gradescope, nbgrader, release, references, manifest, samples, models.
+Verbs live in their own modules."""
 
 from __future__ import annotations
 
@@ -22,9 +22,16 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--assignment", help="the assignment (default: from the notebook)")
 
     grade = verbs.add_parser("grade", help="grade submissions (public checks; --hidden adds the hidden ones)")
-    grade.add_argument("notebooks", type=Path, nargs="+")
+    grade.add_argument("notebooks", type=Path, nargs="+", metavar="NOTEBOOK_OR_FOLDER",
+                       help="submitted notebooks, or nbgrader's submitted/ folder (<student>/<assignment>/*.ipynb)")
     grade.add_argument("--assignment", help="the assignment (default: from each notebook)")
     grade.add_argument("--hidden", action="store_true", help="also run the hidden checks")
+    grade.add_argument("--jobs", type=int, default=1, help="grading lanes (processes) in parallel; one per core")
+    grade.add_argument("--out", type=Path, help="keep each student's results.json here (a rerun skips finished "
+                       "students), with grades.csv and the instructor's report.html")
+    grade.add_argument("--force", action="store_true", help="regrade students already finished in --out")
+    grade.add_argument("--fresh-workers", action="store_true", help="a fresh interpreter per submission instead of "
+                       "workers forked from a warm zygote (slower; a single submission always gets one)")
     grade.add_argument("--json", type=Path, help="Gradescope results.json (a folder when grading several)")
     grade.add_argument("--csv", type=Path, help="one row per submission")
     grade.add_argument("--require-isolation", action="store_true",
@@ -32,10 +39,20 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--isolation", default="auto", choices=["auto", "landlock", "unprivileged-uid", "namespace",
                                                               "audit-hooks"],
                        help="the confinement level (default: the strongest this machine offers)")
+    grade.add_argument("--gradebook", type=Path, help="write the scores into this nbgrader gradebook.db "
+                       "(after `nbgrader generate_assignment`), for formgrader and `nbgrader export`")
 
     release = verbs.add_parser("release", help="nbgrader generate_assignment, then an audited student bundle")
     release.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     release.add_argument("--bundle", type=Path, help="write the student bundle to this zip")
+
+    gradescope = verbs.add_parser("gradescope", help="the assignment as a Gradescope autograder zip (hidden checks inside)")
+    gradescope.add_argument("assignment")
+    gradescope.add_argument("-o", "--out", type=Path, default=Path("autograder.zip"), help="the zip to write")
+
+    nbg = verbs.add_parser("nbgrader", help="nbgrader from the course root with this environment on PATH "
+                           "(a failed generate_assignment keeps the released notebooks)")
+    nbg.add_argument("args", nargs=argparse.REMAINDER, help="nbgrader's own arguments, e.g. autograde ASSIGNMENT")
 
     refs = verbs.add_parser("references", help="reference outputs from the solution notebooks")
     refs.add_argument("action", choices=["build", "verify", "parity"])
@@ -92,34 +109,31 @@ def _check(args) -> int:
 
 
 def _grade(args) -> int:
-    for notebook in args.notebooks:
-        if not notebook.is_file() or notebook.suffix != ".ipynb":
-            raise VizgenError(f"{notebook} is not a notebook file: give the paths of submitted .ipynb files.")
     from vizgen.config import GradingConfig, course_paths
+    from vizgen.grade import grade
     from vizgen.grading import confine
-    from vizgen.grading.assignment import resolve_assignment
-    from vizgen.grading.spawn import spawn_worker
+    from vizgen.grading.results import failure_lines, format_table
 
+    if args.jobs < 1:
+        raise VizgenError(f"--jobs {args.jobs}: give 1 or more lanes (one per core is fastest).")
     protection = confine.plan(args.isolation)
     if args.require_isolation and not protection.kernel:
         raise VizgenError(f"refusing to grade without kernel confinement: {protection.describe()}. Grade on a Linux "
                           "machine with Landlock (>= 5.13), or as root so the worker can drop to another uid.")
     print(protection.describe())
     config = GradingConfig(isolation=protection.level, require_isolation=args.require_isolation)
-    paths = course_paths()
-    same: dict = {}  # one Assignment per name, so its starter notebook is parsed once for all
-    tasks = [same.setdefault(t.name, t) for t in (resolve_assignment(paths, n, args.assignment) for n in args.notebooks)]
-    worker = spawn_worker(tasks[0].warm_imports)  # before torch is imported here: the two imports overlap
-    from vizgen.grade import grade_many
-    from vizgen.grading.results import failure_lines, format_table
-
-    reports = grade_many(args.notebooks, tasks, args.hidden, args.json, args.csv, config=config, worker=worker)
-    for report in reports:
+    batch = grade(course_paths(), args.notebooks, args.assignment, args.hidden, args.jobs, args.out, args.force,
+                  args.json, args.csv, args.gradebook, config=config, fresh_workers=args.fresh_workers)
+    for report in batch.reports:
         for note in report.notes:
             print(f"{report.submission}: note: {note}")
         for line in failure_lines(report):
             print(f"{report.submission}: {line}")
-    print(format_table(reports))
+    print(format_table(batch.reports))
+    if batch.reused:
+        print(f"{batch.reused} already graded in {args.out} (same notebook, same checks): kept; --force regrades them.")
+    for output in batch.outputs:
+        print(f"wrote {output}")
     return 0
 
 
@@ -149,6 +163,19 @@ def _samples(args) -> int:
     paths = course_paths()
     print("\n".join(str(p.relative_to(paths.root)) for p in demo_notebooks(paths)))
     return 0
+def _gradescope(args) -> int:
+    from vizgen.config import course_paths
+    from vizgen.gradescope import build
+
+    build(course_paths(), args.assignment, args.out)
+    return 0
+
+
+def _nbgrader(args) -> int:
+    from vizgen.config import course_paths
+    from vizgen.release import nbgrader
+
+    return nbgrader(course_paths(), args.args)
 
 
 def _references(args) -> int:
@@ -176,8 +203,8 @@ def _references(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
-        "fetch": _fetch, "check": _check, "grade": _grade, "release": _release, "references": _references, "models": _models,
-        "manifest": _manifest, "samples": _samples,
+        "fetch": _fetch, "check": _check, "grade": _grade, "release": _release, "references": _references,
+        "gradescope": _gradescope, "nbgrader": _nbgrader, "models": _models, "manifest": _manifest, "samples": _samples,
     }
     try:
         return handler[args.verb](args)

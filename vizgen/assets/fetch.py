@@ -136,6 +136,20 @@ def fetch_source(paths: CoursePaths, source: Source, log: Callable[[str], None] 
     return "fetched"
 
 
+def shipped_sources(paths: CoursePaths) -> tuple[list[str], list[Path]]:
+    """For a zip of this checkout (student bundle, Gradescope autograder): the sources to fetch where it is
+    unpacked, and the files of folder sources (no registry) present and verified here, to ship in it:
+    `vizgen fetch` there then verifies them in place."""
+    fetched, files = [], []
+    for source in SOURCES:
+        if source.kind != "folder":
+            fetched.append(source.name)
+        elif not verify(paths, source):
+            fetched.append(source.name)
+            files += [paths.datasets / item.target for item in source.files]
+    return fetched, files
+
+
 def fetch(paths: CoursePaths, only: Iterable[str] | None = None, log: Callable[[str], None] = print) -> dict:
     """Fetch the named sources (all by default); raises AssetError on the first failure."""
     names = set(only) if only else {source.name for source in SOURCES}

@@ -1,47 +1,190 @@
-"""`vizgen grade SUBMISSION.ipynb ... [--hidden] [--json OUT] [--csv OUT]`: the fast grader."""
+"""`vizgen grade NOTEBOOK_OR_FOLDER ... [--hidden] [--jobs N] [--out DIR]`: the fast grader, one
+submission or a whole class.
+
+``grade`` finds the hand-ins (``discover``), skips those already graded in the result store
+(``store``; a rerun after a kill loses nothing), grades the rest in this process or in N lanes
+(``lanes``), then writes the CSV, Gradescope JSON, the instructor's HTML report (``report``) and,
+if asked, nbgrader's gradebook (``gradebook``). ``grade_many`` is the loop of one lane: the
+worker for the next submission starts while the current one is graded.
+"""
 
 from __future__ import annotations
 
-import re
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from vizgen.config import GradingConfig
-from vizgen.grading.assignment import Assignment
-from vizgen.grading.engine import grade_submission
+from vizgen.config import CoursePaths, GradingConfig
+from vizgen.errors import VizgenError
+from vizgen.grade.discover import Handin, discover
+from vizgen.grade.store import ResultStore, notebook_digest
 from vizgen.grading.results import GradeReport, write_csv, write_json
 from vizgen.grading.spawn import Worker, spawn_worker
 
 
-def _json_name(notebook: Path) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "__", str(notebook.with_suffix(""))).strip("_") + ".json"
+def _with_lookahead(handins: Iterable[Handin]):
+    """(handin, whether another may follow): known for a list; a stream (a lane's) is assumed to go on."""
+    if isinstance(handins, Sequence):
+        for index, handin in enumerate(handins):
+            yield handin, index + 1 < len(handins)
+    else:
+        for handin in handins:
+            yield handin, True
 
 
 def grade_many(
-    notebooks: list[Path],
-    tasks: list[Assignment],
+    handins: Iterable[Handin],
     hidden: bool = False,
-    json_out: Path | None = None,
-    csv_out: Path | None = None,
     config: GradingConfig | None = None,
     worker: Worker | None = None,
+    on_report: Callable[[Handin, GradeReport], None] | None = None,
+    spawn: Callable[[tuple[str, ...]], Worker] = spawn_worker,
 ) -> list[GradeReport]:
-    """Grade each notebook against its assignment (``tasks[i]`` for ``notebooks[i]``, from
-    ``resolve_assignment``); write Gradescope JSON (one file, or one per submission in a folder) and CSV.
+    """Grade each hand-in in turn; ``on_report`` is called as soon as each is graded.
 
-    The worker for the next submission starts while the current one is graded.
+    ``spawn`` starts a worker: a fresh interpreter (``spawn.spawn_worker``) or a fork of a
+    batch's zygote (``zygote.Zygote.spawn``).
+
+    The worker for the next submission starts while the current one is graded (with the
+    current assignment's warm imports: the next one is most likely of the same assignment).
     """
-    if len(tasks) != len(notebooks):
-        raise ValueError(f"need one assignment per notebook, got {len(tasks)} for {len(notebooks)} notebooks.")
     reports = []
-    upcoming = worker or spawn_worker(tasks[0].warm_imports)
-    for index, (notebook, task) in enumerate(zip(notebooks, tasks)):
-        more = index + 1 < len(notebooks)
-        current, upcoming = upcoming, (spawn_worker(tasks[index + 1].warm_imports) if more else None)
-        report = grade_submission(notebook, task, hidden=hidden, config=config, worker=current)
-        reports.append(report)
-        if json_out is not None:
-            target = json_out if len(notebooks) == 1 else json_out / _json_name(notebook)
-            write_json(report, target)
+    upcoming = worker
+    try:
+        for handin, more in _with_lookahead(handins):
+            current = upcoming or spawn(handin.assignment.warm_imports)
+            upcoming = spawn(handin.assignment.warm_imports) if more else None
+            from vizgen.grading.engine import grade_submission  # imports torch: after the first worker started
+
+            report = grade_submission(handin.notebook, handin.assignment, hidden=hidden, config=config, worker=current)
+            report.student = handin.student
+            reports.append(report)
+            if on_report is not None:
+                on_report(handin, report)
+    finally:
+        if upcoming is not None:
+            upcoming.stop()
+    return reports
+
+
+@dataclass
+class Batch:
+    """What ``grade`` did: every hand-in's report (in hand-in order) and how many came from the store."""
+
+    reports: list[GradeReport]
+    reused: int = 0
+    outputs: list[Path] = field(default_factory=list)
+
+
+def _json_targets(reports: list[GradeReport], json_out: Path) -> dict[int, Path]:
+    if len(reports) == 1:
+        return {0: json_out}
+    several = len({r.assignment for r in reports}) > 1
+    return {i: json_out / (f"{r.student}__{r.assignment}.json" if several else f"{r.student}.json")
+            for i, r in enumerate(reports)}
+
+
+def _progress(total: int):
+    """A tqdm bar on a terminal only (a log or a test's captured stderr gets none)."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="submission", disable=not sys.stderr.isatty(), file=sys.stderr)
+
+
+def grade(
+    paths: CoursePaths,
+    targets: list[Path],
+    assignment: str | None = None,
+    hidden: bool = False,
+    jobs: int = 1,
+    out: Path | None = None,
+    force: bool = False,
+    json_out: Path | None = None,
+    csv_out: Path | None = None,
+    gradebook: Path | None = None,
+    config: GradingConfig | None = None,
+    fresh_workers: bool = False,
+) -> Batch:
+    """Grade every hand-in under ``targets``; with ``out``, keep per-student results there (resumable)
+    and write ``grades.csv`` and ``report.html`` beside them.
+
+    Several submissions get forked workers from a zygote (``zygote``) unless ``fresh_workers``:
+    then each gets a fresh interpreter, as a single submission always does.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be at least 1, got {jobs}: pass --jobs 1 or more.")
+    handins = discover(paths, targets, assignment)
+    with tempfile.TemporaryDirectory(prefix="vizgen-grade-") as scratch:
+        store = ResultStore(out if out is not None else Path(scratch))
+        done: dict[int, GradeReport] = {}
+        if not force:
+            for index, h in enumerate(handins):
+                previous = store.finished(h.student, h.assignment.name, notebook_digest(h.notebook), hidden)
+                if previous is not None:
+                    done[index] = previous
+        reused = len(done)
+        todo = [i for i in range(len(handins)) if i not in done]
+        position = {(handins[i].student, handins[i].assignment.name): i for i in todo}
+
+        def save(handin: Handin, report: GradeReport) -> None:  # graded here: store it
+            store.save(report, handin.student, notebook_digest(handin.notebook), hidden)
+            stored(handin.student, handin.assignment.name, report)
+
+        def stored(student: str, name: str, report: GradeReport | None = None) -> None:  # now in the store
+            index = position[student, name]
+            if report is None:  # a lane stored it
+                report = store.finished(student, name, notebook_digest(handins[index].notebook), hidden)
+            if report is None:
+                raise VizgenError(f"{student}'s result is missing from {store.root} although its lane finished it: "
+                                  "is another `vizgen grade` writing there? Rerun with --force.")
+            done[index] = report
+            bar.update(1)
+
+        with _progress(len(todo)) as bar:
+            pending = [handins[i] for i in todo]
+            if len(pending) == 1 or (pending and jobs == 1 and fresh_workers):
+                grade_many(pending, hidden, config, on_report=save)
+            elif pending and jobs == 1:
+                from vizgen.grade.zygote import Zygote
+
+                zygote = Zygote(pending[0].assignment.warm_imports)
+                from vizgen.grading import engine  # noqa: F401 - torch, while the zygote imports it too
+
+                try:
+                    grade_many(pending, hidden, config, on_report=save, spawn=zygote.spawn)
+                finally:
+                    zygote.close()
+            elif pending:
+                from vizgen.grade.lanes import run_lanes
+
+                run_lanes(paths, pending, jobs, hidden, store, stored, fresh_workers, config)
+    batch = Batch([done[i] for i in range(len(handins))], reused)
+    batch.outputs = _write_outputs(batch.reports, out, csv_out, json_out, gradebook)
+    return batch
+
+
+def _write_outputs(reports: list[GradeReport], out: Path | None, csv_out: Path | None, json_out: Path | None,
+                   gradebook: Path | None) -> list[Path]:
+    """The class's files: CSV and HTML report in ``out``, CSV, Gradescope JSON, nbgrader's gradebook."""
+    written = []
+    if out is not None:
+        from vizgen.grade.report import write_report
+
+        write_csv(reports, out / "grades.csv")
+        written += [out / "grades.csv", write_report(reports, out / "report.html")]
     if csv_out is not None:
         write_csv(reports, csv_out)
-    return reports
+        written.append(csv_out)
+    if json_out is not None:
+        for index, target in _json_targets(reports, json_out).items():
+            write_json(reports[index], target)
+        written.append(json_out)
+    if gradebook is not None:
+        from vizgen.grade.gradebook import write_gradebook
+
+        for problem in write_gradebook(gradebook, reports):
+            print(f"gradebook: {problem}", file=sys.stderr)
+        written.append(gradebook)
+    return written

@@ -20,12 +20,16 @@ from vizgen.errors import VizgenError
 from vizgen.grading.assignment import Assignment
 
 
+def nbgrader_env() -> dict[str, str]:
+    """This environment with its scripts first on PATH: nbgrader runs `alembic` by name."""
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+
+
 def run_nbgrader(root: Path, *args: str) -> float:
     """Run one nbgrader command from a course root; returns its wall time in seconds."""
     start = time.perf_counter()
-    # nbgrader runs `alembic` by name: put this environment's scripts first on PATH
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, capture_output=True, text=True, env=env)
+    done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, capture_output=True, text=True,
+                          env=nbgrader_env())
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-8:])
         raise VizgenError(f"nbgrader {' '.join(args)} failed:\n{tail}\nFix the source notebook or course folder and retry.")

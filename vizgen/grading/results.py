@@ -30,6 +30,7 @@ class GradeReport:
     checks: list[CheckResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # about the whole submission (e.g. invalid notebook)
     seconds: float = 0.0
+    student: str = ""  # the student id in a batch (nbgrader's folder name or the notebook's stem)
 
     @property
     def score(self) -> float:
@@ -45,6 +46,7 @@ class GradeReport:
             "score": self.score,
             "execution_time": round(self.seconds, 3),
             "output": "\n".join(self.notes),
+            "stdout_visibility": "hidden",  # the grader's own log is not for students
             "tests": [
                 {
                     "name": c.name,
@@ -69,10 +71,11 @@ def write_csv(reports: list[GradeReport], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["submission", "assignment", "score", "max_score", *names])
+        writer.writerow(["student", "submission", "assignment", "score", "max_score", *names])
         for r in reports:
             by_name = {c.name: c.score for c in r.checks}
-            writer.writerow([r.submission, r.assignment, r.score, r.max_score, *(by_name.get(n, "") for n in names)])
+            row = [r.student, r.submission, r.assignment, r.score, r.max_score, *(by_name.get(n, "") for n in names)]
+            writer.writerow(row)
 
 
 def format_checks(report: GradeReport) -> str:

@@ -1,31 +1,74 @@
 """`vizgen release [--bundle OUT.zip]`: nbgrader's generate step, then the student bundle.
 
-The bundle holds the released notebooks, the `vizgen` package, the public checks and the dataset
-instructions. It is audited before it is kept: a solution region, a hidden check, a reference
+The bundle holds the released notebooks, the `vizgen` package, the public checks, the dataset
+instructions and the style paintings when this checkout has them verified (they come from no
+registry, so `vizgen fetch` in the bundle checks them in place); its README is the students'
+own (``README.student.md``: install, fetch, open a notebook, self-check, what to submit). It is audited before it is kept: a solution region, a hidden check, a reference
 output or a sample submission in it makes the release fail, and the zip is removed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import subprocess
+import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
+from vizgen.assets.fetch import shipped_sources
 from vizgen.config import CoursePaths
 from vizgen.errors import CourseLayoutError, ReleaseLeakError
 from vizgen.grading import contract
 from vizgen.grading.assignment import Assignment, available, load_assignment
 from vizgen.grading.extract import read_notebook
 from vizgen.grading.manifest import write_manifest
-from vizgen.grading.nbgrader_course import run_nbgrader
+from vizgen.grading.nbgrader_course import nbgrader_env, run_nbgrader
 from vizgen.grading.sandbox import SECRET_PARTS
 
 _FORBIDDEN_TEXT = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS")
 _MIN_SOLUTION_LINE = 24  # shorter solution lines (e.g. "return out") may appear in starter code too
 
 
+@contextlib.contextmanager
+def kept_release(paths: CoursePaths, names: list[str]):
+    """Put the released notebooks back if what runs inside fails (raises, or sets ``failed[0]``).
+
+    `nbgrader generate_assignment --force` deletes the release folder before it writes the new one.
+    """
+    failed = [False]
+    with tempfile.TemporaryDirectory(prefix="vizgen-release-") as tmp:
+        saved = {n: shutil.copytree(paths.assignments / n, Path(tmp) / n) for n in names
+                 if (paths.assignments / n).is_dir()}
+        try:
+            yield failed
+        except BaseException:
+            failed[0] = True
+            raise
+        finally:
+            if failed[0]:
+                for name, copy in saved.items():
+                    shutil.rmtree(paths.assignments / name, ignore_errors=True)
+                    shutil.copytree(copy, paths.assignments / name)
+                    print(f"restored {paths.assignments / name} (nbgrader failed)", file=sys.stderr)
+
+
 def generate(paths: CoursePaths, assignment: Assignment) -> None:
     """Run `nbgrader generate_assignment` from the course root (it reads nbgrader_config.py there)."""
-    run_nbgrader(paths.root, "generate_assignment", assignment.name, "--force", "--no-db")
+    with kept_release(paths, [assignment.name]):
+        run_nbgrader(paths.root, "generate_assignment", assignment.name, "--force", "--no-db")
+
+
+def nbgrader(paths: CoursePaths, args: list[str]) -> int:
+    """`vizgen nbgrader ARGS`: nbgrader itself, from the course root, with this environment's scripts on
+    PATH; `generate_assignment` that fails leaves the released notebooks as they were. Returns its exit code."""
+    names = [a for a in args[1:] if a in available(paths)] or available(paths)
+    guarded = args[:1] == ["generate_assignment"]
+    with kept_release(paths, names if guarded else []) as failed:
+        code = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=paths.root, env=nbgrader_env()).returncode
+        failed[0] = code != 0
+    return code
 
 
 def solution_lines(assignment: Assignment) -> set[str]:
@@ -51,9 +94,12 @@ def solution_lines(assignment: Assignment) -> set[str]:
     return {line for line in secret if line not in text}
 
 
+STUDENT_README = Path(__file__).with_name("README.student.md")  # the bundle's README.md
+
+
 def bundle_files(paths: CoursePaths, tasks: list[Assignment]) -> list[Path]:
-    """Everything a student needs, relative to the course root."""
-    files = [paths.root / "pyproject.toml", paths.root / "README.md", paths.datasets / "README.md"]
+    """Everything a student needs, under the course root (the student README is added by ``release``)."""
+    files = [paths.root / "pyproject.toml", paths.datasets / "README.md", *shipped_sources(paths)[1]]
     files += sorted(p for p in (paths.root / "vizgen").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     for task in tasks:
         files += sorted(task.release_notebook.parent.glob("*.ipynb"))
@@ -105,6 +151,7 @@ def release(paths: CoursePaths, names: list[str] | None = None, bundle: Path | N
         raise ReleaseLeakError("refusing to write the bundle:\n  " + "\n  ".join(leaks))
     bundle.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.write(STUDENT_README, "README.md")
         for file in files:
             zipped.write(file, file.relative_to(paths.root).as_posix())
     log(f"wrote {bundle} ({len(files)} files)")

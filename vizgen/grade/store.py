@@ -1,0 +1,94 @@
+"""The result store of a batch: one Gradescope ``results.json`` per student, written atomically.
+
+``<out>/<student>/<assignment>/results.json`` holds Gradescope's fields plus ``extra_data``
+(Gradescope's field for extra data: the check's function, points and timing; the student, the
+notebook and its SHA-256). Each file is written to a temporary name and renamed, so a batch
+killed half-way leaves only whole results; a rerun skips a student whose result matches the
+same notebook and the same checks (public only, or with hidden).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from vizgen.grading.results import CheckResult, GradeReport
+
+
+def notebook_digest(notebook: Path) -> str:
+    try:
+        return hashlib.sha256(notebook.read_bytes()).hexdigest()
+    except OSError:
+        return "unreadable"
+
+
+def to_record(report: GradeReport, student: str, digest: str, hidden: bool) -> dict:
+    record = report.to_gradescope()
+    record["extra_data"] = {
+        "student": student, "submission": report.submission, "assignment": report.assignment,
+        "notes": report.notes, "notebook_sha256": digest, "hidden": hidden,
+    }
+    for test, check in zip(record["tests"], report.checks):
+        test["extra_data"] = {"function": check.function, "hidden": check.hidden, "seconds": round(check.seconds, 4)}
+    return record
+
+
+def from_record(record: dict) -> GradeReport:
+    extra = record["extra_data"]
+    checks = [
+        CheckResult(
+            name=t["name"], function=t["extra_data"]["function"], points=t["max_score"], score=t["score"],
+            message="" if t["status"] == "passed" else t["output"], hidden=t["extra_data"]["hidden"],
+            seconds=t["extra_data"]["seconds"],
+        )
+        for t in record["tests"]
+    ]
+    return GradeReport(submission=extra["submission"], assignment=extra["assignment"], checks=checks,
+                       notes=list(extra["notes"]), seconds=record["execution_time"], student=extra["student"])
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (temporary file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class ResultStore:
+    root: Path
+
+    def path(self, student: str, assignment: str) -> Path:
+        return self.root / student / assignment / "results.json"
+
+    def save(self, report: GradeReport, student: str, digest: str, hidden: bool) -> Path:
+        path = self.path(student, report.assignment)
+        write_atomic(path, json.dumps(to_record(report, student, digest, hidden), indent=2) + "\n")
+        return path
+
+    def load(self, student: str, assignment: str) -> dict | None:
+        try:
+            return json.loads(self.path(student, assignment).read_text())
+        except (OSError, ValueError):
+            return None  # absent, or not a result this store wrote: grade again
+
+    def finished(self, student: str, assignment: str, digest: str, hidden: bool) -> GradeReport | None:
+        """The stored report if it graded this very notebook with the same checks, else None."""
+        record = self.load(student, assignment)
+        try:
+            same = record["extra_data"]["notebook_sha256"] == digest and record["extra_data"]["hidden"] == hidden
+            return from_record(record) if same else None
+        except (KeyError, TypeError):
+            return None

