@@ -55,10 +55,14 @@ def test_fooling_photo_hits_target(student, reference):
 
 @check(points=1, function="make_fooling_image")
 def test_fooling_stays_close(student, reference):
-    """the fooling image stays as close to the photo as the reference attack"""
+    """the fooling image fools the model and stays as close to the photo as the reference attack"""
     case = reference.case("fooling_chelsea")
     X, lr = case.args[0], case.kwargs["lr"]
     fooled = expect_tensor(student.make_fooling_image(*case.args, **case.kwargs).value, "fooling image")
+    # Close only counts once it fools: the photo itself is at distance 0 and fools nothing.
+    expect_classified_as(nv.SUPPORT.build_model(case.args[2]), fooled, case.args[1], "the fooling image",
+                         "this point is for staying close while fooling the model, so the image must first be "
+                         "classified as the target")
     distance, allowed = (fooled - X).norm().item(), 1.5 * (case.output - X).norm().item() + lr
     if distance > allowed:
         fail(

@@ -46,10 +46,15 @@ def test_occlusion_reference(student, reference):
 
 @check(points=1, function="occlusion_map")
 def test_occlusion_is_batched(student):
-    """runs the occluded copies through the model in batches, not one forward per patch"""
+    """runs the occluded copies through the model, in batches, not one forward per patch"""
     X, y = photo_batch(["astronaut", "coffee"], 16), torch.tensor([2, 3])
     call = student.occlusion_map(X, y, ModelSpec("tiny_cnn", seed=12, count_calls=True), 4, 2, 0.0)
     calls, occluded = effects_of(call, "model")["forward_calls"], 2 * 7 * 7
+    if calls == 0:  # batching only counts for a function that scores the occluded copies at all
+        fail(
+            f"occlusion_map never called the model: score the {occluded} occluded copies with the model (in "
+            "batches of batch_size) and record the drop in the target class's score."
+        )
     if calls > 8:
         fail(
             f"occlusion_map called the model {calls} times for {occluded} occluded images: stack the occluded "

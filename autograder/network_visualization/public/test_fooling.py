@@ -33,14 +33,22 @@ def test_fooling_hits_target(student):
 
 @check(points=1, function="make_fooling_image")
 def test_fooling_stops_when_fooled(student):
-    """an image already classified as the target comes back unchanged"""
+    """an image already classified as the target comes back unchanged; one that is not, changes"""
     spec = ModelSpec("tiny_cnn", seed=7)
     model, X = nv.SUPPORT.build_model(spec), random_images(1, 16, seed=7)
-    already = int(model(X).argmax(dim=1))
+    scores = model(X)[0]
+    already, other = int(scores.argmax()), int(scores.argsort()[-2])
     call = student.make_fooling_image(X, already, spec)
     change = (expect_tensor(call.value, "fooling image") - X).abs().max().item()
     if change > 0:
         fail(
             f"the image changed by up to {change:.3g} although the model already predicted the target: check the "
             "prediction before each step and stop as soon as it is the target."
+        )
+    moved = (expect_tensor(student.make_fooling_image(X, other, spec).value, "fooling image") - X).abs().max().item()
+    if moved == 0:
+        fail(
+            "the image also came back unchanged for a target the model does not predict yet: stopping only counts "
+            "for an attack that moves the image, so take steps along the gradient of the target's score until the "
+            "prediction is the target."
         )
