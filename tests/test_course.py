@@ -27,7 +27,7 @@ def _checks(folder: Path) -> list[dict]:
     return found
 
 
-ASSIGNMENTS = ["network_visualization", "generative_adversarial_networks"]
+ASSIGNMENTS = ["network_visualization", "generative_adversarial_networks", "variational_autoencoders"]
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
