@@ -11,7 +11,7 @@ from torch import nn
 
 from vizgen import vae
 from vizgen.vae_grading import (
-    TinyVAE, iw_estimates, kl_to_prior, log_marginal_constant_decoder, vae_loss_candidates,
+    TinyVAE, low_rank_data, pca_reference, iw_estimates, kl_to_prior, log_marginal_constant_decoder, vae_loss_candidates,
 )
 
 
@@ -165,3 +165,12 @@ def test_tiny_vae_closed_forms():
     assert out["estimates"][1].mean().item() == pytest.approx(exact, abs=0.01)
     model = TinyVAE(torch.zeros(3, 2), bias, mu_q, logvar_q)
     assert model(x)[0].shape == (2, 3)
+
+
+def test_pca_reference_of_the_checks_equals_sklearn():
+    from sklearn.decomposition import PCA
+
+    for n, d, k in ((40, 12, 3), (9, 20, 1)):
+        x = low_rank_data(n, d, 4 if n == 40 else 3, seed=1)
+        pca = PCA(n_components=k, svd_solver="full").fit(x.numpy())
+        assert np.allclose(pca_reference(x, k), pca.inverse_transform(pca.transform(x.numpy())), atol=1e-8)

@@ -1,4 +1,5 @@
-"""Public checks of the warm-up: PCA reconstructions against scikit-learn, the autoencoder's shape."""
+"""Public checks of the warm-up: PCA reconstructions against an independent PCA (equal to scikit-learn's, which
+tests/test_vae.py checks), the autoencoder's shape."""
 
 from vizgen.grading.expect import expect_module
 from vizgen.grading.plugin import check
@@ -7,7 +8,7 @@ from vizgen.vae_grading import expect_pca, low_rank_data
 
 @check(points=1, function="pca_reconstruct")
 def test_pca_matches_sklearn(student):
-    """equals scikit-learn's PCA(k) reconstruction on 40 rows of 12 features, k = 3"""
+    """equals scikit-learn's PCA(k) reconstruction (recomputed from the covariance's eigenvectors) on 40 rows of 12 features, k = 3"""
     x = low_rank_data(40, 12, 4, seed=1)
     expect_pca(student.pca_reconstruct(x, 3), x, 3)
 
