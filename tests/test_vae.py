@@ -174,3 +174,11 @@ def test_pca_reference_of_the_checks_equals_sklearn():
         x = low_rank_data(n, d, 4 if n == 40 else 3, seed=1)
         pca = PCA(n_components=k, svd_solver="full").fit(x.numpy())
         assert np.allclose(pca_reference(x, k), pca.inverse_transform(pca.transform(x.numpy())), atol=1e-8)
+
+
+def test_fit_follows_the_learning_rate_schedule():
+    grey = torch.rand(32, 784, generator=torch.Generator().manual_seed(6))
+    model = Tiny()
+    before = [p.detach().clone() for p in model.parameters()]
+    vae.fit(model, _loss, grey, epochs=2, batch_size=16, lr_schedule=lambda epoch: 0.0, progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # lr 0: nothing moves

@@ -79,12 +79,15 @@ def fit(
     generator: torch.Generator | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
     progress: bool = True,
+    lr_schedule: Callable[[int], float] | None = None,
 ) -> list[float]:
     """Train ``model`` with Adam (Kingma and Ba 2015) on ``batch_loss(model, x)``.
 
     ``grey_train`` is ``(N, 784)`` grey levels in [0, 1]; every batch ``x`` is binarised afresh
     (``binarize``), on the model's device. ``on_epoch(epoch, mean_loss)`` is called after each
-    epoch (1, 2, ...). Returns the mean training loss of each epoch. The model is left in train mode.
+    epoch (1, 2, ...). ``lr_schedule(e)`` multiplies ``lr`` during epoch ``e = 0, 1, ...`` (e.g.
+    ``vizgen.gan.linear_decay(epochs)``); None keeps it constant. Returns the mean training loss of
+    each epoch. The model is left in train mode.
     """
     if epochs < 1 or batch_size < 1:
         raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}.")
@@ -96,6 +99,8 @@ def fit(
     model.train()
     with _seeded(generator):
         for epoch in range(1, epochs + 1):
+            for group in optimizer.param_groups:
+                group["lr"] = lr * (lr_schedule(epoch - 1) if lr_schedule is not None else 1.0)
             total = 0.0
             for _ in tqdm(range(per_epoch), disable=not progress, mininterval=2.0, desc=f"epoch {epoch}/{epochs}"):
                 x = binarize(next(batches), generator).to(device)  # (B, 784) in {0, 1}
