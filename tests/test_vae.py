@@ -104,6 +104,7 @@ def test_decode_walk_starts_and_ends_at_the_codes():
     assert walk.shape == (5, 784)
     assert torch.allclose(walk[0], vae.decode_means(model, z0[None])[0], atol=1e-6)
     assert torch.allclose(walk[-1], vae.decode_means(model, z1[None])[0], atol=1e-6)
+    assert not model.training  # its mode is restored
 
 
 def test_digit_grid_and_show_digits():

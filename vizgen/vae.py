@@ -154,7 +154,8 @@ def decode_means(model: nn.Module, z: torch.Tensor) -> torch.Tensor:
 def decode_walk(model: nn.Module, z0: torch.Tensor, z1: torch.Tensor, steps: int = 10) -> torch.Tensor:
     """Bernoulli means ``(steps, 784)`` (or ``(K, steps, 784)`` for ``K`` pairs) decoded along the line
     from ``z0`` to ``z1`` (``vizgen.gan.interpolate``), in [0, 1]."""
-    return (interpolate(_MeanImage(model.decode, model), z0, z1, steps) + 1) / 2
+    adapter = _MeanImage(model.decode, model).train(model.training)  # generate() restores this mode
+    return (interpolate(adapter, z0, z1, steps) + 1) / 2
 
 
 def latent_manifold(model: nn.Module, n: int = 15, edge: float = 0.03) -> torch.Tensor:
