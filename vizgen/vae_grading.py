@@ -81,7 +81,8 @@ def vae_summary(build: Callable, *args, batch: int = 3, **kwargs) -> dict:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = build(*args, **kwargs)
-        x = torch.bernoulli(torch.full((batch, model_input_size(summary)), 0.3))  # (B, 784)
+        pixels = args[0] if args else kwargs.get("input_size", 784)  # the constructor's input_size
+        x = torch.bernoulli(torch.full((batch, pixels), 0.3))  # (B, input_size)
         try:
             with torch.no_grad():
                 mu, logvar = model.encode(x)  # (B, D) each
@@ -92,12 +93,6 @@ def vae_summary(build: Callable, *args, batch: int = 3, **kwargs) -> dict:
         except Exception as error:  # noqa: BLE001 - a wrong architecture fails here; report why
             summary["error"] = f"{type(error).__name__}: {error}"[:300]
     return summary
-
-
-def model_input_size(summary: dict) -> int:
-    """The first Linear layer's in_features (784 for MNIST), read from a ``module_summary``."""
-    first = next((layer for layer in summary["layers"] if layer.startswith("Linear(")), "")
-    return int(first.split("in_features=")[1].split(",")[0]) if first else 784
 
 
 def reparametrize_gradients(reparametrize: Callable, mu: torch.Tensor, logvar: torch.Tensor) -> dict:
@@ -114,7 +109,7 @@ def reparametrize_gradients(reparametrize: Callable, mu: torch.Tensor, logvar: t
 
 
 class TinyVAE(nn.Module):
-    """A 784-free tiny VAE with known parts: q(z|x) = N(mu_q, exp(logvar_q)) whatever x is, and a
+    """A VAE on a few pixels whose parts are known: q(z|x) = N(mu_q, exp(logvar_q)) whatever x is, and a
     linear Bernoulli decoder ``logits = z @ weight.T + bias``. With ``weight = 0`` the decoder ignores
     z, so log p(x) = -BCE(bias, x) exactly, and with ``mu_q = 0, logvar_q = 0`` q is the true
     posterior: every importance weight equals p(x)."""
