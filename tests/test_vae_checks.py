@@ -43,7 +43,7 @@ def vae_assignment(paths):
 
 def test_vae_solution_gets_full_marks(vae_assignment):
     report = grade_submission(vae_assignment.solution_notebook, vae_assignment, hidden=True)
-    assert report.score == report.max_score == 15, [(c.name, c.message) for c in report.checks if not c.passed]
+    assert report.score == report.max_score == 16, [(c.name, c.message) for c in report.checks if not c.passed]
 
 
 def _sigmoid_decoder(task) -> str:

@@ -139,9 +139,11 @@ class TinyVAE(nn.Module):
 def iw_estimates(iw_nll: Callable, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, mu_q: torch.Tensor,
                  logvar_q: torch.Tensor, ks: tuple = (1,), repeats: int = 1, seed: int = 0) -> dict:
     """``iw_nll(model, x, k)`` on a ``TinyVAE``, ``repeats`` times for each k: ``estimates (len(ks), repeats)``
-    float64, or the type returned when it is not a scalar tensor."""
+    float64, whether any carried a gradient and whether the model (eval mode) changed, or the type returned when it is not a scalar tensor."""
     model = TinyVAE(weight, bias, mu_q, logvar_q).eval()
     out = torch.empty(len(ks), repeats, dtype=torch.float64)
+    tracked = False  # did any estimate carry a gradient graph (the bound needs none)?
+    params = [p.detach().clone() for p in model.parameters()]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         for i, k in enumerate(ks):
@@ -150,8 +152,10 @@ def iw_estimates(iw_nll: Callable, x: torch.Tensor, weight: torch.Tensor, bias: 
                 if not isinstance(value, torch.Tensor) or value.numel() != 1:
                     shape = tuple(value.shape) if isinstance(value, torch.Tensor) else None
                     return {"estimates": None, "type": type(value).__name__, "shape": shape}
+                tracked |= value.requires_grad
                 out[i, r] = float(value.detach())
-    return {"estimates": out, "type": "Tensor", "shape": ()}
+    changed = model.training or any(not torch.equal(a, b) for a, b in zip(params, model.parameters()))
+    return {"estimates": out, "type": "Tensor", "shape": (), "requires_grad": tracked, "model_changed": changed}
 
 
 def log_marginal_constant_decoder(bias: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

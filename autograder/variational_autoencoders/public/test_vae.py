@@ -18,7 +18,7 @@ X = torch.tensor([[1.0, 0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0, 1.0], [1.0, 1.
 
 @check(points=1, function="reparametrize")
 def test_reparametrize_gradients(student):
-    """returns mu + exp(logvar / 2) * eps, with gradients 1 for mu and (z - mu) / 2 for logvar"""
+    """returns fresh mu + exp(logvar / 2) * eps, with gradients 1 for mu and (z - mu) / 2 for logvar"""
     out = student.probe("reparametrize_gradients", "reparametrize", MU, LOGVAR).value
     if out["z"] is None:
         raise AssertionError(f"reparametrize returned a {out['type']}; expected the tensor z.")
@@ -27,6 +27,10 @@ def test_reparametrize_gradients(student):
     if not out["has_graph"]:
         raise AssertionError("z carries no gradient: build it from mu and logvar with torch operations "
                              "(no .detach(), no torch.no_grad(), no new tensor from numbers).")
+    again = student.probe("reparametrize_gradients", "reparametrize", MU, LOGVAR).value["z"]
+    if again is not None and torch.equal(again, z):
+        raise AssertionError("two calls returned the same z: draw fresh noise on each call (torch.randn_like), "
+                             "do not seed inside reparametrize.")
     expect_close(out["mu_grad"], torch.ones_like(MU), "d sum(z) / d mu", atol=1e-6, rtol=1e-6,
                  hint="z = mu + sigma * eps moves one for one with mu")
     if torch.allclose(out["logvar_grad"], z - MU, atol=1e-5):
@@ -50,6 +54,15 @@ def test_vae_loss_zero_kl(student):
 def test_vae_loss_by_hand(student):
     """sums BCE over pixels and KL over latent dimensions, and averages over the batch"""
     expect_loss(student.vae_loss(LOGITS, X, MU, LOGVAR).value, vae_loss_candidates(LOGITS, X, MU, LOGVAR), "vae_loss",
+                VAE_LOSS_FORMULA)
+
+
+@check(points=1, function="vae_loss")
+def test_vae_loss_stable_for_large_logits(student):
+    """stays finite and right for logits of +-50 to +-1000"""
+    logits = torch.tensor([[1000.0, -1000.0, 50.0, -50.0, 200.0], [-300.0, 700.0, -60.0, 0.0, 90.0]])  # (2, 5)
+    x, mu, logvar = X[:2], MU[:2], LOGVAR[:2]
+    expect_loss(student.vae_loss(logits, x, mu, logvar).value, vae_loss_candidates(logits, x, mu, logvar), "vae_loss",
                 VAE_LOSS_FORMULA)
 
 
@@ -79,7 +92,7 @@ def test_vae_shapes_and_size(student):
 
 @check(points=1, function="importance_weighted_nll")
 def test_iw_nll_exact_when_q_is_the_posterior(student):
-    """is exactly -log p(x) for every k when the decoder ignores z and q(z|x) is the prior"""
+    """is exactly -log p(x) for every k when the decoder ignores z and q(z|x) is the prior, without gradients or changes to the model"""
     bias = torch.tensor([1.0, -2.0, 0.5, 3.0, -0.5])  # (5,) the decoder's logits, whatever z is
     x = X[:2]  # (2, 5)
     exact = log_marginal_constant_decoder(bias, x).mean().item()  # every importance weight equals p(x)
@@ -88,6 +101,12 @@ def test_iw_nll_exact_when_q_is_the_posterior(student):
     if out["estimates"] is None:
         raise AssertionError(f"importance_weighted_nll returned a {out['type']} of shape {out['shape']}; expected a "
                              "scalar tensor, the mean over the images.")
+    if out["requires_grad"]:
+        raise AssertionError("importance_weighted_nll returned a tensor that requires grad: compute it under "
+                             "torch.no_grad(), it is an evaluation.")
+    if out["model_changed"]:
+        raise AssertionError("importance_weighted_nll changed the model (its parameters or its eval mode): only call "
+                             "model.encode and model.decode, no optimizer step, no model.train().")
     estimates = expect_tensor(out["estimates"], "the estimates")
     expect_close(estimates, torch.full_like(estimates, exact), "importance_weighted_nll", atol=1e-4, rtol=1e-5,
                  hint="log w = log p(x|z) + log N(z; 0, I) - log N(z; mu, sigma^2), -log p(x|z) the BCE summed over "
