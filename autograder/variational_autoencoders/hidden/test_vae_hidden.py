@@ -6,6 +6,7 @@ import torch
 from vizgen.grading.cases import ReferenceCase
 from vizgen.grading.diagnose import expect_loss
 from vizgen.grading.expect import expect_close, expect_module, expect_tensor
+from vizgen.grading.messages import CheckFailure
 from vizgen.grading.plugin import check
 from vizgen.vae_grading import (
     VAE_LOSS_FORMULA, expect_pca, kl_to_prior, low_rank_data, log_marginal_constant_decoder, monte_carlo_nelbo, vae_loss_candidates,
@@ -50,11 +51,11 @@ def test_reparametrize_moments(student):
     first = expect_tensor(student.reparametrize(mu, logvar).value, "z").double()
     second = expect_tensor(student.reparametrize(mu, logvar).value, "z").double()
     if torch.equal(first, second):
-        raise AssertionError("two calls returned the same z: draw fresh noise (torch.randn_like), do not seed.")
+        raise CheckFailure("two calls returned the same z: draw fresh noise (torch.randn_like), do not seed.")
     mean, std = first.mean(dim=0), first.std(dim=0)  # (3,) each
     want_std = torch.exp(torch.tensor([0.0, 1.0, -2.0], dtype=torch.float64) / 2)
     if torch.allclose(std, torch.exp(torch.tensor([0.0, 1.0, -2.0], dtype=torch.float64)), rtol=0.02) :
-        raise AssertionError(f"z has standard deviations {[round(s, 3) for s in std.tolist()]} = exp(logvar): "
+        raise CheckFailure(f"z has standard deviations {[round(s, 3) for s in std.tolist()]} = exp(logvar): "
                              "logvar is the log-variance, so sigma = exp(logvar / 2).")
     # Standard errors: sigma / sqrt(1e5) <= 0.0052 for the mean, ~0.25% for the standard deviation.
     expect_close(mean, torch.tensor([1.0, -2.0, 0.0]), "the mean of z", atol=0.03, rtol=0.0,
@@ -81,7 +82,7 @@ def test_vae_loss_trains_a_vae(student):
     out = student.probe("train_on_vae_loss", "vae_loss", x, eps).value
     before, after = monte_carlo_nelbo(out["before"], x), monte_carlo_nelbo(out["after"], x)
     if not after < before - 0.5:
-        raise AssertionError(f"40 SGD steps on your loss moved the true negative ELBO from {before:.2f} to {after:.2f} "
+        raise CheckFailure(f"40 SGD steps on your loss moved the true negative ELBO from {before:.2f} to {after:.2f} "
                              "nats (it should fall by more than 0.5): the loss must be the BCE summed over pixels plus "
                              "the KL, averaged over the batch.")
 
@@ -95,10 +96,10 @@ def test_vae_layers_other_sizes(student):
                    "Linear(in_features=12, out_features=2)", "Linear(in_features=2, out_features=12)", "ReLU()",
                    "Linear(in_features=12, out_features=30)"])
     if sorted(summary["layers"]) != want:
-        raise AssertionError(f"VAE(30, 12, 2) has the layers {sorted(summary['layers'])}; expected {want}: "
+        raise CheckFailure(f"VAE(30, 12, 2) has the layers {sorted(summary['layers'])}; expected {want}: "
                              "use input_size, hidden_size and latent_size, one hidden layer each side.")
     if summary["error"] or summary["forward"] != ((4, 30), (4, 2), (4, 2)):
-        raise AssertionError(f"VAE(30, 12, 2).forward gave shapes {summary['forward']} {summary['error']}; expected "
+        raise CheckFailure(f"VAE(30, 12, 2).forward gave shapes {summary['forward']} {summary['error']}; expected "
                              "(4, 30), (4, 2), (4, 2).")
 
 
@@ -114,7 +115,7 @@ def _estimates(student, x, weight, bias, mu_q, logvar_q, ks, repeats):
     out = student.probe("iw_estimates", "importance_weighted_nll", x, weight, bias, mu_q, logvar_q, ks=ks,
                         repeats=repeats).value
     if out["estimates"] is None:
-        raise AssertionError(f"importance_weighted_nll returned a {out['type']} of shape {out['shape']}; expected a "
+        raise CheckFailure(f"importance_weighted_nll returned a {out['type']} of shape {out['shape']}; expected a "
                              "scalar tensor.")
     return out["estimates"]  # (len(ks), repeats)
 
@@ -130,11 +131,11 @@ def test_iw_nll_k1_is_the_negative_elbo_and_large_k_the_nll(student):
     k1 = est[0]
     error = 5 * k1.std().item() / len(k1) ** 0.5 + 1e-4  # five standard errors of the mean over repeats
     if abs(k1.mean().item() - nelbo) > error:
-        raise AssertionError(f"with k = 1 your estimates average {k1.mean().item():.4f}; expected the negative ELBO "
+        raise CheckFailure(f"with k = 1 your estimates average {k1.mean().item():.4f}; expected the negative ELBO "
                              f"{nelbo:.4f} (+-{error:.4f}): check the signs of log p(z) and log q(z|x) in log w, and "
                              "sigma = exp(logvar / 2).")
     if abs(est[1].mean().item() - exact) > 0.01:
-        raise AssertionError(f"with k = 2000 your estimate is {est[1].mean().item():.4f}; expected close to -log p(x) = "
+        raise CheckFailure(f"with k = 2000 your estimate is {est[1].mean().item():.4f}; expected close to -log p(x) = "
                              f"{exact:.4f}: average the weights with logsumexp(log w, dim=0) - log k.")
 
 
@@ -145,6 +146,6 @@ def test_iw_nll_falls_with_k(student):
     weight = weight * 3  # a decoder that depends strongly on z: q is far from the posterior
     means = _estimates(student, x, weight, bias, mu_q, logvar_q, ks=(1, 10, 100), repeats=60).mean(dim=1)  # (3,)
     if not (means[0] > means[1] > means[2]):
-        raise AssertionError(f"the mean estimates for k = 1, 10, 100 are {[round(m, 3) for m in means.tolist()]}; the "
+        raise CheckFailure(f"the mean estimates for k = 1, 10, 100 are {[round(m, 3) for m in means.tolist()]}; the "
                              "importance-weighted bound tightens with k, so -L_k must fall: combine the k log-weights "
                              "of each image with logsumexp over the samples, not a mean of log-weights.")

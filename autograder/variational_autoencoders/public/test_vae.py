@@ -7,6 +7,7 @@ import torch
 
 from vizgen.grading.diagnose import expect_loss
 from vizgen.grading.expect import expect_close, expect_shape, expect_tensor
+from vizgen.grading.messages import CheckFailure
 from vizgen.grading.plugin import check
 from vizgen.vae_grading import VAE_LOSS_FORMULA, log_marginal_constant_decoder, vae_loss_candidates
 
@@ -21,20 +22,20 @@ def test_reparametrize_gradients(student):
     """returns fresh mu + exp(logvar / 2) * eps, with gradients 1 for mu and (z - mu) / 2 for logvar"""
     out = student.probe("reparametrize_gradients", "reparametrize", MU, LOGVAR).value
     if out["z"] is None:
-        raise AssertionError(f"reparametrize returned a {out['type']}; expected the tensor z.")
+        raise CheckFailure(f"reparametrize returned a {out['type']}; expected the tensor z.")
     z = out["z"]
     expect_shape(z, tuple(MU.shape), "z", hint="z has the shape of mu: one code per row")
     if not out["has_graph"]:
-        raise AssertionError("z carries no gradient: build it from mu and logvar with torch operations "
+        raise CheckFailure("z carries no gradient: build it from mu and logvar with torch operations "
                              "(no .detach(), no torch.no_grad(), no new tensor from numbers).")
     again = student.probe("reparametrize_gradients", "reparametrize", MU, LOGVAR).value["z"]
     if again is not None and torch.equal(again, z):
-        raise AssertionError("two calls returned the same z: draw fresh noise on each call (torch.randn_like), "
+        raise CheckFailure("two calls returned the same z: draw fresh noise on each call (torch.randn_like), "
                              "do not seed inside reparametrize.")
     expect_close(out["mu_grad"], torch.ones_like(MU), "d sum(z) / d mu", atol=1e-6, rtol=1e-6,
                  hint="z = mu + sigma * eps moves one for one with mu")
     if torch.allclose(out["logvar_grad"], z - MU, atol=1e-5):
-        raise AssertionError("d z / d logvar equals z - mu, so sigma = exp(logvar): logvar is the log of the variance, "
+        raise CheckFailure("d z / d logvar equals z - mu, so sigma = exp(logvar): logvar is the log of the variance, "
                              "so sigma = exp(logvar / 2).")
     expect_close(out["logvar_grad"], (z - MU) / 2, "d sum(z) / d logvar", atol=1e-5, rtol=1e-5,
                  hint="with sigma = exp(logvar / 2), d z / d logvar = sigma * eps / 2 = (z - mu) / 2")
@@ -72,21 +73,21 @@ def test_vae_shapes_and_size(student):
     summary = student.probe("vae_summary", "VAE").value
     name = "VAE()"
     if not summary["is_module"]:
-        raise AssertionError(f"{name} is a {summary['type']}; expected an nn.Module.")
+        raise CheckFailure(f"{name} is a {summary['type']}; expected an nn.Module.")
     if summary["error"]:
-        raise AssertionError(f"calling {name}'s methods failed: {summary['error']}: check encode, decode and forward.")
+        raise CheckFailure(f"calling {name}'s methods failed: {summary['error']}: check encode, decode and forward.")
     if summary["encode"] != ((3, 20), (3, 20)):
-        raise AssertionError(f"encode returned shapes {summary['encode']}; expected (mu, logvar), each (3, 20).")
+        raise CheckFailure(f"encode returned shapes {summary['encode']}; expected (mu, logvar), each (3, 20).")
     if summary["decode"] != (3, 784):
-        raise AssertionError(f"decode returned shape {summary['decode']}; expected (3, 784) logits.")
+        raise CheckFailure(f"decode returned shape {summary['decode']}; expected (3, 784) logits.")
     if summary["forward"] != ((3, 784), (3, 20), (3, 20)):
-        raise AssertionError(f"forward returned shapes {summary['forward']}; expected (logits, mu, logvar): "
+        raise CheckFailure(f"forward returned shapes {summary['forward']}; expected (logits, mu, logvar): "
                              "(3, 784), (3, 20), (3, 20).")
     if not summary["decode_min"] < 0:
-        raise AssertionError("decode never returned a negative value, so it returns probabilities: end the decoder "
+        raise CheckFailure("decode never returned a negative value, so it returns probabilities: end the decoder "
                              "with the Linear layer (logits); the loss applies the sigmoid.")
     if summary["parameters"] != 652_824:
-        raise AssertionError(f"{name} has {summary['parameters']:,} parameters; expected 652,824: check each layer's "
+        raise CheckFailure(f"{name} has {summary['parameters']:,} parameters; expected 652,824: check each layer's "
                              "sizes (one hidden layer of 400 in the encoder and in the decoder).")
 
 
@@ -99,13 +100,13 @@ def test_iw_nll_exact_when_q_is_the_posterior(student):
     out = student.probe("iw_estimates", "importance_weighted_nll", x, torch.zeros(5, 2), bias, torch.zeros(2),
                         torch.zeros(2), ks=(1, 7), repeats=2).value
     if out["estimates"] is None:
-        raise AssertionError(f"importance_weighted_nll returned a {out['type']} of shape {out['shape']}; expected a "
+        raise CheckFailure(f"importance_weighted_nll returned a {out['type']} of shape {out['shape']}; expected a "
                              "scalar tensor, the mean over the images.")
     if out["requires_grad"]:
-        raise AssertionError("importance_weighted_nll returned a tensor that requires grad: compute it under "
+        raise CheckFailure("importance_weighted_nll returned a tensor that requires grad: compute it under "
                              "torch.no_grad(), it is an evaluation.")
     if out["model_changed"]:
-        raise AssertionError("importance_weighted_nll changed the model (its parameters or its eval mode): only call "
+        raise CheckFailure("importance_weighted_nll changed the model (its parameters or its eval mode): only call "
                              "model.encode and model.decode, no optimizer step, no model.train().")
     estimates = expect_tensor(out["estimates"], "the estimates")
     expect_close(estimates, torch.full_like(estimates, exact), "importance_weighted_nll", atol=1e-4, rtol=1e-5,
