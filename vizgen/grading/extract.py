@@ -127,6 +127,10 @@ def extract_submission(path: Path) -> Submission:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 params = [a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
                 sub.functions[node.name] = FunctionInfo(node.name, cell_id, params)
+            elif isinstance(node, ast.ClassDef):  # a graded class (an nn.Module): its constructor's parameters
+                init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+                params = [a.arg for a in init.args.args[1:] + init.args.kwonlyargs] if init else []
+                sub.functions[node.name] = FunctionInfo(node.name, cell_id, params)
         parsed.append((filename, source, kept))
     definitions = [n for _, _, kept in parsed for n in kept if not isinstance(n, (ast.Import, ast.ImportFrom))]
     used = {n.id for d in definitions for n in ast.walk(d) if isinstance(n, ast.Name)}
