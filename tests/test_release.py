@@ -17,6 +17,7 @@ def test_bundle_is_complete_and_clean(paths, assignment, tmp_path):
     assert f"autograder/{assignment.name}/public/test_saliency.py" in names
     assert f"autograder/{assignment.name}/assignment.toml" in names
     assert "vizgen/grading/engine.py" in names and "pyproject.toml" in names and "datasets/README.md" in names
+    assert "datasets/styles/starry_night.jpg" in names and "datasets/styles/PROVENANCE.md" in names
     secret = ("solutions/", f"autograder/{assignment.name}/hidden/", f"autograder/{assignment.name}/references/")
     assert not [n for n in names if n.startswith(secret)]
 

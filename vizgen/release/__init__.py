@@ -1,7 +1,7 @@
 """`vizgen release [--bundle OUT.zip]`: nbgrader's generate step, then the student bundle.
 
-The bundle holds the released notebooks, the `vizgen` package, the public checks and the dataset
-instructions. It is audited before it is kept: a solution region, a hidden check, a reference
+The bundle holds the released notebooks, the `vizgen` package, the public checks, the dataset
+instructions and the committed paintings. It is audited before it is kept: a solution region, a hidden check, a reference
 output or a sample submission in it makes the release fail, and the zip is removed.
 """
 
@@ -52,6 +52,7 @@ def solution_lines(assignment: Assignment) -> set[str]:
 def bundle_files(paths: CoursePaths, tasks: list[Assignment]) -> list[Path]:
     """Everything a student needs, relative to the course root."""
     files = [paths.root / "pyproject.toml", paths.root / "README.md", paths.datasets / "README.md"]
+    files += sorted(paths.styles.glob("*"))  # the paintings are committed, not fetched: they ship
     files += sorted(p for p in (paths.root / "vizgen").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     for task in tasks:
         files += sorted(task.release_notebook.parent.glob("*.ipynb"))
