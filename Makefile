@@ -4,8 +4,10 @@ PY := $(VENV)/bin/python
 VIZGEN := $(VENV)/bin/vizgen
 NV := network_visualization/NetworkVisualization.ipynb
 GAN := generative_adversarial_networks/GenerativeAdversarialNetworks.ipynb
+ST := style_transfer/StyleTransfer.ipynb
 SAMPLES := solutions/$(NV) assignments/$(NV) autograder/$(dir $(NV))samples/partial.ipynb \
-           solutions/$(GAN) assignments/$(GAN) autograder/$(dir $(GAN))samples/partial.ipynb
+           solutions/$(GAN) assignments/$(GAN) autograder/$(dir $(GAN))samples/partial.ipynb \
+           solutions/$(ST) assignments/$(ST) autograder/$(dir $(ST))samples/partial.ipynb
 
 .PHONY: install fetch demo test release references mnist-classifier bench clean
 

@@ -27,7 +27,7 @@ def _checks(folder: Path) -> list[dict]:
     return found
 
 
-ASSIGNMENTS = ["network_visualization", "generative_adversarial_networks"]
+ASSIGNMENTS = ["network_visualization", "generative_adversarial_networks", "style_transfer"]
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)

@@ -11,7 +11,7 @@ from vizgen.grading.nbgrader_course import make_course
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["network_visualization", "generative_adversarial_networks"])
+@pytest.mark.parametrize("name", ["network_visualization", "generative_adversarial_networks", "style_transfer"])
 def test_generate_submit_autograde_feedback_export(paths, tmp_path, name):
     assignment = load_assignment(paths, name)
     partial = assignment.dir / "samples" / "partial.ipynb"

@@ -14,6 +14,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from vizgen.grading import style_diagnose
+
 # Constructor settings worth comparing, per layer type (anything else is compared by type only).
 _SETTINGS = {
     nn.Linear: ("in_features", "out_features"),
@@ -130,4 +132,5 @@ PROBES: dict[str, Callable] = {
     "optimizer_summary": optimizer_summary,
     "train_discriminator": train_discriminator,
     "train_generator": train_generator,
+    "descend": style_diagnose.descend,  # style transfer: a few steps on the student's loss (issue 10)
 }

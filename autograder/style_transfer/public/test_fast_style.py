@@ -1,0 +1,47 @@
+"""Public checks: instance normalisation (Ulyanov et al. 2016) and the fast style network (Johnson et al. 2016)."""
+
+import torch
+import torch.nn.functional as F
+
+from vizgen.grading.expect import expect_close, expect_input_unchanged, expect_module, expect_tensor
+from vizgen.grading.messages import CheckFailure
+from vizgen.grading.plugin import check
+
+PARAMETERS = 276_675  # TransformerNet() with base_channels=16, num_residual=3
+
+
+@check(points=1, function="instance_norm")
+def test_instance_norm_matches_torch(student):
+    """equals F.instance_norm with affine parameters on a (2, 3, 5, 4) batch, input unchanged"""
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(2, 3, 5, 4, generator=generator) * 3 + 1  # (2, 3, 5, 4)
+    weight, bias = torch.randn(3, generator=generator), torch.randn(3, generator=generator)
+    call = student.instance_norm(x, weight, bias)
+    got = expect_tensor(call.value, "instance_norm(x, weight, bias)")
+    expect_close(got, F.instance_norm(x, weight=weight, bias=bias, eps=1e-5), "instance_norm(x, weight, bias)",
+                 atol=1e-5, rtol=1e-4, hint="normalise each (n, c) map over (H, W) with the biased variance "
+                 "(unbiased=False), eps inside the square root, then * weight[c] + bias[c]")
+    expect_input_unchanged(call, "0", "instance_norm", "x")
+
+
+@check(points=1, function="TransformerNet")
+def test_transformer_net_shape_and_size(student):
+    """keeps an odd-sized input's shape, (2, 3, 33, 29), with 276,675 parameters"""
+    summary = student.probe("module_summary", "TransformerNet", input_shape=(2, 3, 33, 29)).value
+    expect_module(summary, "TransformerNet()", output_shape=(2, 3, 33, 29), parameters=PARAMETERS)
+
+
+@check(points=1, function="TransformerNet")
+def test_transformer_net_layer_types(student):
+    """uses reflection padding and instance norm, no transposed convolution or batch norm"""
+    summary = student.probe("module_summary", "TransformerNet").value
+    expect_module(summary, "TransformerNet()")
+    kinds = {layer.split("(")[0] for layer in summary["layers"]}
+    if "ConvTranspose2d" in kinds:
+        raise CheckFailure("TransformerNet uses ConvTranspose2d, which draws checkerboard artefacts: upsample with "
+                           "F.interpolate(mode='nearest') and then a convolution.")
+    if kinds & {"BatchNorm2d", "BatchNorm1d"}:
+        raise CheckFailure("TransformerNet uses batch norm: use nn.InstanceNorm2d(channels, affine=True).")
+    missing = {"ReflectionPad2d", "InstanceNorm2d", "Conv2d", "ReLU"} - kinds
+    if missing:
+        raise CheckFailure(f"TransformerNet has no {', '.join(sorted(missing))} layer: follow the docstring's layers.")
