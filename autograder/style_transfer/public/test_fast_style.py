@@ -24,6 +24,18 @@ def test_instance_norm_matches_torch(student):
     expect_input_unchanged(call, "0", "instance_norm", "x")
 
 
+@check(points=1, function="instance_norm")
+def test_instance_norm_constant_channel(student):
+    """stays finite and matches F.instance_norm on a constant channel, where only eps avoids 0 / 0"""
+    x = torch.ones(1, 2, 3, 3)  # (1, 2, 3, 3)
+    x[0, 1] = torch.arange(9.0).reshape(3, 3) * 1e-3  # variance ~7e-6, comparable to eps = 1e-5
+    weight, bias = torch.tensor([2.0, -1.0]), torch.tensor([0.5, 0.25])
+    got = expect_tensor(student.instance_norm(x, weight, bias).value, "instance_norm(x, weight, bias)")
+    expect_close(got, F.instance_norm(x, weight=weight, bias=bias, eps=1e-5), "instance_norm(x, weight, bias)",
+                 atol=1e-4, rtol=1e-3, hint="divide by sqrt(var + eps), with eps inside the square root "
+                 "(not std + eps), so a constant channel gives 0 * weight + bias")
+
+
 @check(points=1, function="TransformerNet")
 def test_transformer_net_shape_and_size(student):
     """keeps an odd-sized input's shape, (2, 3, 33, 29), with 276,675 parameters"""

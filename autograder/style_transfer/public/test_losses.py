@@ -7,6 +7,7 @@ from vizgen.grading.style_diagnose import (
     CONTENT_FORMULA, GRAM_FORMULA, STYLE_FORMULA, TV_FORMULA, content_candidates, expect_scalar,
     expect_tensor_match, gram, gram_candidates, style_candidates, tv_candidates,
 )
+from vizgen.grading.messages import CheckFailure
 from vizgen.grading.plugin import check
 
 # (1, 2, 2, 2): two channels of 2 x 2; by hand, G = [[30, 20], [20, 30]] (sum of products), / (2*2*2) = 8.
@@ -54,3 +55,14 @@ def test_tv_loss_by_hand(student):
     img[:, 1] *= 2  # channels differ
     value = student.tv_loss(img, 0.1).value
     expect_scalar(value, tv_candidates(img, 0.1), "the total variation loss", TV_FORMULA)
+
+
+@check(points=1, function="tv_loss")
+def test_tv_loss_without_pixel_loops(student):
+    """handles a (1, 3, 300, 300) image in well under a second (slices, no loop over pixels)"""
+    img = torch.linspace(-100, 100, 3 * 300 * 300).reshape(1, 3, 300, 300).sin() * 50  # (1, 3, 300, 300)
+    call = student.tv_loss(img, 0.5)
+    expect_scalar(call.value, tv_candidates(img, 0.5), "the total variation loss", TV_FORMULA, rtol=1e-4)
+    if call.seconds > 2.0:  # slicing takes a few ms; a loop over 270,000 pixels takes many seconds
+        raise CheckFailure(f"tv_loss took {call.seconds:.1f} s on a 300 x 300 image: replace the loops over pixels by "
+                           "differences of shifted slices, img[:, :, 1:, :] - img[:, :, :-1, :].")
