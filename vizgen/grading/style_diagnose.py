@@ -29,10 +29,9 @@ TV_FORMULA = ("tv_weight * (((img[:, :, 1:, :] - img[:, :, :-1, :]) ** 2).sum() 
 
 def gram(features: torch.Tensor, normalize: bool = True) -> torch.Tensor:
     """The true Gram matrix (Gatys et al. 2015, eq. 2), in float64: ``(N, C, H, W)`` -> ``(N, C, C)``."""
-    n, c, h, w = features.shape
-    flat = features.double().reshape(n, c, h * w)  # (N, C, HW)
-    g = flat @ flat.transpose(1, 2)  # (N, C, C)
-    return g / (c * h * w) if normalize else g
+    flat = features.double().flatten(2)  # (N, C, HW)
+    products = flat @ flat.transpose(1, 2)  # (N, C, C)
+    return products / flat[0].numel() if normalize else products  # flat[0].numel() = C * H * W
 
 
 def content_candidates(weight: float, current: torch.Tensor, original: torch.Tensor) -> dict[str, float]:
@@ -50,7 +49,7 @@ def content_candidates(weight: float, current: torch.Tensor, original: torch.Ten
 
 def gram_candidates(features: torch.Tensor, normalize: bool) -> dict[str, torch.Tensor]:
     """The correct Gram matrices ``(N, C, C)``, then common mistakes (some of other shapes)."""
-    n, c, h, w = features.shape
+    _, c, h, w = features.shape
     raw = gram(features, normalize=False)  # (N, C, C)
     right = raw / (c * h * w) if normalize else raw
     found = {
