@@ -169,24 +169,25 @@ def true_objective(kind: str, img: torch.Tensor, target: torch.Tensor, settings:
 
 def descend(loss: Callable, kind: str, start: torch.Tensor, target: torch.Tensor, settings: dict,
             steps: int = 20, lr: float = 0.05) -> dict:
-    """Adam steps on the pixels of ``start`` (1, 3, H, W), minimising the student's ``loss``.
+    """Gradient steps on the pixels of ``start`` (1, 3, H, W), minimising the student's ``loss``.
 
     ``kind`` says which loss it is: "content" (``loss(1.0, feats[layer], target_feats[layer])``),
     "style" (``loss(feats, layers, true Gram targets, weights)``) or "tv" (``loss(img, 1.0)``).
+    Each step moves the pixels by ``lr`` times the gradient divided by its largest entry (plain
+    autograd: a torch optimizer would import torch._dynamo, a second of grading time).
     Returns the image after the steps; the grader compares the true objective before and after.
     """
     goal = [f.detach() for f in tiny_features(target)]
     targets = [gram(goal[i]).float() for i in settings.get("layers", [])]
     img = start.detach().clone().requires_grad_(True)  # (1, 3, H, W) leaf
-    optimizer = torch.optim.Adam([img], lr=lr)
     for _ in range(steps):
-        optimizer.zero_grad()
         if kind == "tv":
             value = loss(img, 1.0)
         elif kind == "content":
             value = loss(1.0, tiny_features(img)[settings["layer"]], goal[settings["layer"]])
         else:
             value = loss(tiny_features(img), settings["layers"], targets, settings["weights"])
-        value.backward()
-        optimizer.step()
+        (grad,) = torch.autograd.grad(value, img)  # (1, 3, H, W)
+        with torch.no_grad():
+            img -= lr * grad / grad.abs().max().clamp_min(1e-12)
     return {"image": img.detach()}
