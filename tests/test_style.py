@@ -113,6 +113,16 @@ def test_train_fast_style_trains_in_place_with_seeded_batches():
     assert net.training and style.seconds_per_image(net, photos[:2], repeats=1) > 0
 
 
+def test_caffe_scaled_network_works_in_unit_range():
+    seen = []
+    inner = nn.Identity()
+    inner.register_forward_hook(lambda module, args, out: seen.append(args[0].abs().max().item()))
+    wrapped = style.CaffeScaled(inner, scale=128.0)
+    x = torch.full((1, 3, 2, 2), -128.0)
+    assert torch.equal(wrapped(x), x) and seen == [1.0]
+    assert list(wrapped.parameters()) == list(inner.parameters())
+
+
 def test_paintings(paths):
     assert style.style_names() == ["cafe_terrace_at_night", "composition_viii", "great_wave", "langlois_bridge",
                                    "starry_night", "the_night_cafe"]

@@ -228,6 +228,23 @@ def random_start(shape: Sequence[int], seed: int, scale: float = 20.0, device: s
     return (scale * noise).to(device)
 
 
+class CaffeScaled(nn.Module):
+    """Wraps a network so that it sees Caffe pixels divided by ``scale`` and its output is multiplied back.
+
+    Caffe pixels span about +-128; a freshly initialised network reads and writes values of about
+    +-1, so without the rescaling its first outputs are a flat grey image and it takes many
+    steps only to learn the scale (Johnson et al. 2016 scale a tanh output by 150 for the same reason).
+    """
+
+    def __init__(self, net: nn.Module, scale: float = 128.0):
+        super().__init__()
+        self.net = net
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, H, W) Caffe -> (N, 3, H, W) Caffe
+        return self.scale * self.net(x / self.scale)
+
+
 def train_fast_style(net: nn.Module, photos: torch.Tensor, objective: Callable[[torch.Tensor, torch.Tensor], tuple],
                      steps: int = 300, batch_size: int = 4, lr: float = 1e-3, seed: int = 0,
                      callback: Callable[[int, History], None] | None = None) -> History:
