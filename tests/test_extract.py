@@ -26,6 +26,16 @@ def test_keeps_definitions_and_used_imports_only(tmp_path):
     assert "while True" not in "".join(c for _, c in sub.cells)
 
 
+def test_classes_are_graded_like_their_constructor(tmp_path):
+    nb = write_notebook(tmp_path / "c.ipynb", [
+        solution_cell("Net", "class Net:\n    def __init__(self, width=4, *, depth=2):\n        self.w = width\n\n"
+                             "class Plain:\n    pass"),
+    ])
+    sub = extract_submission(nb)
+    assert sub.functions["Net"].params == ["width", "depth"] and sub.functions["Net"].cell == "Net"
+    assert sub.functions["Plain"].params == []
+
+
 def test_syntax_error_is_a_problem_not_a_crash(tmp_path):
     nb = write_notebook(tmp_path / "b.ipynb", [solution_cell("g", "def g(:\n    pass")])
     sub = extract_submission(nb)

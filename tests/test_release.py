@@ -19,6 +19,7 @@ def test_bundle_is_complete_and_clean(paths, assignment, tmp_path):
     assert f"autograder/{assignment.name}/support.py" in names  # the public checks import it
     assert f"autograder/{assignment.name}/public/hidden_checks.json" in names  # what `vizgen check` lists
     assert "vizgen/grading/engine.py" in names and "pyproject.toml" in names and "datasets/README.md" in names
+    assert "datasets/styles/starry_night.jpg" in names and "datasets/styles/PROVENANCE.md" in names
     secret = ("solutions/", f"autograder/{assignment.name}/hidden/", f"autograder/{assignment.name}/references/")
     assert not [n for n in names if n.startswith(secret)]
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from vizgen.errors import CourseLayoutError
 
 COURSE_ROOT_ENV = "VIZGEN_COURSE_ROOT"
-STYLES_SOURCE_ENV = "VIZGEN_STYLES_SOURCE"
 
 
 @dataclass(frozen=True)
@@ -68,11 +67,6 @@ class CoursePaths:
     @property
     def styles(self) -> Path:
         return self.datasets / "styles"
-
-    @property
-    def styles_source(self) -> Path:
-        env = os.environ.get(STYLES_SOURCE_ENV)
-        return Path(env) if env else self.root.parent / "shared" / "datasets" / "styles"
 
 
 def _is_course_root(path: Path) -> bool:

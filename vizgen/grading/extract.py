@@ -22,6 +22,7 @@ class FunctionInfo:
     name: str
     cell: str  # the nbgrader grade_id of the cell that defines it
     params: list[str]
+    graded: bool = True  # defined in an nbgrader solution cell (a helper in another cell is not graded)
 
 
 @dataclass
@@ -93,6 +94,14 @@ def _strip_magics(source: str) -> str:
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
 
 
+def _init_params(node: ast.ClassDef) -> list[str]:
+    """The parameters of a class's ``__init__`` after ``self`` (none when it defines no ``__init__``)."""
+    init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    if init is None:
+        return []
+    return [a.arg for a in init.args.posonlyargs + init.args.args + init.args.kwonlyargs][1:]
+
+
 def _bound_names(node: ast.stmt) -> set[str]:
     return {(a.asname or a.name).split(".")[0] for a in node.names}
 
@@ -126,11 +135,10 @@ def extract_submission(path: Path) -> Submission:
         for node in kept:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 params = [a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
-                sub.functions[node.name] = FunctionInfo(node.name, cell_id, params)
-            elif isinstance(node, ast.ClassDef):  # a graded class (an nn.Module): its constructor's parameters
-                init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
-                params = [a.arg for a in init.args.args[1:] + init.args.kwonlyargs] if init else []
-                sub.functions[node.name] = FunctionInfo(node.name, cell_id, params)
+                sub.functions[node.name] = FunctionInfo(node.name, cell_id, params, bool(meta.get("solution")))
+            elif isinstance(node, ast.ClassDef):  # a graded class (an nn.Module): called like its __init__
+                sub.functions[node.name] = FunctionInfo(node.name, cell_id, _init_params(node),
+                                                        bool(meta.get("solution")))
         parsed.append((filename, source, kept))
     definitions = [n for _, _, kept in parsed for n in kept if not isinstance(n, (ast.Import, ast.ImportFrom))]
     used = {n.id for d in definitions for n in ast.walk(d) if isinstance(n, ast.Name)}

@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+
 # Constructor settings worth comparing, per layer type (anything else is compared by type only).
 _SETTINGS = {
     nn.Linear: ("in_features", "out_features"),
@@ -79,7 +80,28 @@ def optimizer_summary(get_optimizer: Callable, layer_sizes: tuple = (4, 3)) -> d
     }
 
 
+def count_torch_calls(function: Callable, *args, **kwargs) -> dict:
+    """Call the student's function; return its value and how many torch functions and tensor methods it
+    called (slicing and arithmetic included). A loop over pixels or pairs shows as thousands of calls
+    on a small input, on any machine: unlike a time limit, this oracle does not depend on the CPU."""
+    from torch.overrides import TorchFunctionMode
+
+    class Counter(TorchFunctionMode):
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            self.calls += 1
+            return func(*args, **(kwargs or {}))
+
+    with Counter() as counter:
+        value = function(*args, **kwargs)
+    return {"value": value, "calls": counter.calls}
+
+
 PROBES: dict[str, Callable] = {
     "module_summary": module_summary,
     "optimizer_summary": optimizer_summary,
+    "count_torch_calls": count_torch_calls,
 }

@@ -1,0 +1,218 @@
+"""Hidden checks: the losses on other inputs (references), a few descent steps on each loss,
+periodic textures, near-constant channels, other network sizes and the exact layer list."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from vizgen.grading.cases import ReferenceCase
+from vizgen.grading.expect import fail, expect_close, expect_input_unchanged, expect_module, expect_tensor
+from vizgen.grading.plugin import check
+from vizgen.grading.support import assignment_support
+
+style = assignment_support(__file__)  # autograder/style_transfer/support.py
+CONTENT_FORMULA = style.CONTENT_FORMULA
+GRAM_FORMULA = style.GRAM_FORMULA
+STYLE_FORMULA = style.STYLE_FORMULA
+TV_FORMULA = style.TV_FORMULA
+content_candidates = style.content_candidates
+expect_scalar = style.expect_scalar
+expect_tensor_match = style.expect_tensor_match
+gram = style.gram
+gram_candidates = style.gram_candidates
+style_candidates = style.style_candidates
+tiny_features = style.tiny_features
+true_objective = style.true_objective
+tv_candidates = style.tv_candidates
+
+
+def _random(*shape, seed):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def _content_inputs():
+    return [2.5e-2, _random(1, 16, 9, 7, seed=31) * 10, _random(1, 16, 9, 7, seed=32) * 10], {}
+
+
+def _gram_inputs():
+    return [torch.relu(_random(3, 8, 5, 6, seed=33))], {}  # a batch of 3, non-square maps
+
+
+def _style_inputs():
+    feats = [f.detach() for f in tiny_features(_random(1, 3, 12, 10, seed=34))]  # 6 layers
+    style = [f.detach() for f in tiny_features(_random(1, 3, 12, 10, seed=35))]
+    layers, weights = [1, 3, 5], [3.0, 0.5, 10.0]
+    return [feats, layers, [gram(style[i]).float() for i in layers], weights], {}
+
+
+def _tv_inputs():
+    return [_random(1, 3, 11, 8, seed=36) * 50, 3e-3], {}
+
+
+REFERENCE_CASES = [
+    ReferenceCase("content", "content_loss", _content_inputs, atol=1e-3, rtol=1e-5,
+                  why="float32 sum of 1008 squares of values ~10: summation order changes ~1e-6 relative."),
+    ReferenceCase("gram", "gram_matrix", _gram_inputs, atol=1e-6, rtol=1e-5,
+                  why="float32 products summed over 30 positions, divided by 240: ~1e-7 relative."),
+    ReferenceCase("style", "style_loss", _style_inputs, atol=1e-6, rtol=1e-4,
+                  why="float32 Gram matrices of a tiny net's features; squared differences summed: ~1e-6 relative."),
+    ReferenceCase("tv", "tv_loss", _tv_inputs, atol=1e-3, rtol=1e-5,
+                  why="float32 sum of ~500 squared differences of values ~50: ~1e-6 relative."),
+]
+
+
+def _against_reference(value, case, candidates, name, formula):
+    """expect_scalar with the stored output as the correct value; the mistakes recomputed on the stored inputs."""
+    expect_scalar(value, {**candidates(*case.args), "correct": case.output.item()}, name, formula,
+                  rtol=case.rtol, atol=case.atol)
+
+
+def _descends(student, function, kind, settings, seed):
+    """Twenty gradient steps on the student's loss lower the true objective by a third."""
+    start, target = _random(1, 3, 10, 10, seed=seed), _random(1, 3, 10, 10, seed=seed + 1)
+    image = student.probe("descend", function, kind, start, target, settings).value["image"]
+    before, after = true_objective(kind, start, target, settings), true_objective(kind, image, target, settings)
+    if not after < 0.67 * before:
+        fail(
+            f"20 gradient steps on the pixels, minimising your {function}, moved the true loss from {before:.4g} to "
+            f"{after:.4g} (it should fall by a third or more): the loss must be differentiable in the image "
+            "(no .detach(), .item() or NumPy inside) and minimised where the features match"
+            + (" (if gram_matrix fails its checks, fix it first)." if kind == "style" else ".")
+        )
+
+
+@check(points=1, function="content_loss")
+def test_content_loss_reference(student, reference):
+    """matches the reference on other features with another weight"""
+    case = reference.case("content")
+    _against_reference(student.content_loss(*case.args).value, case, content_candidates, "the content loss",
+                       CONTENT_FORMULA)
+
+
+@check(points=1, function="content_loss")
+def test_content_loss_descends(student):
+    """a few gradient steps on it move an image's features towards the target's"""
+    _descends(student, "content_loss", "content", {"layer": 3}, seed=40)
+
+
+@check(points=1, function="gram_matrix")
+def test_gram_matrix_reference(student, reference):
+    """matches the reference on a batch of three non-square maps"""
+    case = reference.case("gram")
+    candidates = gram_candidates(*case.args, True)
+    candidates["correct"] = case.output.double()
+    expect_tensor_match(student.gram_matrix(*case.args).value, candidates, "gram_matrix(features)", GRAM_FORMULA,
+                        atol=case.atol, rtol=case.rtol)
+
+
+@check(points=1, function="style_loss")
+def test_style_loss_reference(student, reference):
+    """matches the reference on three layers of a small network with unequal weights"""
+    case = reference.case("style")
+    _against_reference(student.style_loss(*case.args).value, case, style_candidates, "the style loss",
+                       STYLE_FORMULA + " (if gram_matrix fails its checks, fix it first)")
+
+
+@check(points=1, function="style_loss")
+def test_style_loss_descends(student):
+    """a few gradient steps on it move an image's Gram matrices towards the target's"""
+    _descends(student, "style_loss", "style", {"layers": [1, 3, 5], "weights": [1.0, 10.0, 10.0]}, seed=42)
+
+
+@check(points=1, function="tv_loss")
+def test_tv_loss_reference(student, reference):
+    """matches the reference on another image and weight"""
+    case = reference.case("tv")
+    _against_reference(student.tv_loss(*case.args).value, case, tv_candidates, "the total variation loss", TV_FORMULA)
+
+
+@check(points=1, function="tv_loss")
+def test_tv_loss_is_vectorised(student):
+    """computes a (2, 3, 24, 40) batch's loss with a few tensor operations (no Python loop over pixels)"""
+    img = _random(2, 3, 24, 40, seed=44)  # (2, 3, 24, 40)
+    counted = student.probe("count_torch_calls", "tv_loss", img, 1.0).value
+    expect_scalar(counted["value"], tv_candidates(img, 1.0), "the total variation loss", TV_FORMULA, rtol=1e-4)
+    style.expect_no_pixel_loop(counted["calls"], img)
+
+
+@check(points=1, function="synthesize_texture_nn")
+def test_texture_reproduces_a_periodic_sample(student):
+    """continues a sample made of one repeated 4 x 4 tile with the same period"""
+    tile = np.random.default_rng(45).integers(0, 256, (4, 4, 3), dtype=np.uint8)
+    sample = np.tile(tile, (5, 5, 1))  # (20, 20, 3), period 4 both ways
+    out = np.asarray(student.synthesize_texture_nn(sample, 16, 5, 3).value)
+    if out.shape != (16, 16, 3):
+        fail(f"the texture has shape {out.shape}; expected (16, 16, 3).")
+    periodic = min((out[4:] == out[:-4]).all(-1).mean(), (out[:, 4:] == out[:, :-4]).all(-1).mean())
+    if periodic < 0.9:
+        fail(
+            f"only {periodic:.0%} of the output repeats with the sample's period 4 (expected 90% or more): match "
+            "each pixel's already-filled neighbourhood (a mask of the filled pixels) against every sample window "
+            "and copy the centre of a best match."
+        )
+
+
+@check(points=1, function="synthesize_texture_nn")
+def test_texture_other_window_and_size(student):
+    """works for a rectangular sample, window 7 and out_size 9, copying only sample pixels"""
+    sample = np.random.default_rng(46).integers(0, 256, (14, 18, 3), dtype=np.uint8)  # (14, 18, 3)
+    out = np.asarray(student.synthesize_texture_nn(sample, 9, 7, 1).value)
+    if out.shape != (9, 9, 3) or out.dtype != np.uint8:
+        fail(f"the texture is {out.dtype} {out.shape}; expected uint8 (9, 9, 3).")
+    known = {tuple(p) for p in sample.reshape(-1, 3)}
+    if any(tuple(p) not in known for p in out.reshape(-1, 3)):
+        fail("some output pixels do not occur in the sample: copy sample pixels, never blend them.")
+
+
+@check(points=1, function="instance_norm")
+def test_instance_norm_near_constant_channels(student):
+    """matches F.instance_norm where eps matters: channels varying by 3e-3 or not at all, eps 1e-5 and 1e-2"""
+    x = 0.1 + 3e-3 * _random(1, 4, 6, 6, seed=47)  # (1, 4, 6, 6): variance ~1e-5, the size of eps
+    x[0, 2] = 0.7  # one exactly constant channel: only eps keeps it finite
+    weight, bias = _random(4, seed=48), _random(4, seed=49)
+    for eps in (1e-5, 1e-2):
+        got = expect_tensor(student.instance_norm(x, weight, bias, eps).value, "instance_norm")
+        expect_close(got, F.instance_norm(x, weight=weight, bias=bias, eps=eps), f"instance_norm(x, w, b, eps={eps:g})",
+                     atol=1e-4, rtol=1e-3, hint="add eps to the variance inside the square root, sqrt(var + eps), "
+                     "not after it (std + eps), and use the biased variance")
+
+
+@check(points=1, function="instance_norm")
+def test_instance_norm_random_shapes(student):
+    """matches F.instance_norm on several shapes (one image, one channel, wide maps), input unchanged"""
+    for k, shape in enumerate([(1, 1, 3, 3), (4, 2, 1, 9), (3, 5, 7, 2)]):
+        x = _random(*shape, seed=50 + k) * (k + 1) - k
+        weight, bias = _random(shape[1], seed=60 + k), _random(shape[1], seed=70 + k)
+        call = student.instance_norm(x, weight, bias)
+        expect_close(expect_tensor(call.value, "instance_norm"), F.instance_norm(x, weight=weight, bias=bias),
+                     f"instance_norm on shape {shape}", atol=1e-4, rtol=1e-4,
+                     hint="the mean and variance are per image and per channel, over dims (2, 3) only")
+        expect_input_unchanged(call, "x")
+
+
+@check(points=1, function="TransformerNet")
+def test_transformer_net_other_size(student):
+    """TransformerNet(8, 2) keeps a (1, 3, 17, 21) shape with 52,899 parameters"""
+    summary = student.probe("module_summary", "TransformerNet", 8, 2, input_shape=(1, 3, 17, 21)).value
+    expect_module(summary, "TransformerNet(8, 2)", output_shape=(1, 3, 17, 21), parameters=52_899)
+
+
+def _layers(c: int, residual: int) -> list[str]:
+    def conv(cin, cout, k, stride=1, relu=True):
+        layers = ["ReflectionPad2d()",
+                  f"Conv2d(in_channels={cin}, out_channels={cout}, kernel_size=({k}, {k}), stride=({stride}, {stride}), "
+                  "padding=(0, 0))", "InstanceNorm2d()"]
+        return layers + ["ReLU()"] if relu else layers
+    found = conv(3, c, 9) + conv(c, 2 * c, 3, 2) + conv(2 * c, 4 * c, 3, 2)
+    for _ in range(residual):
+        found += conv(4 * c, 4 * c, 3) + conv(4 * c, 4 * c, 3, relu=False)
+    found += conv(4 * c, 2 * c, 3) + conv(2 * c, c, 3)
+    return found + ["ReflectionPad2d()", f"Conv2d(in_channels={c}, out_channels=3, kernel_size=(9, 9), stride=(1, 1), "
+                                         "padding=(0, 0))"]
+
+
+@check(points=1, function="TransformerNet")
+def test_transformer_net_layers(student):
+    """TransformerNet(8, 2) has exactly the docstring's layers, in order"""
+    summary = student.probe("module_summary", "TransformerNet", 8, 2).value
+    expect_module(summary, "TransformerNet(8, 2)", layers=_layers(8, 2))
