@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def instructor_blocks(readme: str) -> list[str]:
-    """The fenced bash blocks of the README's "For instructors" section, in order."""
-    section = readme.split("\n## For instructors", 1)[1].split("\n## ", 1)[0]
+    """The fenced bash blocks of the README's "For instructors" section, in order; the recipe of "Adding an
+    assignment" is for an assignment that does not exist yet (test_new_assignment.py follows it)."""
+    section = readme.split("\n## For instructors", 1)[1].split("\n## ", 1)[0].split("\n### Adding an assignment", 1)[0]
     return re.findall(r"```bash\n(.*?)```", section, re.DOTALL)
 
 
