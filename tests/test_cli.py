@@ -38,9 +38,9 @@ def test_grade_writes_gradescope_json_and_csv(assignment, tmp_path, capsys):
             assert set(test) == {"name", "score", "max_score", "status", "output", "visibility"}
             assert test["visibility"] in ("visible", "after_published")
     scores = sorted(r["score"] for r in results)
-    assert scores[1] == 24 and 0 < scores[0] < 24
+    assert scores[1] == 27 and 0 < scores[0] < 27
     rows = list(csv.DictReader(table.open()))
-    assert [float(r["max_score"]) for r in rows] == [24.0, 24.0]
+    assert [float(r["max_score"]) for r in rows] == [27.0, 27.0]
     assert "submission" in capsys.readouterr().out
 
 
