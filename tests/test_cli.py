@@ -14,14 +14,14 @@ def test_check_on_the_starter_fails_with_next_steps(assignment, capsys):
     assert code == 1
     assert "FAIL compute_saliency_maps: returns a float32 (N, H, W) tensor" in out
     assert "not implemented yet" in out
-    assert "0/11 public checks passed" in out
+    assert "0/14 public checks passed" in out
     assert "13 hidden checks (13 points) run at grading." in out
     assert "matches the reference" not in out  # hidden checks are not listed
 
 
 def test_check_on_the_solution_passes(assignment, capsys):
     assert main(["check", str(assignment.solution_notebook)]) == 0
-    assert "11/11 public checks passed" in capsys.readouterr().out
+    assert "14/14 public checks passed" in capsys.readouterr().out
 
 
 def test_grade_writes_gradescope_json_and_csv(assignment, tmp_path, capsys):
@@ -48,7 +48,7 @@ def test_grade_single_json_is_a_file(assignment, tmp_path):
     out = tmp_path / "results.json"
     assert main(["grade", str(assignment.release_notebook), "--json", str(out)]) == 0
     result = json.loads(out.read_text())
-    assert result["score"] == 0 and len(result["tests"]) == 11  # public checks only without --hidden
+    assert result["score"] == 0 and len(result["tests"]) == 14  # public checks only without --hidden
 
 
 @pytest.mark.parametrize("argv, words", [

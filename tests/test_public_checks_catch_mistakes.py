@@ -11,6 +11,8 @@ from vizgen.grading.engine import grade_submission
 
 NV, GAN = "network_visualization", "generative_adversarial_networks"
 GUIDED = "def guided_backprop(X, y, model):\n"
+D_STEP = "def discriminator_step(D, G, D_solver, discriminator_loss, x, z):\n"
+G_STEP = "def generator_step(D, G, G_solver, generator_loss, z):\n"
 HOOK = (
     "    def clamp(module, inputs, output):\n"
     "        output.register_hook(lambda grad: grad.clamp(min=0))\n"
@@ -82,6 +84,30 @@ MISTAKES = {
         "        nn.ConvTranspose2d(128, 64, 4, stride=2, padding=1), nn.BatchNorm2d(64), nn.ReLU(),\n"
         "        nn.ConvTranspose2d(64, 1, 4, stride=2, padding=1), nn.Tanh(), nn.Flatten())\n"),
         "batch norm comes after the ReLU"),
+    "discriminator-step-forgot-detach": (GAN, "discriminator_step", D_STEP + (
+        "    scores_real, scores_fake = D(x), D(G(z))\n"
+        "    loss = discriminator_loss(scores_real, scores_fake)\n"
+        "    D_solver.zero_grad()\n"
+        "    loss.backward()\n"
+        "    D_solver.step()\n"
+        "    return loss.detach(), scores_real.detach(), scores_fake.detach()\n"), "detach the fakes"),
+    "discriminator-step-forgot-zero-grad": (GAN, "discriminator_step", D_STEP + (
+        "    scores_real, scores_fake = D(x), D(G(z).detach())\n"
+        "    loss = discriminator_loss(scores_real, scores_fake)\n"
+        "    loss.backward()\n"
+        "    D_solver.step()\n"
+        "    return loss.detach(), scores_real.detach(), scores_fake.detach()\n"), "no D_solver.zero_grad()"),
+    "generator-step-detached-fakes": (GAN, "generator_step", G_STEP + (
+        "    loss = generator_loss(D(G(z).detach()))\n"
+        "    G_solver.zero_grad()\n"
+        "    loss.backward()\n"
+        "    G_solver.step()\n"
+        "    return loss.detach()\n"), "do not detach G(z) in G's step"),
+    "generator-step-forgot-zero-grad": (GAN, "generator_step", G_STEP + (
+        "    loss = generator_loss(D(G(z)))\n"
+        "    loss.backward()\n"
+        "    G_solver.step()\n"
+        "    return loss.detach()\n"), "no G_solver.zero_grad()"),
 }
 
 

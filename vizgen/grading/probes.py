@@ -125,9 +125,13 @@ def train_generator(loss: Callable, noise: torch.Tensor, steps: int = 30, seed: 
     return {"fake_before": before, "fake_after": after}
 
 
+from vizgen.grading.gan_probes import discriminator_step_probe, generator_step_probe  # noqa: E402
+
 PROBES: dict[str, Callable] = {
     "module_summary": module_summary,
     "optimizer_summary": optimizer_summary,
     "train_discriminator": train_discriminator,
     "train_generator": train_generator,
+    "discriminator_step": discriminator_step_probe,
+    "generator_step": generator_step_probe,
 }
