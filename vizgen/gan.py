@@ -131,32 +131,6 @@ def _check_settings(num_iterations: int, show_every: int, noise_size: int, sampl
         raise ValueError(f"noise_size and sample_count must be >= 1, got {noise_size} and {sample_count}.")
 
 
-def reference_discriminator_step(D: nn.Module, G: nn.Module, D_solver: torch.optim.Optimizer, discriminator_loss: Loss,
-                                 x: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One discriminator update (Goodfellow et al. 2014, Algorithm 1, the inner step with k = 1) on real
-    images ``x`` ``(B, 784)`` and fakes ``G(z)``, detached so that no gradient reaches G. Returns the
-    loss and D's scores on the real and the fake batch ``(B, 1)``, all detached."""
-    fake = G(z).detach()  # (B, 784): D's step must not give G's parameters gradients
-    scores_real, scores_fake = D(x), D(fake)  # (B, 1), (B, 1)
-    loss = discriminator_loss(scores_real, scores_fake)
-    D_solver.zero_grad()
-    loss.backward()
-    D_solver.step()
-    return loss.detach(), scores_real.detach(), scores_fake.detach()
-
-
-def reference_generator_step(D: nn.Module, G: nn.Module, G_solver: torch.optim.Optimizer, generator_loss: Loss,
-                             z: torch.Tensor) -> torch.Tensor:
-    """One generator update on noise ``z`` ``(B, noise_dim)``: the gradient of ``generator_loss(D(G(z)))``
-    flows through D into G; only G's optimizer steps (D's .grad is filled too and cleared by D's next
-    ``zero_grad``). Returns the detached loss."""
-    loss = generator_loss(D(G(z)))  # (B, 784) fakes -> (B, 1) scores -> scalar
-    G_solver.zero_grad()
-    loss.backward()
-    G_solver.step()
-    return loss.detach()
-
-
 def train_gan(
     D: nn.Module,
     G: nn.Module,
@@ -167,6 +141,8 @@ def train_gan(
     real_images: torch.Tensor,
     *,
     sample_noise: NoiseSampler,
+    discriminator_step: Callable,
+    generator_step: Callable,
     noise_size: int = 96,
     batch_size: int = 128,
     num_iterations: int = 1000,
@@ -176,8 +152,6 @@ def train_gan(
     progress: bool = True,
     generator: torch.Generator | None = None,
     lr_schedule: LrSchedule | None = None,
-    discriminator_step: Callable | None = None,
-    generator_step: Callable | None = None,
 ) -> dict[str, list[float]]:
     """Train ``D`` and ``G`` against each other; returns the loss histories.
 
@@ -193,9 +167,9 @@ def train_gan(
       2 * show_every, ... completed iterations, and at the end.
     - lr_schedule(t): multiplies both optimizers' learning rates at iteration t (e.g. ``linear_decay``);
       their own learning rates are restored when training ends. None keeps them constant.
-    - discriminator_step(D, G, D_solver, discriminator_loss, x, z) and generator_step(D, G, G_solver,
-      generator_loss, z): one update of each player (the student's, in the notebook); None uses
-      ``reference_discriminator_step`` / ``reference_generator_step``.
+    - discriminator_step(D, G, D_solver, discriminator_loss, x, z) -> (loss, scores_real, scores_fake)
+      and generator_step(D, G, G_solver, generator_loss, z) -> loss: one update of each player, the
+      student's (the notebook's exercise, so vizgen ships no implementation of them).
     - generator: makes the run repeatable: minibatches come from it, and torch's global RNG (used
       by ``sample_noise``) is forked and seeded from it for the run, then restored.
 
@@ -209,8 +183,6 @@ def train_gan(
     two losses, and D's mean score on the real and on the fake batch of each discriminator step.
     """
     _check_settings(num_iterations, show_every, noise_size, sample_count)
-    d_step = discriminator_step or reference_discriminator_step
-    g_step = generator_step or reference_generator_step
     real_images = real_images.reshape(len(real_images), -1)  # (N, 784)
     history: dict[str, list[float]] = {"d_loss": [], "g_loss": [], "d_real": [], "d_fake": []}
     device = model_device(G)
@@ -228,9 +200,9 @@ def train_gan(
             # 1. Discriminator step: ascend its objective = descend discriminator_loss.
             x = next(batches).to(device)  # (B, 784)
             z = sample_noise(batch_size, noise_size).to(device)  # (B, noise_size)
-            d_loss, scores_real, scores_fake = d_step(D, G, D_solver, discriminator_loss, x, z)
+            d_loss, scores_real, scores_fake = discriminator_step(D, G, D_solver, discriminator_loss, x, z)
             # 2. Generator step: fool the (just updated) discriminator on fresh noise.
-            g_loss = g_step(D, G, G_solver, generator_loss, sample_noise(batch_size, noise_size).to(device))
+            g_loss = generator_step(D, G, G_solver, generator_loss, sample_noise(batch_size, noise_size).to(device))
 
             for key, value in zip(history, (d_loss, g_loss, scores_real.mean(), scores_fake.mean())):
                 history[key].append(value.item())

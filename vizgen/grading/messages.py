@@ -48,8 +48,8 @@ _HINTS = {
     ),
     "of BackwardHookFunction is a view and is being modified inplace": (
         "the model has in-place activations (ReLU6(inplace=True)), which register_full_backward_hook cannot wrap "
-        "(cloning does not help): register a forward hook on each activation that calls "
-        "output.register_hook(lambda grad: grad.clamp(min=0)) instead"
+        "(cloning does not help): use a forward hook on each activation instead, which registers a tensor hook "
+        "on the activation's output that clamps the incoming gradient at 0"
     ),
     "Trying to backward through the graph a second time": "run a fresh forward pass before each backward",
     "expected scalar type": "keep the dtype of the input (float32)",
