@@ -151,7 +151,8 @@ def run(recipe: str, seed: int, device: str, every: int, samples: int) -> list[d
 
     train_gan(
         D, G, D_solver, G_solver, ns["discriminator_loss"], ns["generator_loss"], x,
-        sample_noise=ns["sample_noise"], noise_size=96, batch_size=recipe_.batch_size,
+        sample_noise=ns["sample_noise"], discriminator_step=ns["discriminator_step"],
+        generator_step=ns["generator_step"], noise_size=96, batch_size=recipe_.batch_size,
         num_iterations=recipe_.iterations, show_every=every, on_samples=judge, progress=False,
         generator=torch.Generator().manual_seed(seed),
         lr_schedule=None if recipe_.decay_from is None else linear_decay(recipe_.iterations, recipe_.decay_from),

@@ -14,7 +14,7 @@ def test_check_on_the_starter_fails_with_next_steps(assignment, capsys):
     assert code == 1
     assert "FAIL compute_saliency_maps: returns a float32 (N, H, W) tensor" in out
     assert "not implemented yet" in out
-    assert "0/11 public checks passed" in out
+    assert "0/14 public checks passed" in out
     assert "13 hidden checks (13 points) run at grading:" in out
     assert "  compute_saliency_maps: matches the reference saliency on two photos [1]" in out  # titles, not inputs
     assert "photo_batch" not in out and "chelsea" not in out
@@ -22,7 +22,7 @@ def test_check_on_the_starter_fails_with_next_steps(assignment, capsys):
 
 def test_check_on_the_solution_passes(assignment, capsys):
     assert main(["check", str(assignment.solution_notebook)]) == 0
-    assert "11/11 public checks passed" in capsys.readouterr().out
+    assert "14/14 public checks passed" in capsys.readouterr().out
 
 
 def test_grade_writes_gradescope_json_and_csv(assignment, tmp_path, capsys):
@@ -39,9 +39,9 @@ def test_grade_writes_gradescope_json_and_csv(assignment, tmp_path, capsys):
             assert set(test) == {"name", "score", "max_score", "status", "output", "visibility"}
             assert test["visibility"] in ("visible", "after_published")
     scores = sorted(r["score"] for r in results)
-    assert scores[1] == 24 and 0 < scores[0] < 24
+    assert scores[1] == 27 and 0 < scores[0] < 27
     rows = list(csv.DictReader(table.open()))
-    assert [float(r["max_score"]) for r in rows] == [24.0, 24.0]
+    assert [float(r["max_score"]) for r in rows] == [27.0, 27.0]
     assert "submission" in capsys.readouterr().out
 
 
@@ -49,7 +49,7 @@ def test_grade_single_json_is_a_file(assignment, tmp_path):
     out = tmp_path / "results.json"
     assert main(["grade", str(assignment.release_notebook), "--json", str(out)]) == 0
     result = json.loads(out.read_text())
-    assert result["score"] == 0 and len(result["tests"]) == 11  # public checks only without --hidden
+    assert result["score"] == 0 and len(result["tests"]) == 14  # public checks only without --hidden
 
 
 @pytest.mark.parametrize("argv, words", [

@@ -40,13 +40,13 @@ def submitted(assignment, tmp_path_factory):
 
 def test_correct_submission_gets_full_marks(assignment):
     report = grade_submission(assignment.solution_notebook, assignment, hidden=True)
-    assert report.score == report.max_score == 24, [(c.name, c.message) for c in report.checks if not c.passed]
+    assert report.score == report.max_score == 27, [(c.name, c.message) for c in report.checks if not c.passed]
     assert report.notes == []
 
 
 def test_unchanged_starter_scores_zero_saying_not_implemented(assignment):
     report = grade_submission(assignment.release_notebook, assignment, hidden=True)
-    assert report.score == 0 and len(report.checks) == 24
+    assert report.score == 0 and len(report.checks) == 27
     for check in report.checks:
         assert "is not implemented yet: replace `raise NotImplementedError()`" in check.message, check.message
 
@@ -108,6 +108,6 @@ def test_invalid_json_still_writes_a_full_report(assignment, tmp_path):
     path = tmp_path / "submitted-invalid-json.ipynb"
     path.write_text('{"cells": [ oops')
     report = grade_submission(path, assignment, hidden=True)
-    assert report.score == 0 and len(report.checks) == 24
+    assert report.score == 0 and len(report.checks) == 27
     assert "not valid notebook JSON" in report.notes[0]
     assert all("could not be read" in c.message for c in report.checks)

@@ -32,6 +32,26 @@ def g_loss(logits_fake):
     return F.binary_cross_entropy_with_logits(logits_fake, torch.ones_like(logits_fake))
 
 
+def d_step(D, G, D_solver, loss_fn, x, z):
+    """The discriminator update the notebook asks for (the fakes detached)."""
+    fake = G(z).detach()  # (B, 784)
+    scores_real, scores_fake = D(x), D(fake)  # (B, 1), (B, 1)
+    loss = loss_fn(scores_real, scores_fake)
+    D_solver.zero_grad()
+    loss.backward()
+    D_solver.step()
+    return loss.detach(), scores_real.detach(), scores_fake.detach()
+
+
+def g_step(D, G, G_solver, loss_fn, z):
+    """The generator update the notebook asks for (through D, only G steps)."""
+    loss = loss_fn(D(G(z)))
+    G_solver.zero_grad()
+    loss.backward()
+    G_solver.step()
+    return loss.detach()
+
+
 def tiny_models(seed: int = 0) -> tuple[nn.Module, nn.Module]:
     torch.manual_seed(seed)
     D = nn.Sequential(nn.Linear(PIXELS, 8), nn.LeakyReLU(0.01), nn.Linear(8, 1))
@@ -56,7 +76,7 @@ def data() -> torch.Tensor:
 def train(D, G, data, *, d_lr=1e-2, g_lr=1e-2, seed=0, **kw):
     kw = {"noise_size": NOISE, "batch_size": 8, "num_iterations": 6, "progress": False, **kw}
     D_solver, G_solver = torch.optim.Adam(D.parameters(), lr=d_lr), torch.optim.Adam(G.parameters(), lr=g_lr)
-    return train_gan(D, G, D_solver, G_solver, d_loss, g_loss, data, sample_noise=sample_noise,
+    return train_gan(D, G, D_solver, G_solver, d_loss, g_loss, data, sample_noise=sample_noise, discriminator_step=d_step, generator_step=g_step,
                      generator=torch.Generator().manual_seed(seed), **kw)
 
 
@@ -154,7 +174,7 @@ def test_lr_schedule_scales_each_step_and_restores_the_optimizers(data):
         return 1.0 if t == 0 else 0.0
 
     after_first = {}
-    train_gan(D, G, D_solver, G_solver, d_loss, g_loss, data, sample_noise=sample_noise, noise_size=NOISE,
+    train_gan(D, G, D_solver, G_solver, d_loss, g_loss, data, sample_noise=sample_noise, discriminator_step=d_step, generator_step=g_step, noise_size=NOISE,
               batch_size=8, num_iterations=4, progress=False, lr_schedule=schedule, show_every=1,
               on_samples=lambda it, _: after_first.setdefault(it, params(G)))
     assert seen == [0, 1, 2, 3]

@@ -49,7 +49,7 @@ def gan(paths):
 
 def test_gan_solution_gets_full_marks(gan):
     report = grade_submission(gan.solution_notebook, gan, hidden=True)
-    assert report.score == report.max_score == 22, [(c.name, c.message) for c in report.checks if not c.passed]
+    assert report.score == report.max_score == 33, [(c.name, c.message) for c in report.checks if not c.passed]
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))

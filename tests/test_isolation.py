@@ -62,7 +62,7 @@ def _graded_alone(report, function: str) -> list:
     for other, checks in grouped.items():
         if other != function:
             assert all(c.passed for c in checks), [(c.name, c.message) for c in checks if not c.passed]
-    assert len(report.checks) == 24
+    assert len(report.checks) == 27
     return [c for c in grouped[function] if not c.passed]
 
 
@@ -93,7 +93,7 @@ def test_killing_the_grader_is_refused_and_results_are_written(assignment, submi
     assert done.returncode == 0, done.stderr
     results = json.loads(out.read_text())
     others = [t for t in results["tests"] if not t["name"].startswith(function)]
-    assert len(results["tests"]) == 24 and all(t["score"] == t["max_score"] for t in others), others
+    assert len(results["tests"]) == 27 and all(t["score"] == t["max_score"] for t in others), others
 
 
 def test_nothing_is_left_running(assignment, submitted):

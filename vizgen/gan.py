@@ -141,6 +141,8 @@ def train_gan(
     real_images: torch.Tensor,
     *,
     sample_noise: NoiseSampler,
+    discriminator_step: Callable,
+    generator_step: Callable,
     noise_size: int = 96,
     batch_size: int = 128,
     num_iterations: int = 1000,
@@ -165,6 +167,9 @@ def train_gan(
       2 * show_every, ... completed iterations, and at the end.
     - lr_schedule(t): multiplies both optimizers' learning rates at iteration t (e.g. ``linear_decay``);
       their own learning rates are restored when training ends. None keeps them constant.
+    - discriminator_step(D, G, D_solver, discriminator_loss, x, z) -> (loss, scores_real, scores_fake)
+      and generator_step(D, G, G_solver, generator_loss, z) -> loss: one update of each player, the
+      student's (the notebook's exercise, so vizgen ships no implementation of them).
     - generator: makes the run repeatable: minibatches come from it, and torch's global RNG (used
       by ``sample_noise``) is forked and seeded from it for the run, then restored.
 
@@ -194,19 +199,10 @@ def train_gan(
             set_lr(t)
             # 1. Discriminator step: ascend its objective = descend discriminator_loss.
             x = next(batches).to(device)  # (B, 784)
-            fake = G(sample_noise(batch_size, noise_size).to(device)).detach()  # (B, 784), no gradient to G
-            scores_real, scores_fake = D(x), D(fake)  # (B, 1), (B, 1)
-            d_loss = discriminator_loss(scores_real, scores_fake)
-            D_solver.zero_grad()
-            d_loss.backward()
-            D_solver.step()
-
+            z = sample_noise(batch_size, noise_size).to(device)  # (B, noise_size)
+            d_loss, scores_real, scores_fake = discriminator_step(D, G, D_solver, discriminator_loss, x, z)
             # 2. Generator step: fool the (just updated) discriminator on fresh noise.
-            fake = G(sample_noise(batch_size, noise_size).to(device))  # (B, 784)
-            g_loss = generator_loss(D(fake))
-            G_solver.zero_grad()
-            g_loss.backward()  # also fills D's .grad; D_solver.zero_grad() clears it next time
-            G_solver.step()
+            g_loss = generator_step(D, G, G_solver, generator_loss, sample_noise(batch_size, noise_size).to(device))
 
             for key, value in zip(history, (d_loss, g_loss, scores_real.mean(), scores_fake.mean())):
                 history[key].append(value.item())

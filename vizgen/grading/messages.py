@@ -46,6 +46,11 @@ _HINTS = {
     "a leaf Variable that requires grad is being used in an in-place operation": (
         "update the image inside `with torch.no_grad():` (or through .data)"
     ),
+    "of BackwardHookFunction is a view and is being modified inplace": (
+        "the model has in-place activations (ReLU6(inplace=True)), which register_full_backward_hook cannot wrap "
+        "(cloning does not help): use a forward hook on each activation instead, which registers a tensor hook "
+        "on the activation's output that clamps the incoming gradient at 0"
+    ),
     "Trying to backward through the graph a second time": "run a fresh forward pass before each backward",
     "expected scalar type": "keep the dtype of the input (float32)",
     "mat1 and mat2 shapes cannot be multiplied": "keep the (N, 3, H, W) input shape the model expects",

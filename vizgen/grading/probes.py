@@ -100,6 +100,7 @@ def count_torch_calls(function: Callable, *args, **kwargs) -> dict:
     return {"value": value, "calls": counter.calls}
 
 
+
 PROBES: dict[str, Callable] = {
     "module_summary": module_summary,
     "optimizer_summary": optimizer_summary,

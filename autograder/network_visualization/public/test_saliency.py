@@ -36,8 +36,12 @@ def test_saliency_linear_model(student):
     call = student.compute_saliency_maps(X, y, spec)
     weight = nv.SUPPORT.build_model(spec).net[1].weight  # (10, 3*8*8): d s_y / d X = W[y]
     expected = weight[y].view(3, 3, 8, 8).abs().amax(dim=1)  # (N, 8, 8)
+    no_abs = weight[y].view(3, 3, 8, 8).amax(dim=1)  # (N, 8, 8): the usual mistake, max of the signed gradient
+    forgot_abs = isinstance(call.value, torch.Tensor) and call.value.shape == no_abs.shape and torch.allclose(
+        call.value, no_abs, atol=1e-6, rtol=1e-5)
     expect_close(call.value, expected, "saliency", atol=1e-6, rtol=1e-5,
-                 hint="use the gradient of the raw score s_y (not the softmax or the loss), one score per image")
+                 hint="take |gradient| before the max over the colour channel" if forgot_abs else
+                 "use the gradient of the raw score s_y (not the softmax or the loss), one score per image")
     expect_clean_model(call, "model")
     expect_input_unchanged(call, "X")
 
