@@ -36,3 +36,14 @@ def replace_solution(nb_path: Path, out: Path, grade_id: str, source: str | None
     nb.cells = kept
     nbformat.write(nb, out)
     return out
+
+
+def scenario_maker(solution: Path, folder: Path, scenarios: dict):
+    """``make(name)`` writes `submitted-<name>.ipynb`: ``solution`` with the cell of ``scenarios[name]``'s
+    function replaced by its source; returns (path, function)."""
+
+    def make(scenario: str) -> tuple[Path, str]:
+        function, source = scenarios[scenario]
+        return replace_solution(solution, folder / f"submitted-{scenario}.ipynb", function, source), function
+
+    return make

@@ -5,7 +5,7 @@ from collections import defaultdict
 import nbformat
 import pytest
 
-from helpers import replace_solution
+from helpers import scenario_maker
 from scenarios import SCENARIOS
 from vizgen.config import GradingConfig
 from vizgen.grading.engine import grade_submission
@@ -28,14 +28,7 @@ def _untouched_functions_pass(report, broken: str):
 
 @pytest.fixture(scope="module")
 def submitted(assignment, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("submitted")
-
-    def make(scenario: str):
-        function, source = SCENARIOS[scenario]
-        path = folder / f"submitted-{scenario}.ipynb"
-        return replace_solution(assignment.solution_notebook, path, function, source), function
-
-    return make
+    return scenario_maker(assignment.solution_notebook, tmp_path_factory.mktemp("submitted"), SCENARIOS)
 
 
 def test_correct_submission_gets_full_marks(assignment):

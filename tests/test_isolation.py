@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import replace_solution, solution_cell, write_notebook
+from helpers import scenario_maker, solution_cell, write_notebook
 from hostile import EXPECTED, HOSTILE, SECRET_MARKER
 from vizgen.config import GradingConfig
 from vizgen.grading import confine
@@ -44,14 +44,7 @@ def _processes_in_group(pgid: int) -> list[int]:
 
 @pytest.fixture(scope="module")
 def submitted(assignment, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("submitted")
-
-    def make(scenario: str):
-        function, source = HOSTILE[scenario]
-        path = folder / f"submitted-{scenario}.ipynb"
-        return replace_solution(assignment.solution_notebook, path, function, source), function
-
-    return make
+    return scenario_maker(assignment.solution_notebook, tmp_path_factory.mktemp("submitted"), HOSTILE)
 
 
 def _graded_alone(report, function: str) -> list:
