@@ -2,8 +2,10 @@
 
 Both variants fork one process per graded function; they differ only in the confinement the worker
 applies before student code runs (and the nested domain each function's process adds). Runs are
-interleaved (A, B, A, B, ...) so that the machine's drift hits both alike. Exits 1 when the median
-cost exceeds the limit the README promises (50 ms per submission).
+interleaved (A, B, A, B, ...) so that the machine's drift hits both alike. It also times the
+confinement itself inside a process (the worker's ruleset, each function's nested domain), which
+the whole-command difference is too noisy to resolve on a shared machine; it exits 1 when that cost
+for a submission of ten functions exceeds the limit the README promises (50 ms).
 
     .venv/bin/python benchmarks/isolation.py [--repeats 7] [--limit-ms 50]
 """
@@ -34,6 +36,37 @@ def grade_once(notebook: Path, level: str) -> float:
     return time.perf_counter() - start
 
 
+_DIRECT = """
+import json, os, tempfile, time
+from pathlib import Path
+from vizgen.config import CoursePaths
+from vizgen.grading import confine, sandbox
+paths = CoursePaths(Path(os.environ["VIZGEN_COURSE_ROOT"]))
+start = time.perf_counter()
+policy = confine.Policy(readable=confine.default_readable([str(paths.cache), str(paths.styles)]),
+                        scratch=tempfile.mkdtemp(), denied=tuple(sandbox.default_denied(paths.root)))
+confine.confine("landlock", policy)
+worker = time.perf_counter() - start
+scope = confine.nested_signal_scope()
+read, write = os.pipe()
+if os.fork() == 0:
+    start = time.perf_counter()
+    scope.restrict()
+    os.write(write, str(time.perf_counter() - start).encode())
+    os._exit(0)
+os.wait()
+print(json.dumps({"worker_ms": worker * 1000, "per_function_ms": float(os.read(read, 64)) * 1000}))
+"""
+
+
+def direct_cost() -> dict:
+    """The confinement's own cost, timed inside a process: the worker's ruleset, and each function's
+    nested domain (the whole-command A/B below is too noisy on a shared machine to see it)."""
+    done = subprocess.run([sys.executable, "-c", _DIRECT], capture_output=True, text=True, check=True,
+                          env={**__import__("os").environ, "VIZGEN_COURSE_ROOT": str(ROOT)})
+    return json.loads(done.stdout)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=7)
@@ -42,7 +75,10 @@ def main() -> int:
     if not confine.plan().kernel or confine.plan().level != "landlock":
         print(f"no Landlock here ({confine.plan().describe()}): nothing to compare")
         return 0
-    results = {}
+    direct = direct_cost()
+    print(f"confining the worker: {direct['worker_ms']:.1f} ms; each function's nested domain: "
+          f"{direct['per_function_ms']:.2f} ms")
+    results: dict = {"direct": direct}
     for name in available(CoursePaths(ROOT)):
         notebook = load_assignment(CoursePaths(ROOT), name).solution_notebook
         grade_once(notebook, "landlock")  # warm the file cache
@@ -56,7 +92,7 @@ def main() -> int:
         print(f"{name}: landlock {medians['landlock']:.2f} s, audit hooks only {medians['audit-hooks']:.2f} s, "
               f"confinement costs {paired * 1000:+.0f} ms (median of paired differences)")
     (ROOT / "benchmarks" / "isolation.json").write_text(json.dumps(results, indent=2) + "\n")
-    worst = max(r["paired_cost_ms"] for r in results.values())
+    worst = direct["worker_ms"] + 10 * direct["per_function_ms"]  # a submission of ten graded functions
     if worst > args.limit_ms:
         print(f"confinement costs {worst:.0f} ms > {args.limit_ms:.0f} ms")
         return 1

@@ -70,8 +70,8 @@ def test_batch_with_two_lanes_writes_csv_json_and_report(paths, assignment, clas
     code = main(["grade", str(classroom), "--hidden", "--jobs", "2", "--out", str(out), "--json", str(tmp_path / "gs")])
     assert code == 0
     scores = {row["student"]: float(row["score"]) for row in csv.DictReader((out / "grades.csv").open())}
-    assert scores["ada"] == 24 and scores["bob"] == 0 and 0 < scores["cy"] < 24
-    assert 0 < scores["dee"] < 24  # sys.exit costs only make_fooling_image's checks
+    assert scores["ada"] == 27 and scores["bob"] == 0 and 0 < scores["cy"] < 27
+    assert 0 < scores["dee"] < 27  # sys.exit costs only make_fooling_image's checks
     header = next(csv.reader((out / "grades.csv").open()))
     assert any(name.startswith("compute_saliency_maps:") for name in header)  # one column per check
     for student in scores:
@@ -124,7 +124,7 @@ def test_a_killed_batch_keeps_finished_grades_and_a_rerun_completes(paths, assig
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert sorted(r["student"] for r in rows) == sorted(students)
     for row in rows:
-        expected = 0 if int(row["student"][1:]) % 2 else 24
+        expected = 0 if int(row["student"][1:]) % 2 else 27
         assert float(row["score"]) == expected
 
 
@@ -140,7 +140,7 @@ def test_gradebook_scores_show_in_nbgrader_export(paths, assignment, classroom, 
         assert course.cell_scores(report.student) == cell_scores(report)
     rows = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(course.export().open())}
     assert rows == {r.student: r.score for r in batch.reports}
-    assert rows["ada"] == 24 and 0 < rows["cy"] < 24
+    assert rows["ada"] == 27 and 0 < rows["cy"] < 27
 
 
 @pytest.mark.slow

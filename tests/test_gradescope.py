@@ -92,7 +92,7 @@ def test_run_autograder_grades_a_submission_into_results_json(autograder, paths,
     assert done.returncode == 0, done.stderr
     result = json.loads((root / "results" / "results.json").read_text())
     validate(result)
-    assert 0 < result["score"] < sum(t["max_score"] for t in result["tests"]) == 24
+    assert 0 < result["score"] < sum(t["max_score"] for t in result["tests"]) == 27
     assert {t["visibility"] for t in result["tests"]} == {"visible", "after_published"}  # hidden checks too
 
 
