@@ -33,9 +33,8 @@ def _clone(tmp_path: Path) -> Path:
             (clone / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, clone / name)
     (clone / ".venv").symlink_to(Path(sys.prefix))
-    for asset in ("cache", "styles"):
-        if (ROOT / "datasets" / asset).exists():
-            (clone / "datasets" / asset).symlink_to((ROOT / "datasets" / asset).resolve())
+    if (ROOT / "datasets" / "cache").exists():  # fetched; the paintings in datasets/styles are committed
+        (clone / "datasets" / "cache").symlink_to((ROOT / "datasets" / "cache").resolve())
     return clone
 
 

@@ -132,8 +132,9 @@ class TinyVAE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         mu, logvar = self.encode(x)
-        z = mu + torch.exp(logvar / 2) * torch.randn_like(mu)  # (N, D)
-        return self.decode(z), mu, logvar
+        noise = torch.randn_like(mu)  # (N, D)
+        code = mu + noise * (0.5 * logvar).exp()  # (N, D): the reparametrisation (the students' to write)
+        return self.decoder(code), mu, logvar
 
 
 def iw_estimates(iw_nll: Callable, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, mu_q: torch.Tensor,
