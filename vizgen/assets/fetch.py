@@ -137,15 +137,16 @@ def fetch_source(paths: CoursePaths, source: Source, log: Callable[[str], None] 
 
 def shipped_sources(paths: CoursePaths) -> tuple[list[str], list[Path]]:
     """For a zip of this checkout (student bundle, Gradescope autograder): the sources to fetch where it is
-    unpacked, and the files of folder sources (no registry) present and verified here, to ship in it:
+    unpacked, and the files of repository sources (no registry) present and verified here, to ship in it:
     `vizgen fetch` there then verifies them in place."""
     fetched, files = [], []
     for source in SOURCES:
-        if source.kind != "folder":
+        if source.kind != "repository":
             fetched.append(source.name)
-        elif not verify(paths, source):
+        elif not verify(paths, source):  # committed and verified here: shipped, with its folder's provenance
             fetched.append(source.name)
-            files += [paths.datasets / item.target for item in source.files]
+            folders = sorted({(paths.datasets / item.target).parent for item in source.files})
+            files += sorted(f for folder in folders for f in folder.iterdir() if f.is_file())
     return fetched, files
 
 
