@@ -269,7 +269,7 @@ def judge_discriminator_step(summary: dict) -> None:
 
     if summary["g_grad"] > 0:
         fail("discriminator_step gave G's parameters gradients: detach the fakes (G(z).detach()) so that "
-                           "D's step trains D only.")
+             "D's step trains D only.")
     if summary["g_change"] > 0:
         fail("discriminator_step changed G's parameters: step only D_solver in D's step.")
     change = summary["d_change"]
@@ -277,13 +277,13 @@ def judge_discriminator_step(summary: dict) -> None:
         fail("D's parameters did not change: call loss.backward() and then D_solver.step().")
     if _moved_like(change, summary["stale_change"]):
         fail("D's step added stale gradients (likely bug: no D_solver.zero_grad() before backward; in "
-                           "training, G's step leaves gradients in D).")
+             "training, G's step leaves gradients in D).")
     if not _moved_like(change, summary["expected_change"]):
         fail("D's update is not one optimizer step on discriminator_loss(D(x), D(G(z).detach())): use the "
-                           "loss function passed in, real images x for the first argument and fakes for the second.")
+             "loss function passed in, real images x for the first argument and fakes for the second.")
     if not abs(summary["loss"] - summary["expected_loss"]) <= 1e-5 * max(1.0, abs(summary["expected_loss"])):
         fail(f"discriminator_step returned the loss {summary['loss']:.6g}; expected "
-                           f"{summary['expected_loss']:.6g}: return the loss computed before the step, first.")
+             f"{summary['expected_loss']:.6g}: return the loss computed before the step, first.")
 
 
 def judge_generator_step(summary: dict) -> None:
@@ -292,17 +292,17 @@ def judge_generator_step(summary: dict) -> None:
     change = summary["g_change"]
     if change.abs().max() == 0:
         fail("G's parameters did not change: do not detach G(z) in G's step (the gradient must flow "
-                           "through D into G), and call G_solver.step() after backward.")
+             "through D into G), and call G_solver.step() after backward.")
     if summary["d_change"] > 0:
         fail("generator_step changed D's parameters: step only G_solver in G's step.")
     if _moved_like(change, summary["stale_change"]):
         fail("G's step added stale gradients (likely bug: no G_solver.zero_grad() before backward).")
     if not _moved_like(change, summary["expected_change"]):
         fail("G's update is not one optimizer step on generator_loss(D(G(z))): feed fresh fakes G(z) "
-                           "through D and use the loss function passed in.")
+             "through D and use the loss function passed in.")
     if not abs(summary["loss"] - summary["expected_loss"]) <= 1e-5 * max(1.0, abs(summary["expected_loss"])):
         fail(f"generator_step returned the loss {summary['loss']:.6g}; expected "
-                           f"{summary['expected_loss']:.6g}: return the loss computed before the step.")
+             f"{summary['expected_loss']:.6g}: return the loss computed before the step.")
 
 
 SUPPORT = Support(probes={

@@ -13,11 +13,6 @@ from vizgen.grading.plugin import check
 from vizgen.grading.support import assignment_support
 
 gan = assignment_support(__file__)  # autograder/generative_adversarial_networks/support.py
-DISCRIMINATOR_FORMULA = gan.DISCRIMINATOR_FORMULA
-GENERATOR_FORMULA = gan.GENERATOR_FORMULA
-discriminator_candidates = gan.discriminator_candidates
-expect_loss = gan.expect_loss
-generator_candidates = gan.generator_candidates
 
 HUGE_REAL = torch.tensor([[1000.0], [-1000.0], [3.0], [-500.0]])  # (N, 1): sigmoid under/overflows in float32
 HUGE_FAKE = torch.tensor([[-1000.0], [1000.0], [-2.0], [700.0]])  # (N, 1)
@@ -39,15 +34,16 @@ def test_noise_fills_minus_one_to_one(student):
 def test_discriminator_loss_finite_at_1000(student):
     """is right and finite for logits of +-1000, as the docstring promises"""
     value = student.discriminator_loss(HUGE_REAL, HUGE_FAKE).value
-    expect_loss(value, discriminator_candidates(HUGE_REAL, HUGE_FAKE), "the discriminator loss at logits +-1000",
-                DISCRIMINATOR_FORMULA)
+    gan.expect_loss(value, gan.discriminator_candidates(HUGE_REAL, HUGE_FAKE),
+                    "the discriminator loss at logits +-1000", gan.DISCRIMINATOR_FORMULA)
 
 
 @check(points=1, function="generator_loss")
 def test_generator_loss_finite_at_1000(student):
     """is right and finite for logits of +-1000"""
     value = student.generator_loss(HUGE_FAKE).value
-    expect_loss(value, generator_candidates(HUGE_FAKE), "the generator loss at logits +-1000", GENERATOR_FORMULA)
+    gan.expect_loss(value, gan.generator_candidates(HUGE_FAKE), "the generator loss at logits +-1000",
+                    gan.GENERATOR_FORMULA)
 
 
 def _expect_order(summary: dict, name: str, wanted: list[str], hint: str) -> None:

@@ -5,17 +5,15 @@ from vizgen.grading.plugin import check
 from vizgen.grading.support import assignment_support
 
 gan = assignment_support(__file__)  # autograder/generative_adversarial_networks/support.py
-judge_discriminator_step = gan.judge_discriminator_step
-judge_generator_step = gan.judge_generator_step
 
 
 @check(points=1, function="discriminator_step")
 def test_discriminator_step_is_one_correct_update(student):
     """updates D alone by one step on the loss, with fresh gradients and the fakes detached"""
-    judge_discriminator_step(student.probe("discriminator_step", "discriminator_step", seed=3).value)
+    gan.judge_discriminator_step(student.probe("discriminator_step", "discriminator_step", seed=3).value)
 
 
 @check(points=1, function="generator_step")
 def test_generator_step_is_one_correct_update(student):
     """updates G alone by one step on the loss, the gradient flowing through D"""
-    judge_generator_step(student.probe("generator_step", "generator_step", seed=3).value)
+    gan.judge_generator_step(student.probe("generator_step", "generator_step", seed=3).value)

@@ -11,19 +11,6 @@ from vizgen.grading.plugin import check
 from vizgen.grading.support import assignment_support
 
 style = assignment_support(__file__)  # autograder/style_transfer/support.py
-CONTENT_FORMULA = style.CONTENT_FORMULA
-GRAM_FORMULA = style.GRAM_FORMULA
-STYLE_FORMULA = style.STYLE_FORMULA
-TV_FORMULA = style.TV_FORMULA
-content_candidates = style.content_candidates
-expect_scalar = style.expect_scalar
-expect_tensor_match = style.expect_tensor_match
-gram = style.gram
-gram_candidates = style.gram_candidates
-style_candidates = style.style_candidates
-tiny_features = style.tiny_features
-true_objective = style.true_objective
-tv_candidates = style.tv_candidates
 
 
 def _random(*shape, seed):
@@ -39,10 +26,10 @@ def _gram_inputs():
 
 
 def _style_inputs():
-    feats = [f.detach() for f in tiny_features(_random(1, 3, 12, 10, seed=34))]  # 6 layers
-    style = [f.detach() for f in tiny_features(_random(1, 3, 12, 10, seed=35))]
+    feats = [f.detach() for f in style.tiny_features(_random(1, 3, 12, 10, seed=34))]  # 6 layers
+    targets = [f.detach() for f in style.tiny_features(_random(1, 3, 12, 10, seed=35))]
     layers, weights = [1, 3, 5], [3.0, 0.5, 10.0]
-    return [feats, layers, [gram(style[i]).float() for i in layers], weights], {}
+    return [feats, layers, [style.gram(targets[i]).float() for i in layers], weights], {}
 
 
 def _tv_inputs():
@@ -63,7 +50,7 @@ REFERENCE_CASES = [
 
 def _against_reference(value, case, candidates, name, formula):
     """expect_scalar with the stored output as the correct value; the mistakes recomputed on the stored inputs."""
-    expect_scalar(value, {**candidates(*case.args), "correct": case.output.item()}, name, formula,
+    style.expect_scalar(value, {**candidates(*case.args), "correct": case.output.item()}, name, formula,
                   rtol=case.rtol, atol=case.atol)
 
 
@@ -71,7 +58,8 @@ def _descends(student, function, kind, settings, seed):
     """Twenty gradient steps on the student's loss lower the true objective by a third."""
     start, target = _random(1, 3, 10, 10, seed=seed), _random(1, 3, 10, 10, seed=seed + 1)
     image = student.probe("descend", function, kind, start, target, settings).value["image"]
-    before, after = true_objective(kind, start, target, settings), true_objective(kind, image, target, settings)
+    before = style.true_objective(kind, start, target, settings)
+    after = style.true_objective(kind, image, target, settings)
     if not after < 0.67 * before:
         fail(
             f"20 gradient steps on the pixels, minimising your {function}, moved the true loss from {before:.4g} to "
@@ -85,8 +73,8 @@ def _descends(student, function, kind, settings, seed):
 def test_content_loss_reference(student, reference):
     """matches the reference on other features with another weight"""
     case = reference.case("content")
-    _against_reference(student.content_loss(*case.args).value, case, content_candidates, "the content loss",
-                       CONTENT_FORMULA)
+    _against_reference(student.content_loss(*case.args).value, case, style.content_candidates, "the content loss",
+                       style.CONTENT_FORMULA)
 
 
 @check(points=1, function="content_loss")
@@ -99,9 +87,10 @@ def test_content_loss_descends(student):
 def test_gram_matrix_reference(student, reference):
     """matches the reference on a batch of three non-square maps"""
     case = reference.case("gram")
-    candidates = gram_candidates(*case.args, True)
+    candidates = style.gram_candidates(*case.args, True)
     candidates["correct"] = case.output.double()
-    expect_tensor_match(student.gram_matrix(*case.args).value, candidates, "gram_matrix(features)", GRAM_FORMULA,
+    style.expect_tensor_match(student.gram_matrix(*case.args).value, candidates, "gram_matrix(features)",
+                              style.GRAM_FORMULA,
                         atol=case.atol, rtol=case.rtol)
 
 
@@ -109,8 +98,8 @@ def test_gram_matrix_reference(student, reference):
 def test_style_loss_reference(student, reference):
     """matches the reference on three layers of a small network with unequal weights"""
     case = reference.case("style")
-    _against_reference(student.style_loss(*case.args).value, case, style_candidates, "the style loss",
-                       STYLE_FORMULA + " (if gram_matrix fails its checks, fix it first)")
+    _against_reference(student.style_loss(*case.args).value, case, style.style_candidates, "the style loss",
+                       style.STYLE_FORMULA + " (if gram_matrix fails its checks, fix it first)")
 
 
 @check(points=1, function="style_loss")
@@ -123,7 +112,8 @@ def test_style_loss_descends(student):
 def test_tv_loss_reference(student, reference):
     """matches the reference on another image and weight"""
     case = reference.case("tv")
-    _against_reference(student.tv_loss(*case.args).value, case, tv_candidates, "the total variation loss", TV_FORMULA)
+    _against_reference(student.tv_loss(*case.args).value, case, style.tv_candidates, "the total variation loss",
+                       style.TV_FORMULA)
 
 
 @check(points=1, function="tv_loss")
@@ -131,7 +121,8 @@ def test_tv_loss_is_vectorised(student):
     """computes a (2, 3, 24, 40) batch's loss with a few tensor operations (no Python loop over pixels)"""
     img = _random(2, 3, 24, 40, seed=44)  # (2, 3, 24, 40)
     counted = student.probe("count_torch_calls", "tv_loss", img, 1.0).value
-    expect_scalar(counted["value"], tv_candidates(img, 1.0), "the total variation loss", TV_FORMULA, rtol=1e-4)
+    style.expect_scalar(counted["value"], style.tv_candidates(img, 1.0), "the total variation loss", style.TV_FORMULA,
+                        rtol=1e-4)
     style.expect_no_pixel_loop(counted["calls"], img)
 
 

@@ -50,7 +50,7 @@ def test_transformer_net_layer_types(student):
     kinds = {layer.split("(")[0] for layer in summary["layers"]}
     if "ConvTranspose2d" in kinds:
         fail("TransformerNet uses ConvTranspose2d, which draws checkerboard artefacts: upsample with "
-                           "F.interpolate(mode='nearest') and then a convolution.")
+             "F.interpolate(mode='nearest') and then a convolution.")
     if kinds & {"BatchNorm2d", "BatchNorm1d"}:
         fail("TransformerNet uses batch norm: use nn.InstanceNorm2d(channels, affine=True).")
     missing = {"ReflectionPad2d", "InstanceNorm2d", "Conv2d", "ReLU"} - kinds

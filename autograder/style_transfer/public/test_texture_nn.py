@@ -40,7 +40,7 @@ def test_texture_is_deterministic_under_its_seed(student):
     other = expect_array(student.synthesize_texture_nn(sample, 10, 3, 6).value, "the texture")
     if not np.array_equal(first, again):
         fail("two calls with seed 5 gave different textures: draw every random choice from "
-                           "np.random.default_rng(seed), not from np.random or torch's global generator.")
+             "np.random.default_rng(seed), not from np.random or torch's global generator.")
     if np.array_equal(first, other):
         fail("seeds 5 and 6 gave the same texture: use the seed (np.random.default_rng(seed)) and pick "
-                           "at random among the near-best windows.")
+             "at random among the near-best windows.")

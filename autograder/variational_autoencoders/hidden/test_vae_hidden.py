@@ -57,7 +57,7 @@ def test_reparametrize_moments(student):
     want_std = torch.exp(torch.tensor([0.0, 1.0, -2.0], dtype=torch.float64) / 2)
     if torch.allclose(std, torch.exp(torch.tensor([0.0, 1.0, -2.0], dtype=torch.float64)), rtol=0.02) :
         fail(f"z has standard deviations {[round(s, 3) for s in std.tolist()]} = exp(logvar): "
-                             "logvar is the log-variance, so sigma = exp(logvar / 2).")
+             "logvar is the log-variance, so sigma = exp(logvar / 2).")
     # Standard errors: sigma / sqrt(1e5) <= 0.0052 for the mean, ~0.25% for the standard deviation.
     expect_close(mean, torch.tensor([1.0, -2.0, 0.0]), "the mean of z", atol=0.03, rtol=0.0,
                  hint="z = mu + sigma * eps with eps ~ N(0, I) (torch.randn_like, not torch.rand_like)")
@@ -84,8 +84,8 @@ def test_vae_loss_trains_a_vae(student):
     before, after = monte_carlo_nelbo(out["before"], x), monte_carlo_nelbo(out["after"], x)
     if not after < before - 0.5:
         fail(f"40 SGD steps on your loss moved the true negative ELBO from {before:.2f} to {after:.2f} "
-                             "nats (it should fall by more than 0.5): the loss must be the BCE summed over pixels plus "
-                             "the KL, averaged over the batch.")
+             "nats (it should fall by more than 0.5): the loss must be the BCE summed over pixels plus "
+             "the KL, averaged over the batch.")
 
 
 @check(points=1, function="VAE")
@@ -98,10 +98,10 @@ def test_vae_layers_other_sizes(student):
                    "Linear(in_features=12, out_features=30)"])
     if sorted(summary["layers"]) != want:
         fail(f"VAE(30, 12, 2) has the layers {sorted(summary['layers'])}; expected {want}: "
-                             "use input_size, hidden_size and latent_size, one hidden layer each side.")
+             "use input_size, hidden_size and latent_size, one hidden layer each side.")
     if summary["error"] or summary["forward"] != ((4, 30), (4, 2), (4, 2)):
         fail(f"VAE(30, 12, 2).forward gave shapes {summary['forward']} {summary['error']}; expected "
-                             "(4, 30), (4, 2), (4, 2).")
+             "(4, 30), (4, 2), (4, 2).")
 
 
 def _mismatched_case():
@@ -117,7 +117,7 @@ def _estimates(student, x, weight, bias, mu_q, logvar_q, ks, repeats):
                         repeats=repeats).value
     if out["estimates"] is None:
         fail(f"importance_weighted_nll returned a {out['type']} of shape {out['shape']}; expected a "
-                             "scalar tensor.")
+             "scalar tensor.")
     return out["estimates"]  # (len(ks), repeats)
 
 
@@ -133,11 +133,11 @@ def test_iw_nll_k1_is_the_negative_elbo_and_large_k_the_nll(student):
     error = 5 * k1.std().item() / len(k1) ** 0.5 + 1e-4  # five standard errors of the mean over repeats
     if abs(k1.mean().item() - nelbo) > error:
         fail(f"with k = 1 your estimates average {k1.mean().item():.4f}; expected the negative ELBO "
-                             f"{nelbo:.4f} (+-{error:.4f}): check the signs of log p(z) and log q(z|x) in log w, and "
-                             "sigma = exp(logvar / 2).")
+             f"{nelbo:.4f} (+-{error:.4f}): check the signs of log p(z) and log q(z|x) in log w, and "
+             "sigma = exp(logvar / 2).")
     if abs(est[1].mean().item() - exact) > 0.01:
         fail(f"with k = 2000 your estimate is {est[1].mean().item():.4f}; expected close to -log p(x) = "
-                             f"{exact:.4f}: average the weights with logsumexp(log w, dim=0) - log k.")
+             f"{exact:.4f}: average the weights with logsumexp(log w, dim=0) - log k.")
 
 
 @check(points=1, function="importance_weighted_nll")
@@ -148,5 +148,5 @@ def test_iw_nll_falls_with_k(student):
     means = _estimates(student, x, weight, bias, mu_q, logvar_q, ks=(1, 10, 100), repeats=60).mean(dim=1)  # (3,)
     if not (means[0] > means[1] > means[2]):
         fail(f"the mean estimates for k = 1, 10, 100 are {[round(m, 3) for m in means.tolist()]}; the "
-                             "importance-weighted bound tightens with k, so -L_k must fall: combine the k log-weights "
-                             "of each image with logsumexp over the samples, not a mean of log-weights.")
+             "importance-weighted bound tightens with k, so -L_k must fall: combine the k log-weights "
+             "of each image with logsumexp over the samples, not a mean of log-weights.")
