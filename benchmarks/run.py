@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -47,12 +48,26 @@ def time_nbgrader_autograde(paths: CoursePaths, assignment, notebook: Path) -> f
         return course.autograde("bench")
 
 
-def time_notebook(notebook: Path) -> float:
+def _cell_seconds(cell) -> float:
+    """How long one executed cell ran, from the timestamps nbclient records in its metadata."""
+    execution = cell.metadata.get("execution", {})
+    began, ended = execution.get("iopub.execute_input"), execution.get("shell.execute_reply")
+    if not (began and ended):
+        return 0.0
+    began, ended = (datetime.fromisoformat(t.replace("Z", "+00:00")) for t in (began, ended))
+    return (ended - began).total_seconds()
+
+
+def time_notebook(notebook: Path, slowest: int = 5) -> tuple[float, list[dict]]:
+    """Wall time of the whole notebook, and its `slowest` cells (index, first line, seconds)."""
     nb = nbformat.read(notebook, as_version=4)
     client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}})
     start = time.perf_counter()
     client.execute()
-    return time.perf_counter() - start
+    total = time.perf_counter() - start
+    cells = [{"cell": i, "first_line": c.source.split("\n", 1)[0][:80], "seconds": round(_cell_seconds(c), 1)}
+             for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    return total, sorted(cells, key=lambda c: -c["seconds"])[:slowest]
 
 
 def main() -> None:
@@ -74,7 +89,8 @@ def main() -> None:
             "speedup": autograde / statistics.median(grade),
         }
         if not args.skip_notebook:
-            entry["notebook_s"] = time_notebook(task.solution_notebook)
+            entry["notebook_s"], entry["slowest_cells"] = time_notebook(task.solution_notebook)
+            entry["load_average_after"] = os.getloadavg()
         results["assignments"][name] = entry
         notebook = f"{entry['notebook_s']:.0f} s" if "notebook_s" in entry else "not run"
         rows.append(f"| {name} | {entry['vizgen_grade_s']:.2f} s | {autograde:.1f} s | {entry['speedup']:.1f}x | {notebook} |")

@@ -35,3 +35,14 @@ def test_stored_recipe_results_summarize(capsys):
     assert {p["recipe"] for p in stored["points"]} <= set(recipes.RECIPES), "results of a recipe no longer defined"
     recipes.main(["--summarize", str(BENCHMARKS / "dcgan_recipe_h100.json")])
     assert "constant-6000 [EMA, 3 seeds]" in capsys.readouterr().out
+
+
+def test_notebook_benchmark_names_its_slowest_cells(tmp_path):
+    import nbformat
+
+    notebook = tmp_path / "two-cells.ipynb"
+    cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("import time\ntime.sleep(0.5)")]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), notebook)
+    total, slowest = _load("run").time_notebook(notebook, slowest=1)
+    assert [(c["cell"], c["first_line"]) for c in slowest] == [(1, "import time")]
+    assert 0.5 <= slowest[0]["seconds"] <= total
