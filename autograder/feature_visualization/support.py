@@ -1,0 +1,468 @@
+"""The feature visualization assignment's support module: its small models, its probe, and the
+grader's own answers (brute force or a route other than the students') that the checks compare with.
+
+Models (built in the worker from a ``ModelSpec``, and here by ``SUPPORT.build_model``):
+``raising_cnn`` (the engine's ``TinyCNN`` whose forward raises: a hook not removed in ``finally``
+stays) and ``conv_relu_conv``
+(Conv-ReLU-1x1 Conv, whose guided gradients and DeepDream steps are computed by hand).
+The probe ``receptive_field_of`` builds a stack of layers from plain descriptions next to the
+student's ``receptive_field``, since modules cannot cross the process boundary.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vizgen.grading.support import Support
+from vizgen.models import TinyCNN
+
+
+class RaisingCNN(TinyCNN):
+    """TinyCNN (same module names) whose forward raises before any layer runs: every implementation, one
+    that stops the forward early at the hooked layer included, sees the error, and any hook registered
+    before the forward must still be removed."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raise RuntimeError("RaisingCNN always fails (this is part of the check)")
+
+
+class ConvReluConv(nn.Module):
+    """features = Conv2d(3, 4, 3) -> ReLU -> Conv2d(4, 2, 1): every unit of features.2 is a
+    known function of one 3x3 window, so its guided gradient and DeepDream step are computable by hand."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 2, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, H, W) -> (N, 2, H - 2, W - 2)
+        return self.features(x)
+
+
+def expect_hooks_removed_on_error(run: Callable[[], object], function: str) -> None:
+    """``run()`` calls the student's ``function`` on ``raising_cnn``: the model's error must propagate and
+    leave no hook behind."""
+    from vizgen.grading.expect import fail
+    from vizgen.grading.messages import StudentCodeError
+
+    try:
+        run()
+    except StudentCodeError as error:
+        if error.kind != "RuntimeError" or "RaisingCNN" not in str(error):
+            raise
+        hooks = error.effects.get("model", {}).get("hooks_added", 0)
+        if hooks:
+            fail(f"when the model's forward raised, {function} left {hooks} hook(s) on it: register the hook(s), run "
+                 "the forward inside `try:` and call handle.remove() for each in `finally:`.")
+        return
+    fail(f"{function} returned although the model's forward raised: let the error propagate (remove the hooks in "
+         "`finally:`, do not catch the error).")
+
+
+# ---- filter_grid -----------------------------------------------------------------------------
+
+
+def grid_layout(count: int) -> tuple[int, int]:
+    """(rows, cols) of the notebook's layout: cols = ceil(sqrt(K)), rows = ceil(K / cols)."""
+    cols = math.ceil(math.sqrt(count))
+    return math.ceil(count / cols), cols
+
+
+def expected_grid(weights: torch.Tensor, padding: int) -> torch.Tensor:
+    """The grid the docstring describes, built pixel block by pixel block (float64)."""
+    count, _, h, w = weights.shape
+    rows, cols = grid_layout(count)
+    grid = torch.zeros(rows * (h + padding) - padding, cols * (w + padding) - padding, 3, dtype=torch.float64)
+    for k in range(count):
+        f = weights[k].double()
+        span = float(f.max() - f.min())
+        scaled = (f - f.min()) / span if span > 0 else torch.zeros_like(f)
+        top, left = k // cols * (h + padding), k % cols * (w + padding)
+        grid[top:top + h, left:left + w] = scaled.permute(1, 2, 0)
+    return grid
+
+
+def grid_mistake(got: torch.Tensor, weights: torch.Tensor, padding: int) -> str:
+    """The usual filter_grid mistake that ``got`` matches, or ""."""
+    w = weights.double()
+    flat = w.flatten(1)
+    candidates = {
+        "the whole stack was normalised with one min and max: normalise each filter with its own min and max":
+            (w - w.min()) / (w.max() - w.min()),
+        "each colour channel was normalised on its own: take the min and max over all 3 * h * w values of a filter":
+            (w - w.amin(dim=(2, 3), keepdim=True)) / (w.amax(dim=(2, 3), keepdim=True) - w.amin(dim=(2, 3), keepdim=True)),
+        "the filters were not normalised: map each filter to [0, 1] by (w - min) / (max - min)": w,
+        "each filter was divided by its largest absolute value instead of min-max scaled":
+            w / flat.abs().amax(dim=1).view(-1, 1, 1, 1),
+    }
+    for message, scaled in candidates.items():
+        want = expected_grid(torch.zeros_like(w), padding)
+        count, _, h, wd = w.shape
+        _, cols = grid_layout(count)
+        for k in range(count):
+            top, left = k // cols * (h + padding), k % cols * (wd + padding)
+            want[top:top + h, left:left + wd] = scaled[k].permute(1, 2, 0)
+        if tuple(got.shape) == tuple(want.shape) and torch.allclose(got.double(), want, atol=1e-5):
+            return message
+    return ""
+
+
+def expect_grid(call, weights: torch.Tensor, padding: int) -> None:
+    """``filter_grid(weights, padding)``'s value is the documented grid; else name the likely bug."""
+    from vizgen.grading.expect import expect_close, expect_dtype, expect_input_unchanged, expect_shape, expect_tensor, fail
+
+    grid = expect_tensor(call.value, "filter_grid's image")
+    rows, cols = grid_layout(len(weights))
+    _, _, h, w = weights.shape
+    want = expected_grid(weights, padding)
+    expect_shape(grid, want.shape, "filter_grid's image", hint=(
+        f"{len(weights)} filters make {rows} rows of {cols} (cols = ceil(sqrt(K)), rows = ceil(K / cols)), "
+        f"so (rows * (h + padding) - padding, cols * (w + padding) - padding, 3) with channels last"))
+    expect_dtype(grid, torch.float32, "filter_grid's image")
+    mistake = grid_mistake(grid, weights, padding)
+    if mistake:
+        fail(f"filter_grid's image matches a known mistake: {mistake}.")
+    gaps = torch.ones(want.shape[:2], dtype=torch.bool)  # (H, W): True between and after the filters
+    for k in range(len(weights)):
+        top, left = k // cols * (h + padding), k % cols * (w + padding)
+        gaps[top:top + h, left:left + w] = False
+    if (grid[gaps] != 0).any():
+        fail(f"filter_grid's padding and unused cells hold {grid[gaps].unique()[:3].tolist()}...; expected 0: "
+             "start from torch.zeros and copy each filter into its cell.")
+    expect_close(grid, want, "filter_grid's image", atol=1e-5, rtol=1e-5,
+                 hint="filter k goes to row k // cols, column k % cols, at (row * (h + padding), col * (w + padding)), "
+                      "as (w - min) / (max - min) over that filter's own values, channels last")
+    expect_input_unchanged(call, "weights")
+
+
+def hand_filters() -> torch.Tensor:
+    """Five 3 x 2 x 2 filters with very different ranges: one min-max over the stack would show only one."""
+    base = torch.arange(12, dtype=torch.float32).view(3, 2, 2)  # (3, 2, 2): values 0..11
+    return torch.stack([base, 100 * base - 7, -base, base.flip(0) * 0.01, base * base])  # (5, 3, 2, 2)
+
+
+# ---- features, neighbours, PCA -----------------------------------------------------------------
+
+
+def penultimate(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
+    """The input of ``model``'s last nn.Linear, by the grader (the TinyCNN family: flatten(pool(features)))."""
+    with torch.no_grad():
+        return torch.flatten(model.pool(model.features(X)), 1)  # (N, 64)
+
+
+def expect_neighbors(call, query: torch.Tensor, database: torch.Tensor, k: int) -> None:
+    """``nearest_neighbors(query, database, k)`` returns (Q, k) int64 indices whose distances are the k
+    smallest in increasing order (brute force, float64: equal distances in any order)."""
+    from vizgen.grading.expect import expect_close, expect_dtype, expect_shape, expect_tensor, fail
+
+    index = expect_tensor(call.value, "nearest_neighbors' indices")
+    expect_shape(index, (len(query), k), "nearest_neighbors' indices", hint="one row of k database indices per query")
+    expect_dtype(index, torch.int64, "nearest_neighbors' indices",
+                 hint="return the indices (argsort / topk's .indices), not the distances")
+    if index.min() < 0 or index.max() >= len(database):
+        fail(f"nearest_neighbors returned indices from {int(index.min())} to {int(index.max())}; the database has "
+             f"{len(database)} rows: return indices into the database.")
+    if any(len(set(row)) != k for row in index.tolist()):
+        fail("nearest_neighbors returned the same database row twice for one query: sort the distances once and take "
+             "the first k indices.")
+    dist = torch.cdist(query.double(), database.double())  # (Q, M) brute force, float64
+    got = dist.gather(1, index)  # (Q, k)
+    want = dist.sort(dim=1).values[:, :k]  # (Q, k)
+    far = dist.sort(dim=1, descending=True).values[:, :k]
+    if k < len(database) and torch.allclose(got, far):
+        fail("nearest_neighbors returned the farthest rows first: sort the distances in increasing order "
+             "(topk(..., largest=False) or argsort ascending).")
+    expect_close(got, want, "the distances of the returned neighbours", atol=1e-9, rtol=1e-9,
+                 hint="compute the Euclidean distance of every query to every database row and keep the k smallest, "
+                      "nearest first")
+
+
+def integer_points(n: int, d: int, seed: int, high: int = 3) -> torch.Tensor:
+    """``(n, d)`` float32 points on a small integer grid: many exactly equal distances (ties)."""
+    return torch.randint(0, high, (n, d), generator=torch.Generator().manual_seed(seed)).float()
+
+
+def clustered_data(n: int, d: int, rank: int, seed: int) -> torch.Tensor:
+    """``(n, d)`` float64 data near a rank-``rank`` subspace with distinct spreads, shifted from the origin."""
+    generator = torch.Generator().manual_seed(seed)
+    codes = torch.randn(n, rank, generator=generator, dtype=torch.float64) * torch.arange(rank, 0, -1) * 2  # (n, rank)
+    basis = torch.randn(rank, d, generator=generator, dtype=torch.float64)  # (rank, d)
+    return codes @ basis + 0.05 * torch.randn(n, d, generator=generator, dtype=torch.float64) + 2.0  # (n, d)
+
+
+def pca_components(x: torch.Tensor, k: int) -> torch.Tensor:
+    """The top-k principal directions ``(k, D)`` by another route than the SVD: the covariance's
+    eigenvectors (NumPy, float64). tests/test_features.py checks them against scikit-learn's
+    ``PCA(k).components_`` up to sign; importing scikit-learn here would cost the grader a second."""
+    data = x.double().numpy()
+    _, vectors = np.linalg.eigh(np.cov(data - data.mean(axis=0), rowvar=False))  # ascending eigenvalues
+    return torch.from_numpy(vectors[:, ::-1][:, :k].T.copy())  # (k, D)
+
+
+def expect_pca(call, x: torch.Tensor, k: int) -> None:
+    """``pca(x, k)`` returns (projected (N, k), components (k, D)): orthonormal components equal to the
+    reference up to sign, projected = (x - mean) @ components.T; else name the bug."""
+    from vizgen.grading.expect import expect_close, expect_input_unchanged, expect_shape, expect_tensor, fail
+
+    value = call.value
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        fail(f"pca returned a {type(value).__name__}; expected a pair (projected (N, k), components (k, D)).")
+    projected = expect_tensor(value[0], "pca's projected").double()
+    components = expect_tensor(value[1], "pca's components").double()
+    n, d = x.shape
+    if tuple(components.shape) == (d, k):
+        fail(f"pca's components have shape ({d}, {k}): return one component per ROW, (k, D) (the rows of Vh, "
+             "or V's columns transposed).")
+    expect_shape(components, (k, d), "pca's components", hint="the first k rows of Vh from torch.linalg.svd")
+    expect_shape(projected, (n, k), "pca's projected", hint="(features - mean) @ components.T")
+    gram = components @ components.T  # (k, k)
+    if not torch.allclose(gram, torch.eye(k, dtype=torch.float64), atol=1e-4):
+        fail("pca's components are not orthonormal rows (components @ components.T is not the identity): take the "
+             "right singular vectors (rows of Vh), not U or vectors scaled by the singular values.")
+    want = pca_components(x, k)  # (k, D)
+    uncentred = torch.linalg.svd(x.double(), full_matrices=False).Vh[:k]
+    signs = torch.sign((components * want).sum(dim=1, keepdim=True))  # (k, 1): components are defined up to sign
+    if not torch.allclose(components * signs, want, atol=1e-4) and torch.allclose(
+            (components * torch.sign((components * uncentred).sum(1, keepdim=True))), uncentred, atol=1e-4):
+        fail("pca's components are those of the uncentred data: subtract the mean row before the SVD.")
+    expect_close(components * signs, want, "pca's components (up to sign)", atol=1e-4, rtol=1e-4,
+                 hint="the first k right singular vectors of features - mean, by decreasing singular value")
+    centred = x.double() - x.double().mean(dim=0)
+    if torch.allclose(projected, x.double() @ components.T, atol=1e-6) and not torch.allclose(
+            projected, centred @ components.T, atol=1e-6):
+        fail("pca's projected values use the uncentred features: project features - mean.")
+    expect_close(projected, centred @ components.T, "pca's projected", atol=1e-6, rtol=1e-6,
+                 hint="projected = (features - mean) @ components.T")
+    expect_input_unchanged(call, "features")
+
+
+# ---- activations, receptive fields, patches ------------------------------------------------------
+
+
+def layer_output(model: nn.Module, X: torch.Tensor, layer: str) -> torch.Tensor:
+    """The named module's output as it returned it (the grader's own hook keeps a copy)."""
+    kept = []
+    handle = model.get_submodule(layer).register_forward_hook(lambda m, i, out: kept.append(out.detach().clone()))
+    try:
+        with torch.no_grad():
+            model(X)
+    finally:
+        handle.remove()
+    return kept[-1]
+
+
+# Layer descriptions for receptive_field_of: (kind, kernel, stride, padding, dilation) or (kind,) for
+# the layers that keep geometry. Kernel settings are ints or pairs.
+_BUILD: dict[str, Callable[..., nn.Module]] = {
+    "conv": lambda k, s, p, d: nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d),
+    "maxpool": lambda k, s, p, d: nn.MaxPool2d(k, stride=s, padding=p, dilation=d),
+    "avgpool": lambda k, s, p, d: nn.AvgPool2d(k, stride=s, padding=p),
+    "relu": lambda: nn.ReLU(),
+    "bn": lambda: nn.BatchNorm2d(1),
+}
+
+
+def build_stack(stack: list) -> list[nn.Module]:
+    """The modules a plain description lists, in order (``("vgg19", "conv3_1")`` is VGG19's layers to conv3_1)."""
+    if stack and stack[0][0] == "vgg19":
+        from vizgen.style import VGG19Features, layer_index
+
+        return list(VGG19Features("avg", stack[0][1]).features[: layer_index(stack[0][1]) + 1])
+    return [_BUILD[kind](*settings) for kind, *settings in stack]
+
+
+def receptive_field_of(receptive_field: Callable, stack: list, as_sequential: bool = False):
+    """Call the student's ``receptive_field`` on the layers ``stack`` describes (a list, or an nn.Sequential)."""
+    layers = build_stack(stack)
+    return receptive_field(nn.Sequential(*layers) if as_sequential else layers)
+
+
+def field_by_hand(stack: list) -> tuple[int, int, int]:
+    """(size, stride, offset) by the unrolled formulas: size = 1 + sum (k_eff - 1) * prod(earlier strides),
+    offset = -sum padding * prod(earlier strides) (Araujo et al. 2019, eq. 2 and 5)."""
+    size, jump, offset = 1, 1, 0
+    for kind, *settings in stack:
+        if kind not in ("conv", "maxpool", "avgpool"):
+            continue
+        k, s, p, d = (v[0] if isinstance(v, (tuple, list)) else v for v in settings)
+        size, offset, jump = size + d * (k - 1) * jump, offset - p * jump, jump * s
+    return size, jump, offset
+
+
+def field_mistake(got, stack: list) -> str:
+    """Name the usual receptive_field mistake that ``got`` matches, or ""."""
+    layers = [[v[0] if isinstance(v, (tuple, list)) else v for v in s] for kind, *s in stack
+              if kind in ("conv", "maxpool", "avgpool")]
+    no_stride_size = 1 + sum(d * (k - 1) for k, s, p, d in layers)
+    no_dilation = 1
+    jump = 1
+    for k, s, p, d in layers:
+        no_dilation, jump = no_dilation + (k - 1) * jump, jump * s
+    size, stride, offset = got
+    want = field_by_hand(stack)
+    if size != want[0] and size == no_stride_size:
+        return ("the size adds (kernel - 1) per layer without scaling it by the stride so far: each layer adds "
+                "(dilation * (kernel - 1)) * (product of the earlier strides)")
+    if size != want[0] and size == no_dilation:
+        return "the size ignores dilation: a kernel k with dilation d spans d * (k - 1) + 1 pixels"
+    if stride != want[1] and stride == sum(l[1] for l in layers) - len(layers) + 1:
+        return "strides were added; they multiply"
+    if offset != want[2] and offset == -sum(l[2] for l in layers):
+        return "each padding shifts the field by padding * (the product of the earlier strides), not by padding"
+    if offset != want[2] and offset == 0:
+        return "the offset ignores padding: each padded layer moves the field's start padding * (earlier strides) left"
+    return ""
+
+
+def expect_field(value, stack: list, name: str) -> None:
+    """``value`` is the (size, stride, offset) of ``stack``'s hand-computed field; else name the mistake."""
+    from vizgen.grading.expect import fail
+
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        fail(f"receptive_field returned a {type(value).__name__}; expected a tuple (size, stride, offset).")
+    got = tuple(v.item() if isinstance(v, torch.Tensor) and v.numel() == 1 else v for v in value)
+    got = tuple(int(v) if isinstance(v, (int, float)) and float(v).is_integer() else v for v in got)
+    want = field_by_hand(stack)
+    if got != want:
+        mistake = field_mistake(got, stack) if all(isinstance(v, int) for v in got) else ""
+        fail(f"receptive_field({name}) is {got}; expected (size, stride, offset) = {want}"
+             f"{': ' + mistake if mistake else ': per layer, size += (dilation * (kernel - 1)) * stride, offset -= padding * stride, then stride *= the layer stride'}.")
+
+
+def gradient_field(model: nn.Module, size: int, unit: int) -> tuple[int, int]:
+    """Rows (first, last) of the input pixels that unit (unit, unit) of ``model``'s output depends on, measured
+    by the gradient of its channel sum with respect to a random input ``(1, 3, size, size)``."""
+    x = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0)).requires_grad_(True)
+    (grad,) = torch.autograd.grad(model(x)[0, :, unit, unit].sum(), x)
+    rows = (grad.abs().sum(dim=(0, 1, 3)) > 0).nonzero().flatten()  # (H,) rows reached
+    return int(rows.min()), int(rows.max())
+
+
+def brute_force_patches(model: nn.Module, images: torch.Tensor, layer: str, channel: int, k: int,
+                        field: tuple[int, int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every unit of the channel ranked by activation, and each field cropped pixel by pixel (zeros outside)."""
+    size, stride, offset = field
+    act = layer_output(model, images, layer)[:, channel]  # (N, H', W')
+    units = sorted(((float(act[n, i, j]), n, i, j) for n in range(act.shape[0]) for i in range(act.shape[1])
+                    for j in range(act.shape[2])), reverse=True)[:k]
+    patches = torch.zeros(k, images.shape[1], size, size)
+    for r, (_, n, i, j) in enumerate(units):
+        for dy in range(size):
+            for dx in range(size):
+                y, x = offset + i * stride + dy, offset + j * stride + dx
+                if 0 <= y < images.shape[2] and 0 <= x < images.shape[3]:
+                    patches[r, :, dy, dx] = images[n, :, y, x]
+    return patches, torch.tensor([u[1:] for u in units], dtype=torch.int64)
+
+
+def expect_patches(call, model: nn.Module, images: torch.Tensor, layer: str, channel: int, k: int, field) -> None:
+    """``max_activating_patches``' (patches, locations) equal the brute-force answer; else name the bug."""
+    from vizgen.grading.expect import expect_close, expect_dtype, expect_shape, expect_tensor, fail
+
+    value = call.value
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        fail(f"max_activating_patches returned a {type(value).__name__}; expected (patches, locations).")
+    patches = expect_tensor(value[0], "patches")
+    locations = expect_tensor(value[1], "locations")
+    want_patches, want_locations = brute_force_patches(model, images, layer, channel, k, field)
+    expect_shape(locations, (k, 3), "locations", hint="one row (n, i, j) per patch")
+    expect_dtype(locations, torch.int64, "locations")
+    expect_shape(patches, want_patches.shape, "patches", hint=f"(k, C, size, size) with size = field[0] = {field[0]}")
+    if not torch.equal(locations, want_locations):
+        if torch.equal(locations.flip(0), want_locations) or set(map(tuple, locations.tolist())) == set(
+                map(tuple, want_locations.tolist())):
+            fail("max_activating_patches found the right units but not largest first: sort by activation, descending.")
+        fail(f"max_activating_patches' first locations are {locations[:2].tolist()}; expected "
+             f"{want_locations[:2].tolist()}: take the k largest values of that channel over all images and positions "
+             "of the layer's output and unravel each flat index into (n, i, j).")
+    inside = want_patches.ne(0).any(dim=1, keepdim=True).expand_as(want_patches)  # pixels inside the image
+    if torch.allclose(patches[inside], want_patches[inside], atol=1e-6) and not torch.allclose(patches, want_patches):
+        fail("the patches are right inside the image but not where the field crosses its border: fill those "
+             "pixels with 0 (pad the images with zeros before cropping).")
+    expect_close(patches, want_patches, "patches", atol=1e-6, rtol=1e-6,
+                 hint="crop rows offset + i * stride ... + size - 1 (and columns likewise) of images[n]")
+
+
+# ---- guided backprop of one neuron, DeepDream --------------------------------------------------------
+
+
+def guided_neuron_by_hand(model: ConvReluConv, X: torch.Tensor, channel: int, guided: bool = True) -> torch.Tensor:
+    """Guided (or plain) gradient of each image's strongest unit of ``features.2``'s ``channel``:
+    W1^T [(h > 0) * max(W2[c], 0)] placed at that unit's 3x3 window of the input."""
+    conv1, conv2 = model.features[0], model.features[2]
+    h = conv1(X)  # (N, 4, H - 2, W - 2) pre-activation
+    out = conv2(h.clamp(min=0))[:, channel]  # (N, H - 2, W - 2)
+    weight = conv2.weight[channel, :, 0, 0]  # (4,)
+    grad = torch.zeros_like(X)
+    for n in range(len(X)):
+        i, j = divmod(int(out[n].flatten().argmax()), out.shape[2])
+        upstream = (h[n, :, i, j] > 0) * (weight.clamp(min=0) if guided else weight)  # (4,)
+        grad[n, :, i:i + 3, j:j + 3] = torch.einsum("f,fchw->chw", upstream, conv1.weight)  # (3, 3, 3)
+    return grad
+
+
+def dream_candidates(model: nn.Module, img: torch.Tensor, layer: str, learning_rate: float) -> dict[str, torch.Tensor]:
+    """The correct DeepDream step first, then the usual mistakes, each from the grader's own objective."""
+
+    def gradient(objective: Callable[[torch.Tensor], torch.Tensor], after_inplace: bool = False) -> torch.Tensor:
+        kept = []
+
+        def hook(module, inputs, output):
+            kept.append(output)
+            return None if after_inplace else output.clone()
+
+        handle = model.get_submodule(layer).register_forward_hook(hook)
+        try:
+            x = img.detach().clone().requires_grad_(True)
+            model(x)
+            (g,) = torch.autograd.grad(objective(kept[-1]), x)
+        finally:
+            handle.remove()
+        return g
+
+    g = gradient(lambda a: 0.5 * a.pow(2).sum())
+    base = img.detach()
+    return {
+        "correct": base + learning_rate * g / (g.abs().mean() + 1e-8),
+        "the step descends: add the gradient (gradient ascent on the activations), do not subtract it":
+            base - learning_rate * g / (g.abs().mean() + 1e-8),
+        "the objective is the sum of the activations: DeepDream maximises 1/2 * sum(a ** 2)":
+            base + learning_rate * (s := gradient(lambda a: a.sum())) / (s.abs().mean() + 1e-8),
+        "the gradient is divided by its largest absolute value: divide by its mean absolute value":
+            base + learning_rate * g / (g.abs().max() + 1e-8),
+        "the gradient is divided by its L2 norm: divide by its mean absolute value":
+            base + learning_rate * g / (g.norm() + 1e-8),
+        "the gradient is not normalised: divide it by its mean absolute value (+ 1e-8)": base + learning_rate * g,
+        "the activations were read after an in-place activation that follows the layer overwrote them: in the hook "
+        "keep the output and return output.clone(), so later in-place layers change the copy":
+            base + learning_rate * (t := gradient(lambda a: 0.5 * a.pow(2).sum(), True)) / (t.abs().mean() + 1e-8),
+    }
+
+
+def expect_dream_step(call, model: nn.Module, img: torch.Tensor, layer: str, learning_rate: float,
+                      want: torch.Tensor | None = None, atol: float = 1e-5, rtol: float = 1e-4) -> None:
+    """``deepdream_step``'s value equals the correct step (``want``, or the grader's own); else name the mistake."""
+    from vizgen.grading.expect import expect_close, expect_shape, expect_tensor, fail
+
+    step = expect_tensor(call.value, "deepdream_step's image")
+    expect_shape(step, img.shape, "deepdream_step's image", hint="return the updated image, same shape as img")
+    candidates = dream_candidates(model, img, layer, learning_rate)
+    correct = candidates["correct"] if want is None else want
+    if not torch.allclose(step.double(), correct.double(), atol=atol, rtol=rtol):
+        for mistake, value in candidates.items():
+            if mistake != "correct" and torch.allclose(step.double(), value.double(), atol=atol, rtol=rtol):
+                fail(f"deepdream_step's image matches a known mistake: {mistake}.")
+        if torch.allclose(step.double(), img.double()):
+            fail("deepdream_step returned the image unchanged: add learning_rate * g / (mean(|g|) + 1e-8).")
+    expect_close(step, correct, "deepdream_step's image", atol=atol, rtol=rtol,
+                 hint="g = d/d img of 1/2 * sum(a ** 2) over the layer's output a; return img + learning_rate * g / "
+                      "(g.abs().mean() + 1e-8)")
+
+
+SUPPORT = Support(models={"raising_cnn": RaisingCNN, "conv_relu_conv": ConvReluConv},
+                  probes={"receptive_field_of": receptive_field_of})
