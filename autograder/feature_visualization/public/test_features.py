@@ -58,7 +58,7 @@ def test_nearest_neighbors_brute_force(student):
     """matches brute force on 5 queries and 30 database rows of 6 values, k = 4, nearest first"""
     generator = torch.Generator().manual_seed(43)
     query, database = torch.randn(5, 6, generator=generator), torch.randn(30, 6, generator=generator)
-    fv.expect_neighbors(student.nearest_neighbors(query, database, 4), query, database, 4)
+    fv.expect_neighbors(student.nearest_neighbors(query, database, 4).value, query, database, 4)
 
 
 @check(points=1, function="nearest_neighbors")
@@ -67,10 +67,10 @@ def test_nearest_neighbors_no_pair_loop(student):
     generator = torch.Generator().manual_seed(44)
     query, database = torch.randn(40, 8, generator=generator), torch.randn(50, 8, generator=generator)
     result = student.probe("count_torch_calls", "nearest_neighbors", query, database, 3).value
+    fv.expect_neighbors(result["value"], query, database, 3)  # only a right answer's cost counts
     if result["calls"] > 200:
         fail(f"nearest_neighbors made {result['calls']} torch calls for 40 x 50 pairs: compute every distance at once "
              "(torch.cdist, or ||q||^2 - 2 q.d + ||d||^2 with one matrix product), then sort each row.")
-    expect_tensor(result["value"], "nearest_neighbors' indices")
 
 
 @check(points=1, function="pca")
