@@ -68,7 +68,7 @@ def test_deepdream_carries_detail_up_the_octaves():
 def test_pca_reference_equals_scikit_learn_up_to_sign():
     from sklearn.decomposition import PCA
 
-    x = fv.clustered_data(50, 9, 4, seed=1)
+    x = fv.spread_data(50, 9, seed=1)
     ours = fv.pca_components(x, 3).numpy()
     theirs = PCA(3).fit(x.numpy()).components_
     signs = np.sign((ours * theirs).sum(axis=1, keepdims=True))

@@ -23,13 +23,16 @@ from vizgen.grading.support import Support
 from vizgen.models import TinyCNN
 
 
+RAISES = "RaisingCNN"  # the word its error carries, so a check knows the error is the model's own
+
+
 class RaisingCNN(TinyCNN):
     """TinyCNN (same module names) whose forward raises before any layer runs: every implementation, one
     that stops the forward early at the hooked layer included, sees the error, and any hook registered
     before the forward must still be removed."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        raise RuntimeError("RaisingCNN always fails (this is part of the check)")
+        raise RuntimeError(f"{RAISES} always fails (this is part of the check)")
 
 
 class ConvReluConv(nn.Module):
@@ -44,26 +47,6 @@ class ConvReluConv(nn.Module):
         return self.features(x)
 
 
-def expect_hooks_removed_on_error(run: Callable[[], object], function: str) -> None:
-    """``run()`` calls the student's ``function`` on ``raising_cnn``: the model's error must propagate and
-    leave no hook behind."""
-    from vizgen.grading.expect import fail
-    from vizgen.grading.messages import StudentCodeError
-
-    try:
-        run()
-    except StudentCodeError as error:
-        if error.kind != "RuntimeError" or "RaisingCNN" not in str(error):
-            raise
-        hooks = error.effects.get("model", {}).get("hooks_added", 0)
-        if hooks:
-            fail(f"when the model's forward raised, {function} left {hooks} hook(s) on it: register the hook(s), run "
-                 "the forward inside `try:` and call handle.remove() for each in `finally:`.")
-        return
-    fail(f"{function} returned although the model's forward raised: let the error propagate (remove the hooks in "
-         "`finally:`, do not catch the error).")
-
-
 # ---- filter_grid -----------------------------------------------------------------------------
 
 
@@ -73,43 +56,35 @@ def grid_layout(count: int) -> tuple[int, int]:
     return math.ceil(count / cols), cols
 
 
-def expected_grid(weights: torch.Tensor, padding: int) -> torch.Tensor:
-    """The grid the docstring describes, built pixel block by pixel block (float64)."""
+def per_filter(weights: torch.Tensor) -> torch.Tensor:
+    """Each filter min-max scaled over its own 3 * h * w values (a constant filter becomes 0), float64."""
+    w = weights.double()
+    lo, hi = w.amin(dim=(1, 2, 3), keepdim=True), w.amax(dim=(1, 2, 3), keepdim=True)  # (K, 1, 1, 1) each
+    return torch.where(hi > lo, (w - lo) / (hi - lo).clamp_min(1e-300), torch.zeros_like(w))  # (K, 3, h, w)
+
+
+# The usual ways to scale the filters wrongly, each with what to do instead.
+GRID_MISTAKES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "the whole stack was normalised with one min and max: normalise each filter with its own min and max":
+        lambda w: (w - w.min()) / (w.max() - w.min()),
+    "each colour channel was normalised on its own: take the min and max over all 3 * h * w values of a filter":
+        lambda w: (w - w.amin(dim=(2, 3), keepdim=True)) / (w.amax(dim=(2, 3), keepdim=True) - w.amin(dim=(2, 3), keepdim=True)),
+    "the filters were not normalised: map each filter to [0, 1] by (w - min) / (max - min)": lambda w: w,
+    "each filter was divided by its largest absolute value instead of min-max scaled":
+        lambda w: w / w.abs().amax(dim=(1, 2, 3), keepdim=True),
+}
+
+
+def expected_grid(weights: torch.Tensor, padding: int, scale: Callable = per_filter) -> torch.Tensor:
+    """The grid the docstring describes (float64), with the filters scaled by ``scale``, block by block."""
     count, _, h, w = weights.shape
     rows, cols = grid_layout(count)
+    scaled = scale(weights.double())  # (K, 3, h, w)
     grid = torch.zeros(rows * (h + padding) - padding, cols * (w + padding) - padding, 3, dtype=torch.float64)
     for k in range(count):
-        f = weights[k].double()
-        span = float(f.max() - f.min())
-        scaled = (f - f.min()) / span if span > 0 else torch.zeros_like(f)
         top, left = k // cols * (h + padding), k % cols * (w + padding)
-        grid[top:top + h, left:left + w] = scaled.permute(1, 2, 0)
+        grid[top:top + h, left:left + w] = scaled[k].permute(1, 2, 0)
     return grid
-
-
-def grid_mistake(got: torch.Tensor, weights: torch.Tensor, padding: int) -> str:
-    """The usual filter_grid mistake that ``got`` matches, or ""."""
-    w = weights.double()
-    flat = w.flatten(1)
-    candidates = {
-        "the whole stack was normalised with one min and max: normalise each filter with its own min and max":
-            (w - w.min()) / (w.max() - w.min()),
-        "each colour channel was normalised on its own: take the min and max over all 3 * h * w values of a filter":
-            (w - w.amin(dim=(2, 3), keepdim=True)) / (w.amax(dim=(2, 3), keepdim=True) - w.amin(dim=(2, 3), keepdim=True)),
-        "the filters were not normalised: map each filter to [0, 1] by (w - min) / (max - min)": w,
-        "each filter was divided by its largest absolute value instead of min-max scaled":
-            w / flat.abs().amax(dim=1).view(-1, 1, 1, 1),
-    }
-    for message, scaled in candidates.items():
-        want = expected_grid(torch.zeros_like(w), padding)
-        count, _, h, wd = w.shape
-        _, cols = grid_layout(count)
-        for k in range(count):
-            top, left = k // cols * (h + padding), k % cols * (wd + padding)
-            want[top:top + h, left:left + wd] = scaled[k].permute(1, 2, 0)
-        if tuple(got.shape) == tuple(want.shape) and torch.allclose(got.double(), want, atol=1e-5):
-            return message
-    return ""
 
 
 def expect_grid(call, weights: torch.Tensor, padding: int) -> None:
@@ -118,19 +93,15 @@ def expect_grid(call, weights: torch.Tensor, padding: int) -> None:
 
     grid = expect_tensor(call.value, "filter_grid's image")
     rows, cols = grid_layout(len(weights))
-    _, _, h, w = weights.shape
     want = expected_grid(weights, padding)
     expect_shape(grid, want.shape, "filter_grid's image", hint=(
         f"{len(weights)} filters make {rows} rows of {cols} (cols = ceil(sqrt(K)), rows = ceil(K / cols)), "
         f"so (rows * (h + padding) - padding, cols * (w + padding) - padding, 3) with channels last"))
     expect_dtype(grid, torch.float32, "filter_grid's image")
-    mistake = grid_mistake(grid, weights, padding)
-    if mistake:
-        fail(f"filter_grid's image matches a known mistake: {mistake}.")
-    gaps = torch.ones(want.shape[:2], dtype=torch.bool)  # (H, W): True between and after the filters
-    for k in range(len(weights)):
-        top, left = k // cols * (h + padding), k % cols * (w + padding)
-        gaps[top:top + h, left:left + w] = False
+    for mistake, scale in GRID_MISTAKES.items():
+        if torch.allclose(grid.double(), expected_grid(weights, padding, scale), atol=1e-5):
+            fail(f"filter_grid's image matches a known mistake: {mistake}.")
+    gaps = expected_grid(weights, padding, torch.ones_like)[..., 0] == 0  # (H, W): between and after the filters
     if (grid[gaps] != 0).any():
         fail(f"filter_grid's padding and unused cells hold {grid[gaps].unique()[:3].tolist()}...; expected 0: "
              "start from torch.zeros and copy each filter into its cell.")
@@ -187,12 +158,13 @@ def integer_points(n: int, d: int, seed: int, high: int = 3) -> torch.Tensor:
     return torch.randint(0, high, (n, d), generator=torch.Generator().manual_seed(seed)).float()
 
 
-def clustered_data(n: int, d: int, rank: int, seed: int) -> torch.Tensor:
-    """``(n, d)`` float64 data near a rank-``rank`` subspace with distinct spreads, shifted from the origin."""
+def spread_data(n: int, d: int, seed: int) -> torch.Tensor:
+    """``(n, d)`` float64 rows with variances 16 down to 0.25 along random orthogonal directions, centred at 2:
+    every principal direction is well defined (distinct variances)."""
     generator = torch.Generator().manual_seed(seed)
-    codes = torch.randn(n, rank, generator=generator, dtype=torch.float64) * torch.arange(rank, 0, -1) * 2  # (n, rank)
-    basis = torch.randn(rank, d, generator=generator, dtype=torch.float64)  # (rank, d)
-    return codes @ basis + 0.05 * torch.randn(n, d, generator=generator, dtype=torch.float64) + 2.0  # (n, d)
+    basis, _ = torch.linalg.qr(torch.randn(d, d, generator=generator, dtype=torch.float64))  # (d, d) orthogonal
+    scales = torch.linspace(4.0, 0.5, d, dtype=torch.float64)  # (d,) standard deviations
+    return (torch.randn(n, d, generator=generator, dtype=torch.float64) * scales) @ basis.T + 2.0  # (n, d)
 
 
 def pca_components(x: torch.Tensor, k: int) -> torch.Tensor:
@@ -214,30 +186,22 @@ def expect_pca(call, x: torch.Tensor, k: int) -> None:
         fail(f"pca returned a {type(value).__name__}; expected a pair (projected (N, k), components (k, D)).")
     projected = expect_tensor(value[0], "pca's projected").double()
     components = expect_tensor(value[1], "pca's components").double()
-    n, d = x.shape
-    if tuple(components.shape) == (d, k):
-        fail(f"pca's components have shape ({d}, {k}): return one component per ROW, (k, D) (the rows of Vh, "
-             "or V's columns transposed).")
-    expect_shape(components, (k, d), "pca's components", hint="the first k rows of Vh from torch.linalg.svd")
-    expect_shape(projected, (n, k), "pca's projected", hint="(features - mean) @ components.T")
-    gram = components @ components.T  # (k, k)
-    if not torch.allclose(gram, torch.eye(k, dtype=torch.float64), atol=1e-4):
+    expect_shape(components, (k, x.shape[1]), "pca's components",
+                 hint="return one component per ROW, (k, D): the first k rows of Vh from torch.linalg.svd")
+    expect_shape(projected, (x.shape[0], k), "pca's projected", hint="(features - mean) @ components.T")
+    if not torch.allclose(components @ components.T, torch.eye(k, dtype=torch.float64), atol=1e-4):
         fail("pca's components are not orthonormal rows (components @ components.T is not the identity): take the "
              "right singular vectors (rows of Vh), not U or vectors scaled by the singular values.")
-    want = pca_components(x, k)  # (k, D)
-    uncentred = torch.linalg.svd(x.double(), full_matrices=False).Vh[:k]
-    signs = torch.sign((components * want).sum(dim=1, keepdim=True))  # (k, 1): components are defined up to sign
-    if not torch.allclose(components * signs, want, atol=1e-4) and torch.allclose(
-            (components * torch.sign((components * uncentred).sum(1, keepdim=True))), uncentred, atol=1e-4):
-        fail("pca's components are those of the uncentred data: subtract the mean row before the SVD.")
-    expect_close(components * signs, want, "pca's components (up to sign)", atol=1e-4, rtol=1e-4,
+    for name, want in (("uncentred", torch.linalg.svd(x.double(), full_matrices=False).Vh[:k]),
+                       ("correct", pca_components(x, k))):  # (k, D) each, defined up to sign
+        aligned = components * torch.sign((components * want).sum(dim=1, keepdim=True))  # (k, D)
+        if name == "uncentred" and torch.allclose(aligned, want, atol=1e-4):
+            fail("pca's components are those of the uncentred data: subtract the mean row before the SVD.")
+    expect_close(aligned, want, "pca's components (up to sign)", atol=1e-4, rtol=1e-4,
                  hint="the first k right singular vectors of features - mean, by decreasing singular value")
-    centred = x.double() - x.double().mean(dim=0)
-    if torch.allclose(projected, x.double() @ components.T, atol=1e-6) and not torch.allclose(
-            projected, centred @ components.T, atol=1e-6):
-        fail("pca's projected values use the uncentred features: project features - mean.")
+    centred = x.double() - x.double().mean(dim=0)  # (N, D)
     expect_close(projected, centred @ components.T, "pca's projected", atol=1e-6, rtol=1e-6,
-                 hint="projected = (features - mean) @ components.T")
+                 hint="projected = (features - mean) @ components.T, with the mean subtracted")
     expect_input_unchanged(call, "features")
 
 
@@ -282,41 +246,36 @@ def receptive_field_of(receptive_field: Callable, stack: list, as_sequential: bo
     return receptive_field(nn.Sequential(*layers) if as_sequential else layers)
 
 
-def field_by_hand(stack: list) -> tuple[int, int, int]:
-    """(size, stride, offset) by the unrolled formulas: size = 1 + sum (k_eff - 1) * prod(earlier strides),
-    offset = -sum padding * prod(earlier strides) (Araujo et al. 2019, eq. 2 and 5)."""
+def field_by_hand(stack: list, scale_size: bool = True, dilate: bool = True, pad: bool = True,
+                  scale_offset: bool = True) -> tuple[int, int, int]:
+    """(size, stride, offset) by the unrolled formulas, size = 1 + sum d (k - 1) * prod(earlier strides) and
+    offset = -sum padding * prod(earlier strides) (Araujo et al. 2019, eq. 2 and 5); the flags switch a term
+    off the way the usual mistakes do."""
     size, jump, offset = 1, 1, 0
     for kind, *settings in stack:
-        if kind not in ("conv", "maxpool", "avgpool"):
-            continue
-        k, s, p, d = (v[0] if isinstance(v, (tuple, list)) else v for v in settings)
-        size, offset, jump = size + d * (k - 1) * jump, offset - p * jump, jump * s
+        if kind in ("conv", "maxpool", "avgpool"):
+            k, s, p, d = (v[0] if isinstance(v, (tuple, list)) else v for v in settings)
+            size += (d if dilate else 1) * (k - 1) * (jump if scale_size else 1)
+            offset -= (p if pad else 0) * (jump if scale_offset else 1)
+            jump *= s
     return size, jump, offset
 
 
-def field_mistake(got, stack: list) -> str:
+FIELD_MISTAKES = {  # what the mistake is and what to do instead -> the flags that make field_by_hand repeat it
+    "the size adds (kernel - 1) per layer without scaling it by the stride so far: each layer adds "
+    "(dilation * (kernel - 1)) * (product of the earlier strides)": {"scale_size": False},
+    "the size ignores dilation: a kernel k with dilation d spans d * (k - 1) + 1 pixels": {"dilate": False},
+    "each padding shifts the field by padding * (the product of the earlier strides), not by padding":
+        {"scale_offset": False},
+    "the offset ignores padding: each padded layer moves the field's start padding * (earlier strides) left":
+        {"pad": False},
+}
+
+
+def field_mistake(got: tuple, stack: list) -> str:
     """Name the usual receptive_field mistake that ``got`` matches, or ""."""
-    layers = [[v[0] if isinstance(v, (tuple, list)) else v for v in s] for kind, *s in stack
-              if kind in ("conv", "maxpool", "avgpool")]
-    no_stride_size = 1 + sum(d * (k - 1) for k, s, p, d in layers)
-    no_dilation = 1
-    jump = 1
-    for k, s, p, d in layers:
-        no_dilation, jump = no_dilation + (k - 1) * jump, jump * s
-    size, stride, offset = got
     want = field_by_hand(stack)
-    if size != want[0] and size == no_stride_size:
-        return ("the size adds (kernel - 1) per layer without scaling it by the stride so far: each layer adds "
-                "(dilation * (kernel - 1)) * (product of the earlier strides)")
-    if size != want[0] and size == no_dilation:
-        return "the size ignores dilation: a kernel k with dilation d spans d * (k - 1) + 1 pixels"
-    if stride != want[1] and stride == sum(l[1] for l in layers) - len(layers) + 1:
-        return "strides were added; they multiply"
-    if offset != want[2] and offset == -sum(l[2] for l in layers):
-        return "each padding shifts the field by padding * (the product of the earlier strides), not by padding"
-    if offset != want[2] and offset == 0:
-        return "the offset ignores padding: each padded layer moves the field's start padding * (earlier strides) left"
-    return ""
+    return next((m for m, flags in FIELD_MISTAKES.items() if field_by_hand(stack, **flags) in (got,) and got != want), "")
 
 
 def expect_field(value, stack: list, name: str) -> None:
@@ -425,22 +384,22 @@ def dream_candidates(model: nn.Module, img: torch.Tensor, layer: str, learning_r
             handle.remove()
         return g
 
+    def step(grad: torch.Tensor, norm: Callable = lambda g: g.abs().mean(), sign: float = 1.0) -> torch.Tensor:
+        return img.detach() + sign * learning_rate * grad / (norm(grad) + 1e-8)
+
     g = gradient(lambda a: 0.5 * a.pow(2).sum())
-    base = img.detach()
     return {
-        "correct": base + learning_rate * g / (g.abs().mean() + 1e-8),
-        "the step descends: add the gradient (gradient ascent on the activations), do not subtract it":
-            base - learning_rate * g / (g.abs().mean() + 1e-8),
+        "correct": step(g),
+        "the step descends: add the gradient (gradient ascent on the activations), do not subtract it": step(g, sign=-1),
         "the objective is the sum of the activations: DeepDream maximises 1/2 * sum(a ** 2)":
-            base + learning_rate * (s := gradient(lambda a: a.sum())) / (s.abs().mean() + 1e-8),
+            step(gradient(lambda a: a.sum())),
         "the gradient is divided by its largest absolute value: divide by its mean absolute value":
-            base + learning_rate * g / (g.abs().max() + 1e-8),
-        "the gradient is divided by its L2 norm: divide by its mean absolute value":
-            base + learning_rate * g / (g.norm() + 1e-8),
-        "the gradient is not normalised: divide it by its mean absolute value (+ 1e-8)": base + learning_rate * g,
+            step(g, lambda g: g.abs().max()),
+        "the gradient is divided by its L2 norm: divide by its mean absolute value": step(g, torch.linalg.norm),
+        "the gradient is not normalised: divide it by its mean absolute value (+ 1e-8)": step(g, lambda g: 1 - 1e-8),
         "the activations were read after an in-place activation that follows the layer overwrote them: in the hook "
         "keep the output and return output.clone(), so later in-place layers change the copy":
-            base + learning_rate * (t := gradient(lambda a: 0.5 * a.pow(2).sum(), True)) / (t.abs().mean() + 1e-8),
+            step(gradient(lambda a: 0.5 * a.pow(2).sum(), after_inplace=True)),
     }
 
 

@@ -6,7 +6,9 @@ from pathlib import Path
 import torch
 
 from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.expect import expect_clean_model, expect_close, expect_input_unchanged, expect_tensor, fail
+from vizgen.grading.expect import (
+    expect_clean_model, expect_close, expect_hooks_removed_on_error, expect_input_unchanged, expect_tensor, fail,
+)
 from vizgen.grading.inputs import photo_batch
 from vizgen.grading.plugin import check
 from vizgen.grading.support import assignment_support
@@ -76,9 +78,9 @@ def test_extract_features_photos(student):
 @check(points=1, function="extract_features")
 def test_extract_features_hook_removed_on_error(student):
     """removes its hook even when the forward raises"""
-    fv.expect_hooks_removed_on_error(
+    expect_hooks_removed_on_error(
         lambda: student.extract_features(ModelSpec("raising_cnn", seed=66), photo_batch(["rocket"], 16)),
-        "extract_features")
+        "extract_features", fv.RAISES)
 
 
 @check(points=1, function="nearest_neighbors")
@@ -103,14 +105,14 @@ def test_nearest_neighbors_digit_sized(student):
 @check(points=1, function="pca")
 def test_pca_wide(student):
     """wide data (9 rows of 20 features), k = 2: components up to sign and projection, features unchanged"""
-    x = fv.clustered_data(9, 20, 3, seed=70)
+    x = fv.spread_data(9, 20, seed=70)
     fv.expect_pca(student.pca(x, 2), x, 2)
 
 
 @check(points=1, function="pca")
 def test_pca_one_component(student):
     """k = 1 on 60 rows of 5 features far from the origin: the direction of largest variance"""
-    x = fv.clustered_data(60, 5, 2, seed=71) + 50.0
+    x = fv.spread_data(60, 5, seed=71) + 50.0
     fv.expect_pca(student.pca(x, 1), x, 1)
 
 
@@ -130,9 +132,9 @@ def test_get_activations_photos(student):
 @check(points=1, function="get_activations")
 def test_get_activations_hook_removed_on_error(student):
     """removes its hook even when the forward raises"""
-    fv.expect_hooks_removed_on_error(
+    expect_hooks_removed_on_error(
         lambda: student.get_activations(ModelSpec("raising_cnn", seed=73), photo_batch(["coffee"], 16), "features.5"),
-        "get_activations")
+        "get_activations", fv.RAISES)
 
 
 LONG_STACK = [("conv", (5, 5), (2, 2), (2, 2), (1, 1)), ("relu",), ("avgpool", 2, 2, 0, 1), ("conv", 3, 1, 2, 2),
@@ -225,6 +227,6 @@ def test_deepdream_step_reference(student, reference):
 @check(points=1, function="deepdream_step")
 def test_deepdream_step_hook_removed_on_error(student):
     """removes its hook even when the forward raises"""
-    fv.expect_hooks_removed_on_error(
+    expect_hooks_removed_on_error(
         lambda: student.deepdream_step(photo_batch(["rocket"], 16), ModelSpec("raising_cnn", seed=77), "features.0", 0.1),
-        "deepdream_step")
+        "deepdream_step", fv.RAISES)

@@ -5,7 +5,10 @@ Each check uses other inputs than the hidden ones (hand-made filter stacks, othe
 
 import torch
 
-from vizgen.grading.expect import expect_clean_model, expect_close, expect_input_unchanged, expect_shape, expect_tensor, fail
+from vizgen.grading.expect import (
+    expect_clean_model, expect_close, expect_hooks_removed_on_error, expect_input_unchanged, expect_shape, expect_tensor,
+    fail,
+)
 from vizgen.grading.inputs import random_images
 from vizgen.grading.plugin import check
 from vizgen.grading.support import assignment_support
@@ -48,9 +51,9 @@ def test_extract_features_penultimate(student):
 @check(points=1, function="extract_features")
 def test_extract_features_removes_hook_on_error(student):
     """removes its hook in a `finally` block: a model whose forward raises is left without hooks"""
-    fv.expect_hooks_removed_on_error(
+    expect_hooks_removed_on_error(
         lambda: student.extract_features(ModelSpec("raising_cnn", seed=42), random_images(1, 16, seed=42)),
-        "extract_features")
+        "extract_features", fv.RAISES)
 
 
 @check(points=1, function="nearest_neighbors")
@@ -76,14 +79,14 @@ def test_nearest_neighbors_no_pair_loop(student):
 @check(points=1, function="pca")
 def test_pca_matches_sklearn(student):
     """on 40 rows of 12 features, k = 3: scikit-learn's components up to sign (recomputed from the covariance), and the projection"""
-    x = fv.clustered_data(40, 12, 4, seed=45)
+    x = fv.spread_data(40, 12, seed=45)
     fv.expect_pca(student.pca(x, 3), x, 3)
 
 
 @check(points=1, function="pca")
 def test_pca_orthonormal(student):
     """k = 5 of 25 rows of 7 features: orthonormal component rows and projected = (X - mean) @ components.T"""
-    x = fv.clustered_data(25, 7, 5, seed=46)
+    x = fv.spread_data(25, 7, seed=46)
     fv.expect_pca(student.pca(x, 5), x, 5)
 
 
@@ -107,6 +110,6 @@ def test_get_activations_before_inplace_relu(student):
 @check(points=1, function="get_activations")
 def test_get_activations_removes_hook_on_error(student):
     """removes its hook in a `finally` block: a model whose forward raises is left without hooks"""
-    fv.expect_hooks_removed_on_error(
+    expect_hooks_removed_on_error(
         lambda: student.get_activations(ModelSpec("raising_cnn", seed=48), random_images(1, 16, seed=48), "features.0"),
-        "get_activations")
+        "get_activations", fv.RAISES)

@@ -4,8 +4,8 @@ and the DeepDream step, on hand-computed stacks and tiny seeded CNNs (other inpu
 import torch
 
 from vizgen.grading.expect import (
-    expect_clean_model, expect_close, expect_dtype, expect_finite, expect_input_unchanged, expect_shape, expect_tensor,
-    fail,
+    expect_clean_model, expect_close, expect_dtype, expect_finite, expect_hooks_removed_on_error, expect_input_unchanged,
+    expect_shape, expect_tensor, fail,
 )
 from vizgen.grading.inputs import random_images
 from vizgen.grading.plugin import check
@@ -85,9 +85,9 @@ def test_guided_neuron_cleans_up(student):
     call = student.guided_backprop_neuron(ModelSpec("tiny_cnn", seed=55), X, "features.3", 0)
     expect_clean_model(call, "model")
     expect_input_unchanged(call, "X")
-    fv.expect_hooks_removed_on_error(
+    expect_hooks_removed_on_error(
         lambda: student.guided_backprop_neuron(ModelSpec("raising_cnn", seed=55), X, "features.3", 0),
-        "guided_backprop_neuron")
+        "guided_backprop_neuron", fv.RAISES)
 
 
 @check(points=1, function="deepdream_step")
