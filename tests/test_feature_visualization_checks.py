@@ -59,6 +59,8 @@ MISTAKES = {
         "plain-gradient": ("output.register_hook(lambda grad: grad.clamp(min=0))", "pass", "plain gradient"),
         "no-finally": ("    finally:\n        for handle in handles:\n            handle.remove()",
                        "    except Exception:\n        raise\n    for handle in handles:\n        handle.remove()", "left"),
+        "no-clone": ("        return output.clone()  # later in-place activations change the clone, not the neuron we kept",
+                     "        return None", "overwritten its output"),
     },
     "deepdream_step": {
         "descends": ("return (img.detach() + learning_rate", "return (img.detach() - learning_rate", "descends"),
@@ -88,7 +90,7 @@ def test_every_mistake_is_in_a_submission():
 
 def test_solution_gets_full_marks(task):
     report = grade_submission(task.solution_notebook, task, hidden=True)
-    assert report.score == report.max_score == 38, [(c.name, c.message) for c in report.checks if not c.passed]
+    assert report.score == report.max_score == 39, [(c.name, c.message) for c in report.checks if not c.passed]
 
 
 def _broken(task, folder, submission: dict) -> nbformat.NotebookNode:

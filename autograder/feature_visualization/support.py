@@ -36,12 +36,16 @@ class RaisingCNN(TinyCNN):
 
 
 class ConvReluConv(nn.Module):
-    """features = Conv2d(3, 4, 3) -> ReLU -> Conv2d(4, 2, 1): every unit of features.2 is a
-    known function of one 3x3 window, so its guided gradient and DeepDream step are computable by hand."""
+    """features = Conv2d(3, 4, 3) -> ReLU(inplace=True) -> Conv2d(4, 2, 1): every unit is a known function of
+    one 3x3 window, so guided gradients and DeepDream steps are computable by hand. Channel 0 of features.0 is
+    negative everywhere (bias -10), so the in-place ReLU turns all of it into 0: read after the ReLU, its
+    strongest unit is lost."""
 
     def __init__(self, num_classes: int = 10):
         super().__init__()
-        self.features = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 2, 1))
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(inplace=True), nn.Conv2d(4, 2, 1))
+        with torch.no_grad():
+            self.features[0].bias[0] = -10.0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, H, W) -> (N, 2, H - 2, W - 2)
         return self.features(x)
@@ -98,6 +102,9 @@ def expect_grid(call, weights: torch.Tensor, padding: int) -> None:
         f"{len(weights)} filters make {rows} rows of {cols} (cols = ceil(sqrt(K)), rows = ceil(K / cols)), "
         f"so (rows * (h + padding) - padding, cols * (w + padding) - padding, 3) with channels last"))
     expect_dtype(grid, torch.float32, "filter_grid's image")
+    if not torch.isfinite(grid).all():
+        fail("filter_grid's image has NaN where a filter is constant (max = min): divide by (max - min).clamp_min(1e-12) "
+             "so that a constant filter becomes 0.")
     for mistake, scale in GRID_MISTAKES.items():
         if torch.allclose(grid.double(), expected_grid(weights, padding, scale), atol=1e-5):
             fail(f"filter_grid's image matches a known mistake: {mistake}.")
@@ -362,6 +369,18 @@ def guided_neuron_by_hand(model: ConvReluConv, X: torch.Tensor, channel: int, gu
         i, j = divmod(int(out[n].flatten().argmax()), out.shape[2])
         upstream = (h[n, :, i, j] > 0) * (weight.clamp(min=0) if guided else weight)  # (4,)
         grad[n, :, i:i + 3, j:j + 3] = torch.einsum("f,fchw->chw", upstream, conv1.weight)  # (3, 3, 3)
+    return grad
+
+
+def first_conv_neuron_by_hand(model: ConvReluConv, X: torch.Tensor, channel: int) -> torch.Tensor:
+    """The gradient of each image's strongest unit of ``features.0``'s ``channel`` (before the in-place ReLU):
+    that filter's weights W1[c], placed at the unit's 3x3 window (no activation lies below it)."""
+    conv1 = model.features[0]
+    h = conv1(X)[:, channel]  # (N, H - 2, W - 2) as the convolution returned it
+    grad = torch.zeros_like(X)
+    for n in range(len(X)):
+        i, j = divmod(int(h[n].flatten().argmax()), h.shape[2])
+        grad[n, :, i:i + 3, j:j + 3] = conv1.weight[channel]  # (3, 3, 3)
     return grad
 
 

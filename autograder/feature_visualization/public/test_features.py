@@ -26,8 +26,9 @@ def test_filter_grid_hand_made(student):
 
 @check(points=1, function="filter_grid")
 def test_filter_grid_padding(student):
-    """padding=0 and padding=3 change only the gaps: 4 filters of 3x1 make a (2*(3+p)-p, 2*(1+p)-p, 3) image"""
+    """padding=0 and padding=3 change only the gaps: 4 filters of 3x1 make a (2*(3+p)-p, 2*(1+p)-p, 3) image; a constant filter is 0"""
     weights = torch.randn(4, 3, 3, 1, generator=torch.Generator().manual_seed(3))  # (4, 3, 3, 1)
+    weights[2] = -0.3  # constant: max - min = 0
     for padding in (0, 3):
         fv.expect_grid(student.filter_grid(weights, padding), weights, padding)
 

@@ -14,21 +14,22 @@ from vizgen.models import ModelSpec
 
 fv = assignment_support(__file__)  # autograder/feature_visualization/support.py
 
+NOTHING = [("relu",), ("bn",)]
 TWO_CONVS = [("conv", 3, 1, 1, 1), ("relu",), ("conv", 3, 1, 1, 1)]
 STEM = [("conv", 7, 2, 3, 1), ("bn",), ("relu",), ("maxpool", 3, 2, 1, 1)]  # ResNet's stem
-DILATED = [("conv", 3, 1, 2, 2), ("relu",), ("bn",), ("conv", 3, 1, 0, 1)]
+DILATED = [("conv", 3, 1, 2, 2), ("relu",), ("bn",), ("conv", 3, 1, 0, 1), ("avgpool", 2, 2, 0, 1)]
 
 
 @check(points=1, function="receptive_field")
 def test_receptive_field_by_hand(student):
-    """two 3x3 convolutions give (5, 1, -2); ResNet's stem (7x7 stride 2 pad 3, 3x3 max-pool stride 2 pad 1) gives (11, 4, -5)"""
-    for stack, name in ((TWO_CONVS, "two 3x3 convolutions"), (STEM, "ResNet's stem")):
+    """ReLU and BatchNorm alone give (1, 1, 0); two 3x3 convolutions (5, 1, -2); ResNet's stem (7x7 stride 2 pad 3, 3x3 max-pool stride 2 pad 1) (11, 4, -5)"""
+    for stack, name in ((NOTHING, "ReLU, BatchNorm"), (TWO_CONVS, "two 3x3 convolutions"), (STEM, "ResNet's stem")):
         fv.expect_field(student.probe("receptive_field_of", "receptive_field", stack).value, stack, name)
 
 
 @check(points=1, function="receptive_field")
 def test_receptive_field_dilation(student):
-    """a 3x3 convolution with dilation 2 and padding 2, then a 3x3 one (ReLU and BatchNorm between), gives (7, 1, -2)"""
+    """a 3x3 convolution with dilation 2 and padding 2, a 3x3 one (ReLU and BatchNorm between) and a 2x2 average pool give (8, 2, -2)"""
     fv.expect_field(student.probe("receptive_field_of", "receptive_field", DILATED).value, DILATED, "a dilated stack")
 
 
@@ -79,6 +80,20 @@ def test_guided_neuron_by_hand(student):
 
 
 @check(points=1, function="guided_backprop_neuron")
+def test_guided_neuron_before_inplace_relu(student):
+    """at features.0, whose output an in-place ReLU overwrites: channel 0's strongest unit (all negative) has gradient W1[0] at its window"""
+    spec, X = ModelSpec("conv_relu_conv", seed=58), random_images(2, 6, seed=58)
+    grad = expect_tensor(student.guided_backprop_neuron(spec, X, "features.0", 0).value, "guided gradient")
+    expect_shape(grad, tuple(X.shape), "guided gradient", hint="the gradient with respect to X itself")
+    if grad.abs().sum() == 0:
+        fail("the guided gradient is all zeros: the neuron was read after the in-place ReLU that follows the layer had "
+             "overwritten its output with 0. In the layer's forward hook keep the output and return output.clone(), "
+             "so that the in-place ReLU changes the copy.")
+    expect_close(grad, fv.first_conv_neuron_by_hand(fv.SUPPORT.build_model(spec), X, 0), "guided gradient", atol=1e-5,
+                 rtol=1e-4, hint="the neuron is the strongest unit of the layer's output as the module returned it")
+
+
+@check(points=1, function="guided_backprop_neuron")
 def test_guided_neuron_cleans_up(student):
     """leaves model and input as they were, and removes its hooks even when the forward raises"""
     X = random_images(1, 16, seed=55)
@@ -105,9 +120,12 @@ def test_deepdream_step_by_hand(student):
 
 @check(points=1, function="deepdream_step")
 def test_deepdream_step_leaves_inputs(student):
-    """on a tiny CNN at features.3 (before an in-place ReLU6): the right step, img not modified, no hook left"""
+    """on a tiny CNN at features.3 (before an in-place ReLU6): the right step, img not modified, no hook left (even when the forward raises)"""
     spec, img = ModelSpec("tiny_cnn", seed=57), random_images(1, 16, seed=57)
     call = student.deepdream_step(img, spec, "features.3", 0.02)
     expect_input_unchanged(call, "img")
     expect_clean_model(call, "model")
     fv.expect_dream_step(call, fv.SUPPORT.build_model(spec), img, "features.3", 0.02)
+    expect_hooks_removed_on_error(
+        lambda: student.deepdream_step(img, ModelSpec("raising_cnn", seed=57), "features.3", 0.02), "deepdream_step",
+        fv.RAISES)
