@@ -84,10 +84,11 @@ def expected_grid(weights: torch.Tensor, padding: int, scale: Callable = per_fil
     count, _, h, w = weights.shape
     rows, cols = grid_layout(count)
     scaled = scale(weights.double())  # (K, 3, h, w)
-    grid = torch.zeros(rows * (h + padding) - padding, cols * (w + padding) - padding, 3, dtype=torch.float64)
+    height, width = rows * (h + padding) - padding, cols * (w + padding) - padding
+    grid = torch.zeros(height, width, 3, dtype=torch.float64)  # (H, W, 3)
     for k in range(count):
         top, left = k // cols * (h + padding), k % cols * (w + padding)
-        grid[top:top + h, left:left + w] = scaled[k].permute(1, 2, 0)
+        grid[top:top + h, left:left + w, :] = scaled[k].permute(1, 2, 0)
     return grid
 
 
@@ -218,7 +219,8 @@ def expect_pca(call, x: torch.Tensor, k: int) -> None:
 def layer_output(model: nn.Module, X: torch.Tensor, layer: str) -> torch.Tensor:
     """The named module's output as it returned it (the grader's own hook keeps a copy)."""
     kept = []
-    handle = model.get_submodule(layer).register_forward_hook(lambda m, i, out: kept.append(out.detach().clone()))
+    hooked = model.get_submodule(layer)
+    handle = hooked.register_forward_hook(lambda m, i, out: kept.append(out.detach().clone()))
     try:
         with torch.no_grad():
             model(X)
@@ -394,7 +396,8 @@ def dream_candidates(model: nn.Module, img: torch.Tensor, layer: str, learning_r
             kept.append(output)
             return None if after_inplace else output.clone()
 
-        handle = model.get_submodule(layer).register_forward_hook(hook)
+        hooked = model.get_submodule(layer)
+        handle = hooked.register_forward_hook(hook)
         try:
             x = img.detach().clone().requires_grad_(True)
             model(x)
