@@ -298,8 +298,9 @@ def expect_field(value, stack: list, name: str) -> None:
     want = field_by_hand(stack)
     if got != want:
         mistake = field_mistake(got, stack) if all(isinstance(v, int) for v in got) else ""
-        fail(f"receptive_field({name}) is {got}; expected (size, stride, offset) = {want}"
-             f"{': ' + mistake if mistake else ': per layer, size += (dilation * (kernel - 1)) * stride, offset -= padding * stride, then stride *= the layer stride'}.")
+        rule = ("per layer, size += (dilation * (kernel - 1)) * stride, offset -= padding * stride, then stride *= the "
+                "layer stride")
+        fail(f"receptive_field({name}) is {got}; expected (size, stride, offset) = {want}: {mistake or rule}.")
 
 
 def gradient_field(model: nn.Module, size: int, unit: int) -> tuple[int, int]:
