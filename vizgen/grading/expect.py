@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from vizgen.errors import CourseLayoutError
-from vizgen.grading.messages import CheckFailure
+from vizgen.grading.messages import CheckFailure, StudentCodeError
 from vizgen.grading.runner import Call
 
 
@@ -134,6 +134,23 @@ def expect_clean_model(call: Call, param: str) -> None:
             f"{function} changed requires_grad on {effects['requires_grad_changed']} model parameter(s): "
             "gradients are needed for the input only; leave the parameters as given."
         )
+
+
+def expect_hooks_removed_on_error(run: typing.Callable[[], Call], function: str, marker: str) -> None:
+    """``run()`` calls the student's ``function`` with a model whose forward raises a RuntimeError naming
+    ``marker``: that error must reach the grader, and the model must be left without hooks."""
+    try:
+        run()
+    except StudentCodeError as error:
+        if error.kind != "RuntimeError" or marker not in str(error):
+            raise
+        hooks = error.effects.get("model", {}).get("hooks_added", 0)
+        if hooks:
+            fail(f"when the model's forward raised, {function} left {hooks} hook(s) on it: register the hook(s), run "
+                 "the forward inside `try:` and call handle.remove() for each in `finally:`.")
+        return
+    fail(f"{function} returned although the model's forward raised: let the error propagate (remove the hooks in "
+         "`finally:`, do not catch the error).")
 
 
 def expect_input_unchanged(call: Call, name: str) -> None:
