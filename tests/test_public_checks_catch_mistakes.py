@@ -31,7 +31,7 @@ MISTAKES = {
         "    model(X).gather(1, y.view(-1, 1)).sum().backward()\n"
         "    for h in handles:  # skipped when the forward raises\n"
         "        h.remove()\n"
-        "    return X.grad\n"), "remove every handle in `finally:`"),
+        "    return X.grad\n"), "handle.remove() for each in `finally:`"),
     "guided-full-backward-hook-on-inplace-relu6": (NV, "guided_backprop", GUIDED + (
         "    handles = [m.register_full_backward_hook(lambda mod, gi, go: (gi[0].clamp(min=0),))\n"
         "               for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]\n"

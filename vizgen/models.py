@@ -73,6 +73,25 @@ class TinyCNN(nn.Module):
         return self.head(torch.flatten(self.pool(self.features(x)), 1))
 
 
+class FailingCNN(TinyCNN):
+    """TinyCNN (same module names) whose forward runs its first ``layers_before_error`` feature layers, so
+    hooks on them fire, then raises a RuntimeError naming the class: checks use it to see that a student's
+    hooks are removed even when the forward raises (``expect.expect_hooks_removed_on_error``)."""
+
+    layers_before_error = 3
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.features[:self.layers_before_error](x)  # (N, 8, H, W)
+        raise RuntimeError(f"{type(self).__name__} always fails (this is part of the check)")
+
+
+class RaisingCNN(FailingCNN):
+    """FailingCNN that raises before any layer runs: an implementation that stops the forward early at
+    the hooked layer sees the error too."""
+
+    layers_before_error = 0
+
+
 class CountingModel(nn.Module):
     """Wraps a model and counts forward calls (to check that work is batched)."""
 
@@ -100,7 +119,7 @@ class ModelSpec:
 
 
 # Small models every assignment may use; an assignment registers its own in its support module.
-SMALL_MODELS: dict[str, type[nn.Module]] = {"tiny_cnn": TinyCNN}
+SMALL_MODELS: dict[str, type[nn.Module]] = {"tiny_cnn": TinyCNN, "failing_cnn": FailingCNN, "raising_cnn": RaisingCNN}
 
 
 def _seeded(cls: Callable[[int], nn.Module], spec: ModelSpec) -> nn.Module:

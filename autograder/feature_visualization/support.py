@@ -2,9 +2,8 @@
 grader's own answers (brute force or a route other than the students') that the checks compare with.
 
 Models (built in the worker from a ``ModelSpec``, and here by ``SUPPORT.build_model``):
-``raising_cnn`` (the engine's ``TinyCNN`` whose forward raises: a hook not removed in ``finally``
-stays) and ``conv_relu_conv``
-(Conv-ReLU-1x1 Conv, whose guided gradients and DeepDream steps are computed by hand).
+``conv_relu_conv`` (Conv-ReLU-1x1 Conv, whose guided gradients and DeepDream steps are computed by
+hand); hook hygiene on error uses the engine's ``raising_cnn``.
 The probe ``receptive_field_of`` builds a stack of layers from plain descriptions next to the
 student's ``receptive_field``, since modules cannot cross the process boundary.
 """
@@ -20,19 +19,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from vizgen.grading.support import Support
-from vizgen.models import TinyCNN
+from vizgen.models import RaisingCNN
 
 
-RAISES = "RaisingCNN"  # the word its error carries, so a check knows the error is the model's own
-
-
-class RaisingCNN(TinyCNN):
-    """TinyCNN (same module names) whose forward raises before any layer runs: every implementation, one
-    that stops the forward early at the hooked layer included, sees the error, and any hook registered
-    before the forward must still be removed."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        raise RuntimeError(f"{RAISES} always fails (this is part of the check)")
+RAISES = RaisingCNN.__name__  # the word the error of the engine's ``raising_cnn`` carries
 
 
 class ConvReluConv(nn.Module):
@@ -446,5 +436,5 @@ def expect_dream_step(call, model: nn.Module, img: torch.Tensor, layer: str, lea
                       "(g.abs().mean() + 1e-8)")
 
 
-SUPPORT = Support(models={"raising_cnn": RaisingCNN, "conv_relu_conv": ConvReluConv},
+SUPPORT = Support(models={"conv_relu_conv": ConvReluConv},
                   probes={"receptive_field_of": receptive_field_of})

@@ -1,7 +1,7 @@
 """The network visualization assignment's support (see ``vizgen.grading.support``): the small
 seeded models whose gradients are known by hand, and the synthetic GrabCut scene.
 
-``linear``, ``mlp`` and ``failing_cnn`` are registered as models, so checks name them by
+``linear`` and ``mlp`` are registered as models (``failing_cnn`` is the engine's), so checks name them by
 ``ModelSpec`` and the worker builds them; checks build the same model in the grader with
 ``SUPPORT.build_model(spec)`` to compute what the student's function should return.
 """
@@ -13,15 +13,6 @@ import torch
 from torch import nn
 
 from vizgen.grading.support import Support
-from vizgen.models import TinyCNN
-
-
-class FailingCNN(TinyCNN):
-    """Raises in forward after the first activation: for checking clean-up on error."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.features[:3](x)
-        raise RuntimeError("FailingCNN always fails (this is part of the check)")
 
 
 class LinearProbe(nn.Module):
@@ -63,4 +54,4 @@ def gaussian_blob(size: int, cy: float, cx: float, radius: float) -> np.ndarray:
     return np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius**2)).astype(np.float32)  # (H, W)
 
 
-SUPPORT = Support(models={"linear": LinearProbe, "mlp": TinyMLP, "failing_cnn": FailingCNN})
+SUPPORT = Support(models={"linear": LinearProbe, "mlp": TinyMLP})

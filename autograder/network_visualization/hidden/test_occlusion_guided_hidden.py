@@ -3,9 +3,8 @@
 import torch
 
 from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.expect import effects_of, expect_clean_model, expect_close, expect_tensor, fail
+from vizgen.grading.expect import effects_of, expect_close, expect_hooks_removed_on_error, expect_tensor, fail
 from vizgen.grading.inputs import photo_batch
-from vizgen.grading.messages import StudentCodeError
 from vizgen.grading.plugin import check
 from vizgen.grading.support import assignment_support
 from vizgen.models import ModelSpec
@@ -91,17 +90,5 @@ def test_guided_by_hand(student):
 def test_guided_removes_hooks_on_error(student):
     """removes its hooks even when the forward pass raises"""
     X, y = photo_batch(["rocket"], 16), torch.tensor([0])
-    try:
-        call = student.guided_backprop(X, y, ModelSpec("failing_cnn", seed=15))
-    except StudentCodeError as error:
-        if error.kind != "RuntimeError" or "FailingCNN" not in str(error):
-            raise
-        hooks = error.effects["model"]["hooks_added"]
-        if hooks:
-            fail(
-                f"when the model raised, guided_backprop left {hooks} hook(s) on it: remove the hook handles in a "
-                "`finally:` block so they go even on errors."
-            )
-        return
-    expect_clean_model(call, "model")
-    fail("guided_backprop returned although the model's forward raised: let the error propagate.")
+    expect_hooks_removed_on_error(lambda: student.guided_backprop(X, y, ModelSpec("failing_cnn", seed=15)),
+                                  "guided_backprop", "FailingCNN")

@@ -7,9 +7,8 @@ seeds, other images), so a student learns from the self-check what grading will 
 
 import torch
 
-from vizgen.grading.expect import fail, expect_close, expect_tensor
+from vizgen.grading.expect import fail, expect_close, expect_hooks_removed_on_error, expect_tensor
 from vizgen.grading.inputs import random_images
-from vizgen.grading.messages import StudentCodeError
 from vizgen.grading.plugin import check
 from vizgen.grading.support import assignment_support
 from vizgen.models import ModelSpec
@@ -41,20 +40,8 @@ def test_guided_is_not_the_plain_gradient(student):
 def test_guided_removes_hooks_when_forward_raises(student):
     """removes its hooks in a `finally` block: a model whose forward raises is left without hooks"""
     X, y = random_images(1, 16, seed=25), torch.tensor([4])
-    try:
-        student.guided_backprop(X, y, ModelSpec("failing_cnn", seed=25))
-    except StudentCodeError as error:
-        if error.kind != "RuntimeError" or "FailingCNN" not in str(error):
-            raise
-        hooks = error.effects.get("model", {}).get("hooks_added", 0)
-        if hooks:
-            fail(
-                f"when the model's forward raised, guided_backprop left {hooks} hook(s) on it: register the hooks, "
-                "then run the forward and backward inside `try:` and remove every handle in `finally:`."
-            )
-        return
-    fail("guided_backprop returned although the model's forward raised: let the error propagate "
-         "(remove the hooks in `finally:`, do not catch the error).")
+    expect_hooks_removed_on_error(lambda: student.guided_backprop(X, y, ModelSpec("failing_cnn", seed=25)),
+                                  "guided_backprop", "FailingCNN")
 
 
 @check(points=1, function="occlusion_map")
