@@ -305,9 +305,11 @@ def expect_masked_layer(report: dict, mask_type: str, in_channels: int, out_chan
     if not torch.equal(mask, want):
         other = expected_mask("B" if mask_type == "A" else "A", out_channels, in_channels, k)
         c = k // 2
-        if torch.equal(mask, other):
-            hint = (f"it is mask {'B' if mask_type == 'A' else 'A'}'s: A and B are swapped (A hides the centre, "
-                    "B keeps it)")
+        if torch.equal(mask, other) and mask_type == "A":
+            hint = ("it keeps the centre, as mask B does: mask A must hide the centre pixel too (likely bug: the mask "
+                    "includes the centre, or A and B are swapped)")
+        elif torch.equal(mask, other):
+            hint = "it hides the centre, as mask A does: mask B keeps the centre pixel (likely bug: A and B are swapped)"
         elif bool((mask[:, :, c, c] != want[:, :, c, c]).any()):
             hint = ("the centre is wrong: mask A hides the centre pixel (the mask includes the centre here), "
                     "mask B keeps it")

@@ -98,9 +98,10 @@ def test_sample_statistics(student):
         fail(f"sample(model, 8, seed) returned {out['shape']}; expected (8, 1, 28, 28).")
     images = out["images"]  # (3, 8, 1, 28, 28)
     share = images[[0, 2]].mean().item()  # 12,544 Bernoulli(0.70) pixels: standard error 0.004
-    if share < 0.02:
-        fail(f"only {share:.1%} of the pixels are on where sigmoid(0.85) = 70% should be: draw with "
-             "torch.bernoulli(torch.sigmoid(logit)); rounding the probability, or passing the logit itself, is wrong.")
+    if share < 0.02 or share > 0.98:
+        fail(f"{share:.1%} of the pixels are on where sigmoid(0.85) = 70% should be: draw with "
+             "torch.bernoulli(torch.sigmoid(logit)); rounding the probability (p > 0.5), or passing the logit itself, "
+             "is wrong.")
     expect_close(share, 0.7006, "the share of pixels on", atol=0.02, rtol=0.0,
                  hint="draw each pixel with torch.bernoulli(torch.sigmoid(logit)), not the logit as a probability")
     if not torch.equal(images[0], images[1]):
