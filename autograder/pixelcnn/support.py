@@ -1,7 +1,6 @@
 """The PixelCNN assignment's support module: its probes, small models and the named mistakes.
 
-Probes run next to the student's functions (registered by ``SUPPORT`` below) and return plain
-summaries:
+Probes run next to the student's functions (registered by ``SUPPORT`` below) and return plain summaries:
 
 * ``masked_layer``: a student ``MaskedConv2d``'s buffers, mask and one forward pass with weights the
   grader chose after construction (so a mask applied once in ``__init__`` shows);
@@ -166,21 +165,18 @@ class _Recorder(nn.Module):
 
 def record_sampling(sample: Callable, n: int, seed: int, start: int = 0, given: torch.Tensor | None = None,
                     pattern_seed: int = 0) -> dict:
-    """Run ``sample(model, n, seed[, given=given, start=start])`` on a recording model. Returns the images,
-    the number of forwards, whether any ran with gradients, ``raster`` ``(784,)`` (pixel k matches the
-    confident logits of forward k - start in all n images: a wrong forward matches with chance 2^-n),
-    whether every pixel matches the forward of a column-major order, ``source`` (the first forward each
-    pixel matches, -1 none), and for each
-    forward t the number of pixels before the pixel it should draw (start + t) that differed from the final
-    images, and the number of filled (non-zero) pixels after it."""
+    """Run ``sample(model, n, seed[, given=given, start=start])`` on a recording model. Returns the images, the
+    forward count, whether any ran with gradients, ``raster`` ``(784,)`` (pixel k matches the confident logits
+    of forward k - start in all n images; a wrong forward matches with chance 2^-n), whether all match a
+    column-major order, ``source`` (each pixel's first matching forward, -1 none), and per forward t the count
+    of pixels before pixel start + t that differ from the final images (``stale``) and of filled ones after it."""
     pattern = torch.rand(PIXELS - start + 1, n, PIXELS, generator=torch.Generator().manual_seed(pattern_seed)) < 0.5
     model = _Recorder(pattern)
     images = sample(model, n, seed) if given is None else sample(model, n, seed, given=given, start=start)
     report = {"type": type(images).__name__, "calls": len(model.inputs), "grad_enabled": any(model.grad_enabled)}
     if not isinstance(images, torch.Tensor):
         return report
-    report.update(shape=tuple(images.shape), dtype=str(images.dtype), requires_grad=images.requires_grad,
-                  images=images.detach().float().cpu())
+    report.update(shape=tuple(images.shape), requires_grad=images.requires_grad, images=images.detach().float().cpu())
     if images.shape != (n, 1, SIDE, SIDE):
         return report
     final = images.detach().float().reshape(n, PIXELS).cpu()  # (n, 784)
@@ -197,8 +193,7 @@ def record_sampling(sample: Callable, n: int, seed: int, start: int = 0, given: 
         k = start + t
         stale.append(int((seen[:, :k] != final[:, :k]).sum()))
         ahead.append(int((seen[:, k + 1:] > 0).sum()))
-    report.update(raster=raster, column_major=column_major, source=source, stale=torch.tensor(stale),
-                  ahead=torch.tensor(ahead))
+    report.update(raster=raster, column_major=column_major, source=source, stale=torch.tensor(stale), ahead=torch.tensor(ahead))
     return report
 
 
@@ -275,8 +270,7 @@ PROBES: dict[str, Callable] = {
 SUPPORT = Support(probes=PROBES, models={"fvsbn": FVSBN})
 
 
-# Judging the probes' reports (grader side). The engine imports this module for its probes before
-# vizgen.grading.expect can be imported, so the judges import it when called.
+# Judging the probes' reports (grader side); the engine imports this module before vizgen.grading.expect.
 
 
 def _fail(message: str):
