@@ -146,7 +146,7 @@ def load_vae(path: Path) -> BernoulliVAE:
 
 def _log_weights(model: nn.Module, x: torch.Tensor, k: int) -> torch.Tensor:
     """log w_i = log p(x | z_i) + log p(z_i) - log q(z_i | x) for k codes z_i ~ q(z | x): ``(k, N)``."""
-    mu, logvar = model.encode(x)  # (N, Z) each
+    mu, logvar = model.encode(x)  # (N, Z), (N, Z)
     posterior = Normal(mu, (logvar / 2).exp())
     z = posterior.rsample((k,))  # (k, N, Z)
     return (Bernoulli(logits=model.decode(z)).log_prob(x).sum(-1) + Normal(0.0, 1.0).log_prob(z).sum(-1)
