@@ -74,7 +74,7 @@ def pixelcnn_assignment(paths):
 
 def test_pixelcnn_solution_gets_full_marks(pixelcnn_assignment):
     report = grade_submission(pixelcnn_assignment.solution_notebook, pixelcnn_assignment, hidden=True)
-    assert report.score == report.max_score == 18, [(c.name, c.message) for c in report.checks if not c.passed]
+    assert report.score == report.max_score == 21, [(c.name, c.message) for c in report.checks if not c.passed]
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))

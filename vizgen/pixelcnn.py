@@ -235,13 +235,13 @@ class FamilyRow:
 
 def comparison_table(rows: list[FamilyRow]) -> str:
     """The families side by side as fixed-width text, one row each."""
-    head = (f"{'model':<24}{'source':<16}{'test NLL (nats)':<28}{'64 samples':>11}{'confident':>11}"
+    head = (f"{'model':<28}{'source':<16}{'test NLL (nats)':<30}{'64 samples':>11}{'confident':>11}"
             f"{'digits':>8}{'evenness':>10}{'Frechet':>9}")
     lines = [head, "-" * len(head)]
     for row in rows:
         seconds = "-" if row.seconds_64 is None else f"{row.seconds_64:.2f} s"
         q = row.quality
-        lines.append(f"{row.name:<24}{row.source:<16}{row.nll:<28}{seconds:>11}{q.confident_share:>11.1%}"
+        lines.append(f"{row.name:<28}{row.source:<16}{row.nll:<30}{seconds:>11}{q.confident_share:>11.1%}"
                      f"{q.digits_present:>5}/10{q.evenness:>10.2f}{q.frechet:>9.2f}")
     return "\n".join(lines)
 

@@ -405,3 +405,53 @@ def expect_raster_sampling(report: dict, n: int, start: int = 0) -> None:
             else f"came from forward {got}")
     _fail(f"pixel {k} (row {k // SIDE}, column {k % SIDE}) {said}; expected forward {k - start}: in raster order, "
           f"draw pixel (i, j) from the logit at (i, j) of the forward made after pixels 0..k-1 were written.")
+
+
+def expect_seeded_draws(out: dict, n: int, p: float) -> None:
+    """A ``sample_draws`` report on the constant model, seeds (a, a, b): the share of pixels on is p
+    (within five standard errors), seed a repeats its images and seed b differs."""
+    if out["images"] is None:
+        _fail(f"sample(model, {n}, seed) returned {out['shape']}; expected ({n}, 1, 28, 28).")
+    images = out["images"]  # (3, n, 1, 28, 28)
+    share = images[[0, 2]].mean().item()
+    error = 5 * (p * (1 - p) / (2 * n * PIXELS)) ** 0.5
+    if share < 0.02 or share > 0.98:
+        _fail(f"{share:.1%} of the pixels are on where sigmoid(logit) = {p:.0%} should be: draw with "
+              "torch.bernoulli(torch.sigmoid(logit)); rounding the probability (p > 0.5), or passing the logit "
+              "itself, is wrong.")
+    if abs(share - p) > error:
+        _fail(f"{share:.1%} of the pixels are on; expected {p:.1%} (+-{error:.1%}): draw each pixel with "
+              "torch.bernoulli(torch.sigmoid(logit)), not the logit as a probability.")
+    if not torch.equal(images[0], images[1]):
+        _fail("two calls with the same seed gave different images: draw with torch.Generator().manual_seed(seed) "
+              "passed to torch.bernoulli (generator=...), not the global random state.")
+    if torch.equal(images[0], images[2]):
+        _fail("two different seeds gave the same images: seed the generator with the seed argument.")
+
+
+def expect_completion(report: dict, given: torch.Tensor, start: int) -> None:
+    """A ``record_sampling`` report with ``given`` and ``start``: raster sampling from ``start`` on, one
+    forward per pixel drawn, and the pixels before ``start`` copied from ``given``."""
+    n = len(given)
+    expect_raster_sampling(report, n, start=start)
+    if not torch.equal(report["images"].reshape(n, -1)[:, :start], given.reshape(n, -1)[:, :start]):
+        _fail("sample changed the given pixels before start: copy given's first `start` pixels (raster order) into "
+              "the image and draw only pixels start, ..., 783.")
+
+
+def expect_layers(summary: dict, channels: int, blocks: int) -> None:
+    """A ``pixelcnn_summary`` of ``PixelCNN(channels, blocks)``: exactly the specified layers, in order."""
+    name, c = f"PixelCNN({channels}, {blocks})", channels
+    if not summary["is_module"]:
+        _fail(f"{name} is a {summary['type']}; expected an nn.Module.")
+    block = ["ReLU()", f"MaskedConv2d(B, {c}->{c}, 3x3, padding=1)", "ReLU()", f"MaskedConv2d(B, {c}->{c}, 1x1, padding=0)"]
+    want = [f"MaskedConv2d(A, 1->{c}, 7x7, padding=3)", *block * blocks, "ReLU()",
+            f"MaskedConv2d(B, {c}->{c}, 1x1, padding=0)", "ReLU()", f"MaskedConv2d(B, {c}->1, 1x1, padding=0)"]
+    got = summary["layers"]
+    if got != want:
+        first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
+        found = got[first] if first < len(got) else "nothing"
+        expected = want[first] if first < len(want) else "nothing"
+        _fail(f"{name}'s layer {first + 1} is {found}; expected {expected} ({len(got)} layers found, {len(want)} "
+              "expected): a 7x7 mask-A layer, then each block ReLU, 3x3 B, ReLU, 1x1 B, then ReLU, 1x1 B, ReLU, 1x1 B "
+              "to one channel (every convolution a MaskedConv2d, the 1x1 ones too).")

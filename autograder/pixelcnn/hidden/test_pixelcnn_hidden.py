@@ -4,7 +4,7 @@ layers, the NLL on another reference, and sampling statistics, dependence and co
 import torch
 
 from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.expect import expect_close, expect_loss, fail
+from vizgen.grading.expect import expect_loss, fail
 from vizgen.grading.plugin import check
 from vizgen.grading.support import assignment_support
 
@@ -55,19 +55,7 @@ def test_pixelcnn_causal_deeper(student):
 def test_pixelcnn_layers(student):
     """PixelCNN(channels=6, blocks=2) has exactly the specified layers, in order"""
     summary = student.probe("pixelcnn_summary", "PixelCNN", 6, 2).value
-    if not summary["is_module"]:
-        fail(f"PixelCNN(6, 2) is a {summary['type']}; expected an nn.Module.")
-    block = ["ReLU()", "MaskedConv2d(B, 6->6, 3x3, padding=1)", "ReLU()", "MaskedConv2d(B, 6->6, 1x1, padding=0)"]
-    want = ["MaskedConv2d(A, 1->6, 7x7, padding=3)", *block, *block, "ReLU()", "MaskedConv2d(B, 6->6, 1x1, padding=0)",
-            "ReLU()", "MaskedConv2d(B, 6->1, 1x1, padding=0)"]
-    got = summary["layers"]
-    if got != want:
-        first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-        found = got[first] if first < len(got) else "nothing"
-        expected = want[first] if first < len(want) else "nothing"
-        fail(f"PixelCNN(6, 2)'s layer {first + 1} is {found}; expected {expected} ({len(got)} layers found, {len(want)} "
-             "expected): a 7x7 mask-A layer, then each block ReLU, 3x3 B, ReLU, 1x1 B, then ReLU, 1x1 B, ReLU, 1x1 B to "
-             "one channel.")
+    pixelcnn.expect_layers(summary, 6, 2)
     if summary["parameters"] != 1093:
         fail(f"PixelCNN(6, 2) has {summary['parameters']:,} parameters; expected 1,093.")
 
@@ -94,21 +82,7 @@ def test_nll_one_image(student):
 def test_sample_statistics(student):
     """with every logit 0.85 about 70% of pixels are on (sigmoid(0.85)), a seed repeats its images and two seeds differ"""
     out = student.probe("sample_draws", "sample", "constant", 8, (7, 7, 8), logit=0.85).value
-    if out["images"] is None:
-        fail(f"sample(model, 8, seed) returned {out['shape']}; expected (8, 1, 28, 28).")
-    images = out["images"]  # (3, 8, 1, 28, 28)
-    share = images[[0, 2]].mean().item()  # 12,544 Bernoulli(0.70) pixels: standard error 0.004
-    if share < 0.02 or share > 0.98:
-        fail(f"{share:.1%} of the pixels are on where sigmoid(0.85) = 70% should be: draw with "
-             "torch.bernoulli(torch.sigmoid(logit)); rounding the probability (p > 0.5), or passing the logit itself, "
-             "is wrong.")
-    expect_close(share, 0.7006, "the share of pixels on", atol=0.02, rtol=0.0,
-                 hint="draw each pixel with torch.bernoulli(torch.sigmoid(logit)), not the logit as a probability")
-    if not torch.equal(images[0], images[1]):
-        fail("two calls with the same seed gave different images: draw with torch.Generator().manual_seed(seed) "
-             "passed to torch.bernoulli (generator=...), not the global random state.")
-    if torch.equal(images[0], images[2]):
-        fail("seeds 7 and 8 gave the same images: seed the generator with the seed argument.")
+    pixelcnn.expect_seeded_draws(out, 8, 0.7006)  # sigmoid(0.85)
 
 
 @check(points=1, function="sample")
@@ -133,8 +107,4 @@ def test_sample_completes_given_pixels(student):
     """with given images and start=392, keeps their upper half and draws only the lower half, one forward per pixel"""
     given = torch.bernoulli(torch.full((20, 1, 28, 28), 0.5), generator=torch.Generator().manual_seed(14))
     report = student.probe("record_sampling", "sample", 20, 3, start=392, given=given, pattern_seed=15).value
-    pixelcnn.expect_raster_sampling(report, 20, start=392)
-    kept = report["images"].reshape(20, -1)[:, :392]  # (20, 392)
-    if not torch.equal(kept, given.reshape(20, -1)[:, :392]):
-        fail("sample changed the given pixels before start: copy given's first `start` pixels (raster order) into "
-             "the image and draw only pixels start, ..., 783.")
+    pixelcnn.expect_completion(report, given, 392)

@@ -53,6 +53,13 @@ def test_pixelcnn_default_size(student):
              "layer's sizes, that every convolution has a bias, and that no layer is missing or repeated.")
 
 
+@check(points=1, function="PixelCNN")
+def test_pixelcnn_layers_small(student):
+    """PixelCNN(channels=3, blocks=1) has the specified layers in order: 7x7 A, ReLU, 3x3 B, ReLU, 1x1 B, ReLU, 1x1 B, ReLU, 1x1 B"""
+    summary = student.probe("pixelcnn_summary", "PixelCNN", 3, 1).value
+    pixelcnn.expect_layers(summary, 3, 1)
+
+
 @check(points=1, function="pixelcnn_nll")
 def test_nll_zero_logits(student):
     """with logits 0 it is 784 log 2 nats per image, whatever the images"""
@@ -101,3 +108,18 @@ def test_sample_raster_order(student):
     """draws pixel k from the k-th forward, in raster order, under no_grad, each forward seeing the pixels drawn before"""
     report = student.probe("record_sampling", "sample", 20, 0, pattern_seed=6).value
     pixelcnn.expect_raster_sampling(report, 20)
+
+
+@check(points=1, function="sample")
+def test_sample_seeded_bernoulli_draws(student):
+    """with every logit -0.4 about 40% of pixels are on (sigmoid(-0.4)); the same seed gives the same images, another seed others"""
+    out = student.probe("sample_draws", "sample", "constant", 4, (1, 1, 2), logit=-0.4).value
+    pixelcnn.expect_seeded_draws(out, 4, 0.4013)  # sigmoid(-0.4)
+
+
+@check(points=1, function="sample")
+def test_sample_completes_from_start(student):
+    """with given images and start=200, keeps pixels 0..199 and draws pixels 200..783, one forward each, in raster order"""
+    given = torch.bernoulli(torch.full((16, 1, 28, 28), 0.3), generator=torch.Generator().manual_seed(7))
+    report = student.probe("record_sampling", "sample", 16, 2, start=200, given=given, pattern_seed=8).value
+    pixelcnn.expect_completion(report, given, 200)
