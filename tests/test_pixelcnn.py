@@ -138,10 +138,12 @@ def test_dcgan_generator_loads_the_gan_notebooks_state_dict(tmp_path):
 
 def test_retrained_stand_ins_are_models_in_eval_mode():
     grey = _digits(300)
+    state = torch.get_rng_state()
     vae = retrain_vae(grey, epochs=1)
     assert not vae.training and vae.decode(torch.zeros(2, 20)).shape == (2, 784)
     G = retrain_dcgan(grey * 2 - 1, iterations=2, batch_size=16)
     assert not G.training and dcgan_samples(G, 3).shape == (3, 784)
+    assert torch.equal(torch.get_rng_state(), state)  # the caller's random state is left as it was
 
 
 def test_comparison_table_has_a_row_per_family():

@@ -166,8 +166,10 @@ def vae_nll_estimates(model: nn.Module, x: torch.Tensor, k: int) -> torch.Tensor
 def retrain_vae(grey_train: torch.Tensor, epochs: int = 2, seed: int = 0) -> BernoulliVAE:
     """A small stand-in for the VAE notebook's model when its checkpoint is absent: the same model,
     ``epochs`` passes of Adam on a one-sample negative ELBO."""
-    torch.manual_seed(seed)
-    model = BernoulliVAE()
+    with torch.random.fork_rng(devices=[]):  # seeded, and the caller's random state is left as it was
+        torch.manual_seed(seed)
+        model = BernoulliVAE()
+    # the negative ELBO with one sample (Kingma and Welling 2014, eq. 3), as in the VAE notebook
     fit(model, lambda m, x: -_log_weights(m, x, 1).mean(), grey_train, epochs=epochs,
         generator=torch.Generator().manual_seed(seed), progress=False)
     return model.eval()
@@ -197,7 +199,12 @@ def retrain_dcgan(real: torch.Tensor, iterations: int = 300, batch_size: int = 1
     """A small stand-in for the GAN notebook's DCGAN when its checkpoint is absent: the same generator,
     ``iterations`` alternating Adam steps (lr 1e-3, betas (0.5, 0.999)) of the non-saturating game
     against a small convolutional discriminator. ``real``: ``(N, 784)`` digits in [-1, 1]."""
-    torch.manual_seed(seed)
+    with torch.random.fork_rng(devices=[]):  # seeded, and the caller's random state is left as it was
+        torch.manual_seed(seed)
+        return _train_dcgan(real, iterations, batch_size, seed)
+
+
+def _train_dcgan(real: torch.Tensor, iterations: int, batch_size: int, seed: int) -> nn.Sequential:
     G = dcgan_generator()
     D = nn.Sequential(nn.Unflatten(1, IMAGE), nn.Conv2d(1, 32, 4, 2, 1), nn.LeakyReLU(0.2),  # (N, 32, 14, 14)
                       nn.Conv2d(32, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(64 * 49, 1))  # (N, 1)
@@ -205,11 +212,12 @@ def retrain_dcgan(real: torch.Tensor, iterations: int = 300, batch_size: int = 1
     batches = minibatches(real, batch_size, torch.Generator().manual_seed(seed))
     for _ in range(iterations):
         fake = G(torch.rand(batch_size, 96) * 2 - 1)  # (B, 784)
-        d_loss = F.softplus(-D(next(batches))).mean() + F.softplus(D(fake.detach())).mean()  # -log D(x) - log(1 - D(G(z)))
+        # Goodfellow et al. 2014, eq. 1: D ascends log D(x) + log(1 - D(G(z))); softplus(-a) = -log sigmoid(a)
+        d_loss = F.softplus(-D(next(batches))).mean() + F.softplus(D(fake.detach())).mean()
         opt_d.zero_grad()
         d_loss.backward()
         opt_d.step()
-        g_loss = F.softplus(-D(fake)).mean()  # the non-saturating -log D(G(z))
+        g_loss = F.softplus(-D(fake)).mean()  # the non-saturating -log D(G(z)) (Goodfellow et al. 2014, Sec. 3)
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()
