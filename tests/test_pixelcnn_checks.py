@@ -1,5 +1,6 @@
 """The PixelCNN checks name the likely bug: each scenario breaks one function the way students do,
-and the checks that fail (of that function, and of those built on it) say what went wrong."""
+and the checks that fail (of that function, and of those built on it) say what went wrong; the
+public checks alone already do (each mistake breaks a requirement the notebook states)."""
 
 import pytest
 
@@ -87,3 +88,6 @@ def test_pixelcnn_mistakes_are_named(pixelcnn_assignment, tmp_path, scenario):
     assert failed and function in {c.function for c in failed} and {c.function for c in failed} <= affected, \
         [(c.function, c.message) for c in failed]
     assert any(words in c.message for c in failed if c.function == function), [c.message for c in failed]
+    public = grade_submission(notebook, pixelcnn_assignment, hidden=False, config=GradingConfig(call_timeout_s=20))
+    caught = [c.message for c in public.checks if not c.passed and c.function == function]
+    assert any(words in m for m in caught), ("the public checks must name it too", caught)  # every stated requirement
