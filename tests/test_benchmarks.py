@@ -35,13 +35,3 @@ def test_stored_recipe_results_summarize(capsys):
     assert {p["recipe"] for p in stored["points"]} <= set(recipes.RECIPES), "results of a recipe no longer defined"
     recipes.main(["--summarize", str(BENCHMARKS / "dcgan_recipe_h100.json")])
     assert "constant-6000 [EMA, 3 seeds]" in capsys.readouterr().out
-
-
-def test_pixelcnn_recipe_records_the_curve_and_the_sampling_time(monkeypatch, capsys):
-    recipes = _load("pixelcnn_recipe")
-    monkeypatch.setitem(recipes.RECIPES, "tiny", recipes.Recipe(4, 1, 2, batch_size=64))
-    result = recipes.run("tiny", train_size=256, eval_size=64)
-    assert [p["epoch"] for p in result["points"]] == [1, 2] and result["points"][-1]["test"] < 784 * 0.7
-    assert result["test_nll_10000"] > 0 and result["sample_64_seconds"] > 0
-    recipes.summary([result])
-    assert "tiny (channels 4, blocks 1, 2 epochs" in capsys.readouterr().out

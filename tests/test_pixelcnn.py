@@ -12,6 +12,8 @@ from vizgen.pixelcnn import (BernoulliVAE, FamilyRow, as_images, bits_per_dim, c
                              retrain_vae, test_nll, timed, train_pixelcnn, vae_nll_estimates)
 from vizgen.quality import SampleQuality
 
+from test_benchmarks import _load  # loads a benchmark script by name
+
 
 def _nll(logits, x):  # the students' pixelcnn_nll: BCE summed over pixels, mean over images
     return F.binary_cross_entropy_with_logits(logits, x, reduction="sum") / len(x)
@@ -155,3 +157,13 @@ def test_comparison_table_has_a_row_per_family():
     assert len(lines) == 5 and "Frechet" in lines[0]
     assert "88.10 exact" in lines[2] and "12.50 s" in lines[2] and "not defined" in lines[3] and "small retrain" in lines[3]
     assert "50.0%" in lines[4] and "9/10" in lines[4]
+
+
+def test_pixelcnn_recipe_records_the_curve_and_the_sampling_time(monkeypatch, capsys):
+    recipes = _load("pixelcnn_recipe")
+    monkeypatch.setitem(recipes.RECIPES, "tiny", recipes.Recipe(4, 1, 2, batch_size=64))
+    result = recipes.run("tiny", train_size=256, eval_size=64)
+    assert [p["epoch"] for p in result["points"]] == [1, 2] and result["points"][-1]["test"] < 784 * 0.7
+    assert result["test_nll_10000"] > 0 and result["sample_64_seconds"] > 0
+    recipes.summary([result])
+    assert "tiny (channels 4, blocks 1, 2 epochs" in capsys.readouterr().out

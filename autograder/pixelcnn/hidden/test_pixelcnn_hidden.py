@@ -9,7 +9,6 @@ from vizgen.grading.plugin import check
 from vizgen.grading.support import assignment_support
 
 pixelcnn = assignment_support(__file__)  # autograder/pixelcnn/support.py
-NLL_FORMULA, nll_candidates = pixelcnn.NLL_FORMULA, pixelcnn.nll_candidates
 
 
 def _large_logits():
@@ -64,8 +63,8 @@ def test_pixelcnn_layers(student):
 def test_nll_large_logits_reference(student, reference):
     """is right and finite for logits as large as |1000|, on 5 images of 6 x 7 pixels"""
     case = reference.case("nll_large_logits")
-    candidates = {**nll_candidates(*case.args), "correct": case.output.item()}
-    expect_loss(student.pixelcnn_nll(*case.args).value, candidates, "pixelcnn_nll", NLL_FORMULA,
+    candidates = {**pixelcnn.nll_candidates(*case.args), "correct": case.output.item()}
+    expect_loss(student.pixelcnn_nll(*case.args).value, candidates, "pixelcnn_nll", pixelcnn.NLL_FORMULA,
                 rtol=case.rtol, atol=case.atol)
 
 
@@ -74,8 +73,8 @@ def test_nll_one_image(student):
     """one image whose pixels are all predicted right with logit 3: 784 log(1 + e^-3)"""
     x = torch.bernoulli(torch.full((1, 1, 28, 28), 0.5), generator=torch.Generator().manual_seed(13))
     logits = (x * 2 - 1) * 3  # (1, 1, 28, 28): +3 where the pixel is on, -3 where off
-    candidates = {**nll_candidates(logits, x), "correct": 784 * torch.log1p(torch.exp(torch.tensor(-3.0))).item()}
-    expect_loss(student.pixelcnn_nll(logits, x).value, candidates, "pixelcnn_nll", NLL_FORMULA)
+    candidates = {**pixelcnn.nll_candidates(logits, x), "correct": 784 * torch.log1p(torch.exp(torch.tensor(-3.0))).item()}
+    expect_loss(student.pixelcnn_nll(logits, x).value, candidates, "pixelcnn_nll", pixelcnn.NLL_FORMULA)
 
 
 @check(points=1, function="sample")

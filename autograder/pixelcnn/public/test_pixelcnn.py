@@ -12,7 +12,6 @@ from vizgen.grading.support import assignment_support
 from vizgen.models import ModelSpec
 
 pixelcnn = assignment_support(__file__)  # autograder/pixelcnn/support.py
-NLL_FORMULA, nll_candidates = pixelcnn.NLL_FORMULA, pixelcnn.nll_candidates
 
 
 @check(points=1, function="MaskedConv2d")
@@ -64,9 +63,10 @@ def test_pixelcnn_layers_small(student):
 def test_nll_zero_logits(student):
     """with logits 0 it is 784 log 2 nats per image, whatever the images"""
     x = torch.bernoulli(torch.full((3, 1, 28, 28), 0.3), generator=torch.Generator().manual_seed(4))
-    candidates = nll_candidates(torch.zeros(3, 1, 28, 28), x)
+    candidates = pixelcnn.nll_candidates(torch.zeros(3, 1, 28, 28), x)
     candidates["correct"] = 784 * math.log(2)  # BCE(0, x) = log 2 for every pixel, summed over 784 pixels
-    expect_loss(student.pixelcnn_nll(torch.zeros(3, 1, 28, 28), x).value, candidates, "pixelcnn_nll", NLL_FORMULA)
+    expect_loss(student.pixelcnn_nll(torch.zeros(3, 1, 28, 28), x).value, candidates, "pixelcnn_nll",
+                pixelcnn.NLL_FORMULA)
 
 
 @check(points=1, function="pixelcnn_nll")
@@ -74,7 +74,8 @@ def test_nll_by_hand(student):
     """sums the BCE over the pixels of each image and averages over the images (2 images of 2 x 2)"""
     logits = torch.tensor([[[[2.0, -1.0], [0.5, 0.0]]], [[[-3.0, 1.5], [4.0, -0.5]]]])  # (2, 1, 2, 2)
     x = torch.tensor([[[[1.0, 0.0], [0.0, 1.0]]], [[[1.0, 1.0], [1.0, 0.0]]]])  # (2, 1, 2, 2)
-    expect_loss(student.pixelcnn_nll(logits, x).value, nll_candidates(logits, x), "pixelcnn_nll", NLL_FORMULA)
+    expect_loss(student.pixelcnn_nll(logits, x).value, pixelcnn.nll_candidates(logits, x), "pixelcnn_nll",
+                pixelcnn.NLL_FORMULA)
 
 
 @check(points=1, function="pixelcnn_nll")
@@ -82,7 +83,8 @@ def test_nll_stable_for_large_logits(student):
     """stays finite and right for logits of +-50 to +-1000"""
     logits = torch.tensor([[[[1000.0, -1000.0], [50.0, -50.0]]], [[[-300.0, 700.0], [-60.0, 90.0]]]])  # (2, 1, 2, 2)
     x = torch.tensor([[[[1.0, 0.0], [0.0, 1.0]]], [[[0.0, 1.0], [1.0, 1.0]]]])  # (2, 1, 2, 2)
-    expect_loss(student.pixelcnn_nll(logits, x).value, nll_candidates(logits, x), "pixelcnn_nll", NLL_FORMULA)
+    expect_loss(student.pixelcnn_nll(logits, x).value, pixelcnn.nll_candidates(logits, x), "pixelcnn_nll",
+                pixelcnn.NLL_FORMULA)
 
 
 @check(points=1, function="sample")
