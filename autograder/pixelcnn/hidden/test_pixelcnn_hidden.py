@@ -1,0 +1,109 @@
+"""Hidden checks: masks for other kernels and channels, causality on other pixels and sizes, the exact
+layers, the NLL on another reference, and sampling statistics, dependence and completion."""
+
+import torch
+
+from vizgen.grading.cases import ReferenceCase
+from vizgen.grading.expect import expect_loss, fail
+from vizgen.grading.plugin import check
+from vizgen.grading.support import assignment_support
+
+pixelcnn = assignment_support(__file__)  # autograder/pixelcnn/support.py
+
+
+def _large_logits():
+    generator = torch.Generator().manual_seed(41)
+    logits = torch.randn(5, 1, 6, 7, generator=generator) * 300  # (5, 1, 6, 7): |logits| up to ~1000
+    x = torch.bernoulli(torch.full((5, 1, 6, 7), 0.4), generator=generator)  # (5, 1, 6, 7)
+    return [logits, x], {}
+
+
+REFERENCE_CASES = [
+    ReferenceCase("nll_large_logits", "pixelcnn_nll", _large_logits, atol=1e-3, rtol=1e-5,
+                  why="float32 BCE on logits up to |1000| summed over 42 pixels: stable formulations agree to ~1e-6 relative."),
+]
+
+
+@check(points=1, function="MaskedConv2d")
+def test_masks_other_kernels(student):
+    """the masks are right for 1x1, 5x5 and 7x7 kernels and 3 -> 2 channels, A and B"""
+    for k in (1, 5, 7):
+        for mask_type in ("A", "B"):
+            report = student.probe("masked_layer", "MaskedConv2d", mask_type, 3, 2, k, seed=10 + k).value
+            pixelcnn.expect_masked_layer(report, mask_type, 3, 2, k)
+
+
+@check(points=1, function="MaskedConv2d")
+def test_mask_b_forward_wide(student):
+    """forward applies mask B with 7x7 kernels and 4 -> 6 channels"""
+    report = student.probe("masked_layer", "MaskedConv2d", "B", 4, 6, 7, seed=11).value
+    pixelcnn.expect_masked_layer(report, "B", 4, 6, 7)
+
+
+OTHER_PIXELS = [(0, 0), (0, 1), (1, 0), (9, 20), (20, 9), (27, 27)]
+
+
+@check(points=1, function="PixelCNN")
+def test_pixelcnn_causal_deeper(student):
+    """stays causal with 3 residual blocks and 5 channels, at the corners and edges too"""
+    report = student.probe("causality", "PixelCNN", 5, 3, OTHER_PIXELS, seed=12).value
+    pixelcnn.expect_causal(report, OTHER_PIXELS, "PixelCNN(channels=5, blocks=3)")
+
+
+@check(points=1, function="PixelCNN")
+def test_pixelcnn_layers(student):
+    """PixelCNN(channels=6, blocks=2) has exactly the specified layers, in order"""
+    summary = student.probe("pixelcnn_summary", "PixelCNN", 6, 2).value
+    pixelcnn.expect_layers(summary, 6, 2)
+    if summary["parameters"] != 1093:
+        fail(f"PixelCNN(6, 2) has {summary['parameters']:,} parameters; expected 1,093.")
+
+
+@check(points=1, function="pixelcnn_nll")
+def test_nll_large_logits_reference(student, reference):
+    """is right and finite for logits as large as |1000|, on 5 images of 6 x 7 pixels"""
+    case = reference.case("nll_large_logits")
+    candidates = {**pixelcnn.nll_candidates(*case.args), "correct": case.output.item()}
+    expect_loss(student.pixelcnn_nll(*case.args).value, candidates, "pixelcnn_nll", pixelcnn.NLL_FORMULA,
+                rtol=case.rtol, atol=case.atol)
+
+
+@check(points=1, function="pixelcnn_nll")
+def test_nll_one_image(student):
+    """one image whose pixels are all predicted right with logit 3: 784 log(1 + e^-3)"""
+    x = torch.bernoulli(torch.full((1, 1, 28, 28), 0.5), generator=torch.Generator().manual_seed(13))
+    logits = (x * 2 - 1) * 3  # (1, 1, 28, 28): +3 where the pixel is on, -3 where off
+    candidates = {**pixelcnn.nll_candidates(logits, x), "correct": 784 * torch.log1p(torch.exp(torch.tensor(-3.0))).item()}
+    expect_loss(student.pixelcnn_nll(logits, x).value, candidates, "pixelcnn_nll", pixelcnn.NLL_FORMULA)
+
+
+@check(points=1, function="sample")
+def test_sample_statistics(student):
+    """with every logit 0.85 about 70% of pixels are on (sigmoid(0.85)), a seed repeats its images and two seeds differ"""
+    out = student.probe("sample_draws", "sample", "constant", 8, (7, 7, 8), logit=0.85).value
+    pixelcnn.expect_seeded_draws(out, 8, 0.7006)  # sigmoid(0.85)
+
+
+@check(points=1, function="sample")
+def test_sample_follows_the_previous_pixel(student):
+    """on a model where each pixel copies the one before it (raster order), every image comes out all black or all white"""
+    out = student.probe("sample_draws", "sample", "copy_previous", 12, (9,)).value
+    if out["images"] is None:
+        fail(f"sample(model, 12, 9) returned {out['shape']}; expected (12, 1, 28, 28).")
+    flat = out["images"][0].reshape(12, -1)  # (12, 784)
+    mixed = int(((flat.min(dim=1).values == 0) & (flat.max(dim=1).values == 1)).sum())
+    if mixed:
+        fail(f"{mixed} of 12 images mix black and white pixels although each pixel's logit is +-30 after the one "
+             "before it in raster order: pixel k must be drawn after pixels 0..k-1, from a forward on the image "
+             "holding them (row by row, left to right).")
+    if flat[:, 0].min() == flat[:, 0].max():
+        fail("all 12 images start with the same first pixel although its probability is 1/2: draw pixel 0 with "
+             "torch.bernoulli too.")
+
+
+@check(points=1, function="sample")
+def test_sample_completes_given_pixels(student):
+    """with given images and start=392, keeps their upper half and draws only the lower half, one forward per pixel"""
+    given = torch.bernoulli(torch.full((20, 1, 28, 28), 0.5), generator=torch.Generator().manual_seed(14))
+    report = student.probe("record_sampling", "sample", 20, 3, start=392, given=given, pattern_seed=15).value
+    pixelcnn.expect_completion(report, given, 392)
