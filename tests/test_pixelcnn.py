@@ -1,4 +1,4 @@
-"""vizgen.pixelcnn: the training and sampling drivers and the comparison's models and estimates, on tiny inputs."""
+"""vizgen.pixelcnn: the training and sampling drivers and the comparison's records, on tiny inputs."""
 
 import math
 
@@ -7,9 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vizgen.pixelcnn import (BernoulliVAE, FamilyRow, as_images, bits_per_dim, checkpoint, comparison_table,
-                             complete_lower_half, dcgan_generator, dcgan_samples, load_dcgan, load_vae, retrain_dcgan,
-                             retrain_vae, test_nll, timed, train_pixelcnn, vae_nll_estimates)
+from vizgen.pixelcnn import (FAMILY_SAMPLES, FamilyRow, as_images, bits_per_dim, checkpoint, comparison_table,
+                             complete_lower_half, load_family, record_family, test_nll, timed, train_pixelcnn)
 from vizgen.quality import SampleQuality
 
 from test_benchmarks import _load  # loads a benchmark script by name
@@ -91,72 +90,38 @@ def test_checkpoint_is_found_beside_the_sibling_notebook(tmp_path):
     assert checkpoint(here, "variational_autoencoders", "vae.pt") == saved
 
 
-def test_vae_round_trip_through_a_checkpoint(tmp_path):
-    torch.manual_seed(0)
-    model = BernoulliVAE(pixels=30, width=12, code=3).eval()
-    assert sorted(model.state_dict()) == sorted(  # the VAE notebook's attribute names
-        f"{layer}.{p}" for layer in ("encoder.0", "mu_layer", "logvar_layer", "decoder.0", "decoder.2")
-        for p in ("weight", "bias"))
-    torch.save(model.state_dict(), tmp_path / "vae.pt")
-    loaded = load_vae(tmp_path / "vae.pt")
-    x = torch.rand(4, 30)
-    assert torch.equal(loaded.encode(x)[0], model.encode(x)[0]) and loaded.decoder[2].out_features == 30
+def test_a_family_record_round_trips_without_the_models_code(tmp_path):
+    draws = []
+
+    def draw(n):  # a stand-in generator: (n, 1, 28, 28) in [-1, 1]
+        draws.append(n)
+        return torch.rand(n, 1, 28, 28) * 2 - 1
+
+    path = record_family(tmp_path / "checkpoints" / "vae_family.pt", draw, bound=97.5, iw=95.25, images=2000)
+    record = load_family(path)
+    assert draws == [64, FAMILY_SAMPLES - 64]
+    assert record["samples"].shape == (FAMILY_SAMPLES, 784) and record["samples"].dtype == torch.float32
+    assert record["bound"] == 97.5 and record["iw"] == 95.25 and record["images"] == 2000 and record["seconds_64"] >= 0
+    assert load_family(None) is None
 
 
-def test_vae_estimates_are_exact_when_q_is_the_posterior():
-    """With a decoder that ignores z and q(z|x) = N(0, I) = p(z | x), every weight is p(x): bound = IW = -log p(x)."""
-    model = BernoulliVAE(pixels=5, width=3, code=2)
-    with torch.no_grad():
-        for layer in (model.mu_layer, model.logvar_layer, model.decoder[2]):
-            layer.weight.zero_()
-        model.mu_layer.bias.zero_()
-        model.logvar_layer.bias.zero_()
-        model.decoder[2].bias.copy_(torch.tensor([1.0, -2.0, 0.5, 3.0, -0.5]))
-    x = torch.tensor([[1.0, 0.0, 1.0, 1.0, 0.0], [0.0, 1.0, 0.0, 1.0, 1.0]])
-    exact = _nll(model.decoder[2].bias.expand_as(x), x).item()
-    bound, iw = vae_nll_estimates(model, x, 10)
-    assert bound.item() == pytest.approx(exact, rel=1e-5) and iw.item() == pytest.approx(exact, rel=1e-5)
-
-
-def test_vae_importance_weighting_tightens_the_bound():
-    torch.manual_seed(1)
-    model = BernoulliVAE(pixels=20, width=8, code=2)
-    x = torch.bernoulli(torch.full((50, 20), 0.4))
-    bound, iw = vae_nll_estimates(model, x, 200)
-    assert iw < bound
-
-
-def test_dcgan_generator_loads_the_gan_notebooks_state_dict(tmp_path):
-    G = dcgan_generator()
-    # the GAN notebook's generator: Linear, ReLU, BatchNorm1d, Linear, ReLU, BatchNorm1d, Unflatten,
-    # ConvTranspose2d, ReLU, BatchNorm2d, ConvTranspose2d, Tanh, Flatten
-    assert {k.split(".")[0] for k in G.state_dict()} == {"0", "2", "3", "5", "7", "9", "10"}
-    assert sum(p.numel() for p in G.parameters()) == 6_675_009  # the GAN checks' count for build_dc_generator(96)
-    torch.save(G.state_dict(), tmp_path / "dcgan_generator.pt")
-    samples = dcgan_samples(load_dcgan(tmp_path / "dcgan_generator.pt"), 5, seed=1)
-    assert samples.shape == (5, 784) and samples.abs().max() <= 1
-    assert torch.equal(samples, dcgan_samples(load_dcgan(tmp_path / "dcgan_generator.pt"), 5, seed=1))
-
-
-def test_retrained_stand_ins_are_models_in_eval_mode():
-    grey = _digits(300)
-    state = torch.get_rng_state()
-    vae = retrain_vae(grey, epochs=1)
-    assert not vae.training and vae.decode(torch.zeros(2, 20)).shape == (2, 784)
-    G = retrain_dcgan(grey * 2 - 1, iterations=2, batch_size=16)
-    assert not G.training and dcgan_samples(G, 3).shape == (3, 784)
-    assert torch.equal(torch.get_rng_state(), state)  # the caller's random state is left as it was
+def test_a_family_record_refuses_images_outside_minus_one_to_one(tmp_path):
+    with pytest.raises(ValueError, match=r"x \* 2 - 1"):
+        record_family(tmp_path / "f.pt", lambda n: torch.full((n, 784), 3.0))
+    assert not (tmp_path / "f.pt").exists()
 
 
 def test_comparison_table_has_a_row_per_family():
     q = SampleQuality(0.5, 9, 0.9, 12.3, [1] * 10)
     table = comparison_table([FamilyRow("PixelCNN", "this notebook", "88.10 exact", 12.5, q),
-                              FamilyRow("DCGAN", "small retrain", "not defined", 0.01, q),
-                              FamilyRow("real training digits", "data", "-", None, q)])
+                              FamilyRow("DCGAN", "GAN notebook", "not defined", 0.01, q),
+                              FamilyRow("real training digits", "data", "-", None, q),
+                              FamilyRow("VAE", "not recorded", "run the VAE notebook", None, None)])
     lines = table.splitlines()
-    assert len(lines) == 5 and "Frechet" in lines[0]
-    assert "88.10 exact" in lines[2] and "12.50 s" in lines[2] and "not defined" in lines[3] and "small retrain" in lines[3]
+    assert len(lines) == 6 and "Frechet" in lines[0]
+    assert "88.10 exact" in lines[2] and "12.50 s" in lines[2] and "not defined" in lines[3] and "GAN notebook" in lines[3]
     assert "50.0%" in lines[4] and "9/10" in lines[4]
+    assert "run the VAE notebook" in lines[5] and "%" not in lines[5]
 
 
 def test_pixelcnn_recipe_records_the_curve_and_the_sampling_time(monkeypatch, capsys):

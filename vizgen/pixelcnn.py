@@ -9,10 +9,10 @@
 * drivers around the student's ``sample``: completing the lower half of test digits
   (``complete_lower_half``) and timing the drawing of 64 samples (``timed``);
 * the comparison of the three families (van den Oord et al. 2016, "Pixel Recurrent Neural
-  Networks", ICML; Kingma and Welling 2014; Goodfellow et al. 2014): the VAE and the DCGAN are
-  rebuilt from the checkpoints that their notebooks save (``load_vae``, ``load_dcgan``) or, when
-  those are absent, retrained briefly (``retrain_vae``, ``retrain_dcgan``); ``vae_nll_estimates``
-  gives the VAE's bound and importance-weighted estimate (Burda et al. 2016, eq. 8) and
+  Networks", ICML; Kingma and Welling 2014; Goodfellow et al. 2014): the VAE and GAN notebooks
+  record 128 samples of the student's own models, the time to draw 64 and (VAE) the test NLL bounds
+  with ``record_family``; this notebook reads them with ``load_family`` (nothing here rebuilds or
+  trains those models, so no answer of those assignments ships in this package), and
   ``comparison_table`` prints one row per family.
 """
 
@@ -25,11 +25,9 @@ from pathlib import Path
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
-from torch.distributions import Bernoulli, Normal
 
-from vizgen.gan import generate, linear_decay, minibatches
+from vizgen.gan import linear_decay
 from vizgen.quality import SampleQuality
 from vizgen.vae import batched_mean, fit
 
@@ -113,121 +111,31 @@ def checkpoint(notebook_dir: Path, assignment: str, file: str) -> Path | None:
     return path if path.is_file() else None
 
 
-class BernoulliVAE(nn.Module):
-    """The VAE notebook's model with its attribute names, so that its state dict loads: one hidden
-    ReLU layer each side, Gaussian heads ``mu_layer`` / ``logvar_layer``, a decoder ending in logits."""
-
-    def __init__(self, pixels: int = PIXELS, width: int = 400, code: int = 20):
-        super().__init__()
-        self.encoder = nn.Sequential(nn.Linear(pixels, width), nn.ReLU())
-        self.mu_layer, self.logvar_layer = nn.Linear(width, code), nn.Linear(width, code)
-        self.decoder = nn.Sequential(nn.Linear(code, width), nn.ReLU(), nn.Linear(width, pixels))
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        hidden = self.encoder(x)  # (N, width)
-        return self.mu_layer(hidden), self.logvar_layer(hidden)  # (N, code) each
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)  # (..., pixels) logits
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        mu, logvar = self.encode(x)
-        return self.decode(mu + (logvar / 2).exp() * torch.randn_like(mu))  # (N, pixels) logits
+FAMILY_SAMPLES = 128  # samples each notebook records: the quality measures need more than 64
 
 
-def load_vae(path: Path) -> BernoulliVAE:
-    """The VAE saved by the VAE notebook (``checkpoints/vae.pt``), sizes read from the state dict, eval mode."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    width, pixels = state["encoder.0.weight"].shape
-    model = BernoulliVAE(pixels, width, state["mu_layer.weight"].shape[0])
-    model.load_state_dict(state)
-    return model.eval()
+def record_family(path: Path, draw: Callable[[int], torch.Tensor], **nll: float) -> Path:
+    """Record what the comparison needs from one family, with the student's own model, in the notebook
+    that trained it: ``draw(n)`` returns ``n`` digits ``(n, 784)`` or ``(n, 1, 28, 28)`` in [-1, 1], the
+    first 64 timed; ``nll`` are its test NLLs in nats per image (``bound=``, ``iw=``, ``images=``).
+    Saved as a dict of plain tensors and floats (``torch.load(weights_only=True)`` reads it), so the
+    PixelCNN notebook needs neither the model's class nor its training code."""
+    with torch.no_grad():
+        first, seconds = timed(lambda: draw(64))
+        samples = torch.cat([first.reshape(64, -1), draw(FAMILY_SAMPLES - 64).reshape(FAMILY_SAMPLES - 64, -1)])
+    samples = samples.float().cpu()  # (128, 784)
+    if samples.shape[1] != PIXELS or samples.min() < -1 - 1e-4 or samples.max() > 1 + 1e-4:
+        raise ValueError(f"draw(n) gave digits of {samples.shape[1]} pixels in [{samples.min():.2f}, "
+                         f"{samples.max():.2f}]: return (n, 784) digits in [-1, 1] (map [0, 1] images by x * 2 - 1).")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"samples": samples, "seconds_64": seconds, **{k: float(v) for k, v in nll.items()}}, path)
+    return path
 
 
-def _log_weights(model: nn.Module, x: torch.Tensor, k: int) -> torch.Tensor:
-    """log w_i = log p(x | z_i) + log p(z_i) - log q(z_i | x) for k codes z_i ~ q(z | x): ``(k, N)``."""
-    mu, logvar = model.encode(x)  # (N, Z), (N, Z)
-    posterior = Normal(mu, (logvar / 2).exp())
-    z = posterior.rsample((k,))  # (k, N, Z)
-    return (Bernoulli(logits=model.decode(z)).log_prob(x).sum(-1) + Normal(0.0, 1.0).log_prob(z).sum(-1)
-            - posterior.log_prob(z).sum(-1))  # (k, N)
-
-
-@torch.no_grad()
-def vae_nll_estimates(model: nn.Module, x: torch.Tensor, k: int) -> torch.Tensor:
-    """``(2,)``: the negative ELBO (minus the mean of the k log-weights) and the importance-weighted NLL
-    -log (1/k) sum_i w_i (Burda et al. 2016, eq. 8), each averaged over the images ``x`` ``(N, 784)``,
-    with w_i = p(x | z_i) p(z_i) / q(z_i | x) and z_i ~ q(z | x) (nats per image)."""
-    log_w = _log_weights(model, x, k)  # (k, N)
-    iw = math.log(k) - torch.logsumexp(log_w, dim=0)  # (N,)
-    return torch.stack([-log_w.mean(), iw.mean()])
-
-
-def retrain_vae(grey_train: torch.Tensor, epochs: int = 2, seed: int = 0) -> BernoulliVAE:
-    """A small stand-in for the VAE notebook's model when its checkpoint is absent: the same model,
-    ``epochs`` passes of Adam on a one-sample negative ELBO."""
-    with torch.random.fork_rng(devices=[]):  # seeded, and the caller's random state is left as it was
-        torch.manual_seed(seed)
-        model = BernoulliVAE()
-    # the negative ELBO with one sample (Kingma and Welling 2014, eq. 3), as in the VAE notebook
-    fit(model, lambda m, x: -_log_weights(m, x, 1).mean(), grey_train, epochs=epochs,
-        generator=torch.Generator().manual_seed(seed), progress=False)
-    return model.eval()
-
-
-def dcgan_generator(noise: int = 96, hidden: int = 1024, channels: tuple[int, int] = (128, 64)) -> nn.Sequential:
-    """The GAN notebook's DCGAN generator, in the same module order so that its state dict loads:
-    noise ``(N, noise)`` -> images ``(N, 784)`` in [-1, 1], through 7x7, 14x14 and 28x28 feature maps."""
-    wide, narrow = channels
-    layers = [nn.Linear(noise, hidden), nn.ReLU(), nn.BatchNorm1d(hidden)]
-    layers += [nn.Linear(hidden, wide * 49), nn.ReLU(), nn.BatchNorm1d(wide * 49), nn.Unflatten(1, (wide, 7, 7))]
-    layers += [nn.ConvTranspose2d(wide, narrow, 4, 2, 1), nn.ReLU(), nn.BatchNorm2d(narrow)]
-    layers += [nn.ConvTranspose2d(narrow, 1, 4, 2, 1), nn.Tanh(), nn.Flatten()]
-    return nn.Sequential(*layers)
-
-
-def load_dcgan(path: Path) -> nn.Sequential:
-    """The DCGAN generator saved by the GAN notebook (``checkpoints/dcgan_generator.pt``), eval mode."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    noise, hidden = state["0.weight"].shape[1], state["0.weight"].shape[0]
-    model = dcgan_generator(noise, hidden, tuple(state["7.weight"].shape[:2]))
-    model.load_state_dict(state)
-    return model.eval()
-
-
-def retrain_dcgan(real: torch.Tensor, iterations: int = 300, batch_size: int = 128, seed: int = 0) -> nn.Sequential:
-    """A small stand-in for the GAN notebook's DCGAN when its checkpoint is absent: the same generator,
-    ``iterations`` alternating Adam steps (lr 1e-3, betas (0.5, 0.999)) of the non-saturating game
-    against a small convolutional discriminator. ``real``: ``(N, 784)`` digits in [-1, 1]."""
-    with torch.random.fork_rng(devices=[]):  # seeded, and the caller's random state is left as it was
-        torch.manual_seed(seed)
-        return _train_dcgan(real, iterations, batch_size, seed)
-
-
-def _train_dcgan(real: torch.Tensor, iterations: int, batch_size: int, seed: int) -> nn.Sequential:
-    G = dcgan_generator()
-    D = nn.Sequential(nn.Unflatten(1, IMAGE), nn.Conv2d(1, 32, 4, 2, 1), nn.LeakyReLU(0.2),  # (N, 32, 14, 14)
-                      nn.Conv2d(32, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(64 * 49, 1))  # (N, 1)
-    opt_d, opt_g = (torch.optim.Adam(m.parameters(), lr=1e-3, betas=(0.5, 0.999)) for m in (D, G))
-    batches = minibatches(real, batch_size, torch.Generator().manual_seed(seed))
-    for _ in range(iterations):
-        fake = G(torch.rand(batch_size, 96) * 2 - 1)  # (B, 784)
-        # Goodfellow et al. 2014, eq. 1: D ascends log D(x) + log(1 - D(G(z))); softplus(-a) = -log sigmoid(a)
-        d_loss = F.softplus(-D(next(batches))).mean() + F.softplus(D(fake.detach())).mean()
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = F.softplus(-D(fake)).mean()  # the non-saturating -log D(G(z)) (Goodfellow et al. 2014, Sec. 3)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
-    return G.eval()
-
-
-def dcgan_samples(G: nn.Module, n: int, seed: int = 0) -> torch.Tensor:
-    """``n`` DCGAN digits ``(n, 784)`` in [-1, 1] from uniform noise in [-1, 1] (the GAN notebook's)."""
-    noise = torch.rand(n, G[0].in_features, generator=torch.Generator().manual_seed(seed)) * 2 - 1  # (n, noise)
-    return generate(G, noise)
+def load_family(path: Path | None) -> dict | None:
+    """What ``record_family`` saved at ``path``, or None when there is no file."""
+    return None if path is None else torch.load(path, weights_only=True)
 
 
 @dataclass(frozen=True)
@@ -235,10 +143,10 @@ class FamilyRow:
     """One line of the comparison: a model, where it came from and what was measured."""
 
     name: str
-    source: str  # "this notebook", "checkpoint", "small retrain", "data"
+    source: str  # "this notebook", "VAE notebook", "data", or what to run first when it is missing
     nll: str  # test NLL in nats per image, as text ("81.3 (exact)", "not defined")
-    seconds_64: float | None  # seconds to draw 64 samples (None: not a sampler)
-    quality: SampleQuality
+    seconds_64: float | None  # seconds to draw 64 samples (None: not a sampler, or not recorded)
+    quality: SampleQuality | None  # None: no samples recorded
 
 
 def comparison_table(rows: list[FamilyRow]) -> str:
@@ -249,7 +157,8 @@ def comparison_table(rows: list[FamilyRow]) -> str:
     for row in rows:
         seconds = "-" if row.seconds_64 is None else f"{row.seconds_64:.2f} s"
         q = row.quality
-        lines.append(f"{row.name:<28}{row.source:<16}{row.nll:<30}{seconds:>11}{q.confident_share:>11.1%}"
-                     f"{q.digits_present:>5}/10{q.evenness:>10.2f}{q.frechet:>9.2f}")
+        measured = "" if q is None else (f"{q.confident_share:>11.1%}{q.digits_present:>5}/10{q.evenness:>10.2f}"
+                                         f"{q.frechet:>9.2f}")
+        lines.append(f"{row.name:<28}{row.source:<16}{row.nll:<30}{seconds:>11}{measured}")
     return "\n".join(lines)
 
