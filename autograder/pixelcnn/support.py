@@ -34,6 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vizgen.grading.probes import module_summary
 from vizgen.grading.support import Support
 
 SIDE = 28  # images are (N, 1, 28, 28)
@@ -90,20 +91,9 @@ def describe(module: nn.Module) -> str:
 
 
 def pixelcnn_summary(cls: Callable, *args, batch: int = 2, **kwargs) -> dict:
-    """The leaf layers of ``cls(*args, **kwargs)`` (``describe``), its parameter count and its output
-    shape on ``(batch, 1, 28, 28)`` zeros."""
-    model = cls(*args, **kwargs)
-    if not isinstance(model, nn.Module):
-        return {"is_module": False, "type": type(model).__name__}
-    leaves = [m for m in model.modules() if not list(m.children())]
-    summary = {"is_module": True, "type": type(model).__name__, "layers": [describe(m) for m in leaves],
-               "parameters": sum(p.numel() for p in model.parameters()), "output_shape": (), "error": ""}
-    try:
-        with torch.no_grad():
-            summary["output_shape"] = tuple(model(torch.zeros(batch, 1, SIDE, SIDE)).shape)
-    except Exception as error:  # noqa: BLE001 - a wrong architecture fails here; report why
-        summary["error"] = f"{type(error).__name__}: {error}"[:300]
-    return summary
+    """``probes.module_summary`` of ``cls(*args, **kwargs)`` with its layers as ``describe`` writes them
+    (masked convolutions by mask type) and its output shape on ``(batch, 1, 28, 28)`` zeros."""
+    return module_summary(cls, *args, input_shape=(batch, 1, SIDE, SIDE), describe=describe, **kwargs)
 
 
 def causality(cls: Callable, channels: int, blocks: int, pixels: list, seed: int = 0) -> dict:
@@ -441,17 +431,14 @@ def expect_completion(report: dict, given: torch.Tensor, start: int) -> None:
 
 def expect_layers(summary: dict, channels: int, blocks: int) -> None:
     """A ``pixelcnn_summary`` of ``PixelCNN(channels, blocks)``: exactly the specified layers, in order."""
+    from vizgen.grading.expect import expect_module
+
     name, c = f"PixelCNN({channels}, {blocks})", channels
     if not summary["is_module"]:
         _fail(f"{name} is a {summary['type']}; expected an nn.Module.")
     block = ["ReLU()", f"MaskedConv2d(B, {c}->{c}, 3x3, padding=1)", "ReLU()", f"MaskedConv2d(B, {c}->{c}, 1x1, padding=0)"]
     want = [f"MaskedConv2d(A, 1->{c}, 7x7, padding=3)", *block * blocks, "ReLU()",
             f"MaskedConv2d(B, {c}->{c}, 1x1, padding=0)", "ReLU()", f"MaskedConv2d(B, {c}->1, 1x1, padding=0)"]
-    got = summary["layers"]
-    if got != want:
-        first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-        found = got[first] if first < len(got) else "nothing"
-        expected = want[first] if first < len(want) else "nothing"
-        _fail(f"{name}'s layer {first + 1} is {found}; expected {expected} ({len(got)} layers found, {len(want)} "
-              "expected): a 7x7 mask-A layer, then each block ReLU, 3x3 B, ReLU, 1x1 B, then ReLU, 1x1 B, ReLU, 1x1 B "
-              "to one channel (every convolution a MaskedConv2d, the 1x1 ones too).")
+    expect_module(summary, name, layers=want, layers_hint=(
+        "a 7x7 mask-A layer, then each block ReLU, 3x3 B, ReLU, 1x1 B, then ReLU, 1x1 B, ReLU, 1x1 B to one channel "
+        "(every convolution a MaskedConv2d, the 1x1 ones too)"))

@@ -169,8 +169,10 @@ def expect_input_unchanged(call: Call, name: str) -> None:
 
 
 def expect_module(summary: dict, name: str, output_shape: Sequence[int] | None = None,
-                  parameters: int | None = None, layers: Sequence[str] | None = None) -> None:
-    """Judge a ``probes.module_summary``: an nn.Module with this output shape, parameter count and layers."""
+                  parameters: int | None = None, layers: Sequence[str] | None = None,
+                  layers_hint: str = "follow the architecture in the notebook, in order") -> None:
+    """Judge a ``probes.module_summary``: an nn.Module with this output shape, parameter count and layers
+    (``layers_hint`` says what to do when the first differing layer is named)."""
     if not summary["is_module"]:
         raise CheckFailure(f"{name} returned a {summary['type']}; expected an nn.Module (e.g. nn.Sequential(...)).")
     if output_shape is not None:
@@ -188,7 +190,7 @@ def expect_module(summary: dict, name: str, output_shape: Sequence[int] | None =
         expected = want[first] if first < len(want) else "nothing"
         raise CheckFailure(
             f"{name}'s layer {first + 1} is {found}; expected {expected} "
-            f"({len(got)} layers found, {len(want)} expected): follow the architecture in the notebook, in order."
+            f"({len(got)} layers found, {len(want)} expected): {layers_hint}."
         )
     if parameters is not None and summary["parameters"] != parameters:
         raise CheckFailure(

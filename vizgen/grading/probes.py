@@ -37,9 +37,11 @@ def describe_layer(module: nn.Module) -> str:
     return f"{type(module).__name__}({settings})"
 
 
-def module_summary(build: Callable, *args, input_shape: tuple = (), **kwargs) -> dict:
-    """Build a module with the student's function; return its leaf layers, parameter count and,
-    given ``input_shape``, the output shape on a zero batch of that shape (train mode, no grad)."""
+def module_summary(build: Callable, *args, input_shape: tuple = (), describe: Callable[[nn.Module], str] = describe_layer,
+                   **kwargs) -> dict:
+    """Build a module with the student's function; return its leaf layers (as ``describe`` writes them),
+    parameter count and, given ``input_shape``, the output shape on a zero batch of that shape (train
+    mode, no grad)."""
     module = build(*args, **kwargs)
     if not isinstance(module, nn.Module):
         return {"is_module": False, "type": type(module).__name__}
@@ -47,7 +49,7 @@ def module_summary(build: Callable, *args, input_shape: tuple = (), **kwargs) ->
     summary = {
         "is_module": True,
         "type": type(module).__name__,
-        "layers": [describe_layer(m) for m in leaves],
+        "layers": [describe(m) for m in leaves],
         "parameters": sum(p.numel() for p in module.parameters()),
         "output_shape": (),
         "output_error": "",
