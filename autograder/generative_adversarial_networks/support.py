@@ -264,6 +264,12 @@ def _moved_like(change: torch.Tensor, target: torch.Tensor) -> bool:
     return bool(torch.allclose(change, target, atol=1e-6, rtol=1e-4))
 
 
+def _expect_returned_loss(summary: dict, function: str, advice: str) -> None:
+    """The step returned the loss it stepped on (relative tolerance 1e-5); else ``advice``."""
+    if not abs(summary["loss"] - summary["expected_loss"]) <= 1e-5 * max(1.0, abs(summary["expected_loss"])):
+        fail(f"{function} returned the loss {summary['loss']:.6g}; expected {summary['expected_loss']:.6g}: {advice}.")
+
+
 def judge_discriminator_step(summary: dict) -> None:
     """In the grader: fail with the named mistake when the student's single D step was not the correct one."""
 
@@ -281,9 +287,7 @@ def judge_discriminator_step(summary: dict) -> None:
     if not _moved_like(change, summary["expected_change"]):
         fail("D's update is not one optimizer step on discriminator_loss(D(x), D(G(z).detach())): use the "
              "loss function passed in, real images x for the first argument and fakes for the second.")
-    if not abs(summary["loss"] - summary["expected_loss"]) <= 1e-5 * max(1.0, abs(summary["expected_loss"])):
-        fail(f"discriminator_step returned the loss {summary['loss']:.6g}; expected "
-             f"{summary['expected_loss']:.6g}: return the loss computed before the step, first.")
+    _expect_returned_loss(summary, "discriminator_step", "return the loss computed before the step, first")
 
 
 def judge_generator_step(summary: dict) -> None:
@@ -300,9 +304,7 @@ def judge_generator_step(summary: dict) -> None:
     if not _moved_like(change, summary["expected_change"]):
         fail("G's update is not one optimizer step on generator_loss(D(G(z))): feed fresh fakes G(z) "
              "through D and use the loss function passed in.")
-    if not abs(summary["loss"] - summary["expected_loss"]) <= 1e-5 * max(1.0, abs(summary["expected_loss"])):
-        fail(f"generator_step returned the loss {summary['loss']:.6g}; expected "
-             f"{summary['expected_loss']:.6g}: return the loss computed before the step.")
+    _expect_returned_loss(summary, "generator_step", "return the loss computed before the step")
 
 
 SUPPORT = Support(probes={
