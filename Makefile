@@ -12,10 +12,11 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e .
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
-	$(PY) -m vizgen.grading.kernel --install >/dev/null
 	touch $@
 
+# The confined grading kernel's spec names a module path: written on every install, so it follows the code.
 install: $(VENV)/.installed
+	$(PY) -m vizgen.engine.kernel --install >/dev/null
 
 fetch: install
 	$(VIZGEN) fetch

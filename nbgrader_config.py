@@ -28,7 +28,7 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # Autograding runs the notebook; heavy figure cells skip themselves under NBGRADER_EXECUTION.
 c.ExecutePreprocessor.timeout = 300
 
-# Autograding runs each notebook in a kernel confined by the kernel (vizgen.grading.kernel): the
+# Autograding runs each notebook in a kernel confined by the kernel (vizgen.engine.kernel): the
 # student's cells cannot read hidden checks, references or solutions; the check server beside the
-# kernel runs the checks. `make install` (or `python -m vizgen.grading.kernel --install`) installs it.
+# kernel runs the checks. `make install` (or `python -m vizgen.engine.kernel --install`) installs it.
 c.Execute.kernel_name = "vizgen-confined"

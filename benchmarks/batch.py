@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers import replace_solution  # noqa: E402
 from scenarios import SCENARIOS  # noqa: E402
-from vizgen.config import CoursePaths  # noqa: E402
-from vizgen.grading.assignment import load_assignment  # noqa: E402
+from vizgen.course.config import CoursePaths  # noqa: E402
+from vizgen.course.assignment import load_assignment  # noqa: E402
 
 INFINITE_LOOPS = 2
 

@@ -1,8 +1,8 @@
 """How the DCGAN's training recipe was chosen: sample quality of the solution DCGAN after each recipe.
 
 Trains the solution notebook's DCGAN (its `build_dc_classifier`, `build_dc_generator`, losses,
-`get_optimizer` and `sample_noise`) with `vizgen.gan.train_gan` under several recipes and seeds,
-and judges `samples` generated digits every `every` iterations with `vizgen.quality.sample_quality`
+`get_optimizer` and `sample_noise`) with `vizgen.topics.gan.train_gan` under several recipes and seeds,
+and judges `samples` generated digits every `every` iterations with `vizgen.library.quality.sample_quality`
 (share of samples the MNIST classifier calls with confidence >= 0.9, digits present, Fréchet
 distance). Runs go in parallel processes; on a GPU, many fit at once.
 
@@ -91,12 +91,14 @@ def standing_statistics(G, sample_noise, device: str, batches: int = 50, batch_s
 def run(recipe: str, seed: int, device: str, every: int, samples: int) -> list[dict]:
     import torch
 
-    from vizgen.config import course_paths
-    from vizgen.gan import generate, linear_decay, train_gan
-    from vizgen.grading.assignment import load_assignment
-    from vizgen.grading.extract import extract_submission
-    from vizgen.mnist import load_mnist_classifier, mnist_tensors
-    from vizgen.quality import sample_quality, test_set_statistics
+    from vizgen.course.config import course_paths
+    from vizgen.library.sampling import generate
+    from vizgen.library.training import linear_decay
+    from vizgen.topics.gan import train_gan
+    from vizgen.course.assignment import load_assignment
+    from vizgen.course.notebook import extract_submission
+    from vizgen.library.mnist import load_mnist_classifier, mnist_tensors
+    from vizgen.library.quality import sample_quality, test_set_statistics
 
     torch.set_num_threads(1)
     paths = course_paths()

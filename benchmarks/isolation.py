@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vizgen.config import CoursePaths  # noqa: E402
-from vizgen.grading import confine  # noqa: E402
-from vizgen.grading.assignment import available, load_assignment  # noqa: E402
+from vizgen.course.config import CoursePaths  # noqa: E402
+from vizgen.sandbox import confine  # noqa: E402
+from vizgen.course.assignment import available, load_assignment  # noqa: E402
 
 
 def grade_once(notebook: Path, level: str) -> float:
@@ -39,8 +39,8 @@ def grade_once(notebook: Path, level: str) -> float:
 _DIRECT = """
 import json, os, tempfile, time
 from pathlib import Path
-from vizgen.config import CoursePaths
-from vizgen.grading import confine, sandbox
+from vizgen.course.config import CoursePaths
+from vizgen.sandbox import confine, audit as sandbox
 paths = CoursePaths(Path(os.environ["VIZGEN_COURSE_ROOT"]))
 start = time.perf_counter()
 policy = confine.Policy(readable=confine.default_readable([str(paths.cache), str(paths.styles)]),

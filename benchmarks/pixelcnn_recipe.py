@@ -1,6 +1,6 @@
 """How far the PixelCNN gets in a CPU budget: test NLL against training minutes, per recipe.
 
-Trains the solution notebook's `PixelCNN` on its `pixelcnn_nll` with `vizgen.pixelcnn.train_pixelcnn`
+Trains the solution notebook's `PixelCNN` on its `pixelcnn_nll` with `vizgen.topics.pixelcnn.train_pixelcnn`
 (Adam, batches of 128 binarised afresh, the learning rate decaying linearly to 0 over the second
 half), records after each epoch the wall-clock training minutes, the load average and the test NLL on
 the first 1000 binarised test digits, then the NLL on all 10,000 and the seconds to draw 64 samples
@@ -46,11 +46,11 @@ RECIPES = {
 def run(recipe: str, seed: int = 0, device: str = "cpu", train_size: int | None = None, eval_size: int = 1000) -> dict:
     import torch
 
-    from vizgen.config import course_paths
-    from vizgen.grading.assignment import load_assignment
-    from vizgen.grading.extract import extract_submission
-    from vizgen.pixelcnn import bits_per_dim, test_nll, timed, train_pixelcnn
-    from vizgen.vae import binarized_mnist, grey_mnist
+    from vizgen.course.config import course_paths
+    from vizgen.course.assignment import load_assignment
+    from vizgen.course.notebook import extract_submission
+    from vizgen.topics.pixelcnn import bits_per_dim, test_nll, timed, train_pixelcnn
+    from vizgen.library.mnist import binarized_mnist, grey_mnist
 
     torch.set_num_threads(1)  # as the notebook
     paths = course_paths()

@@ -25,9 +25,9 @@ from nbclient import NotebookClient
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from vizgen.config import CoursePaths  # noqa: E402
-from vizgen.grading.assignment import available, load_assignment  # noqa: E402
-from vizgen.grading.nbgrader_course import make_course  # noqa: E402
+from vizgen.course.config import CoursePaths  # noqa: E402
+from vizgen.course.assignment import available, load_assignment  # noqa: E402
+from vizgen.release.nbgrader_course import make_course  # noqa: E402
 
 
 def time_vizgen_grade(notebook: Path, repeats: int) -> list[float]:

@@ -9,8 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # tests/helpers.py
 
-from vizgen.config import CoursePaths  # noqa: E402
-from vizgen.grading.assignment import load_assignment  # noqa: E402
+from vizgen.course.config import CoursePaths  # noqa: E402
+from vizgen.course.assignment import load_assignment  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

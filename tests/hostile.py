@@ -100,7 +100,7 @@ HOSTILE = {
     "rewrites-vizgen-modules": ("saliency_to_mask", (
         "import os\n"
         "import torch\n"
-        "import vizgen.grading.invoke as invoke\n\n"
+        "import vizgen.sandbox.invoke as invoke\n\n"
         "def saliency_to_mask(img, saliency, fg_quantile=0.95, bg_quantile=0.30, iterations=5):\n"
         "    invoke.count_hooks = lambda model: 0\n"
         "    torch.Tensor.amax = lambda self, *a, **k: torch.zeros(1)\n"

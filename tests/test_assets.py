@@ -9,11 +9,12 @@ import torch
 
 from vizgen.assets import SOURCES, fetch, verify
 from vizgen.assets.fetch import fetch_source
-from vizgen.config import CoursePaths
-from vizgen.data import imagenet_class_names, load_imagenet_samples, load_mnist, load_package_photo
+from vizgen.course.config import CoursePaths
+from vizgen.library.data import imagenet_class_names, load_imagenet_samples, load_mnist, load_package_photo
 from vizgen.errors import AssetError
-from vizgen.image import preprocess
-from vizgen.models import ModelSpec, build_model, load_classifier
+from vizgen.library.image import preprocess
+from vizgen.author.models import ModelSpec, build_model
+from vizgen.library.models import load_classifier
 
 
 def _source(name):

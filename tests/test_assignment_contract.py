@@ -6,12 +6,13 @@ import pytest
 import torch
 
 from vizgen.errors import CourseLayoutError
-from vizgen.grading.assignment import AssignmentConfig, read_config
-from vizgen.grading.expect import expect_clean_model, expect_input_unchanged, fail
-from vizgen.grading.messages import CheckFailure
-from vizgen.grading.runner import Call, InProcessRunner
-from vizgen.grading.support import engine_support, load_support
-from vizgen.models import ModelSpec
+from vizgen.course.assignment import AssignmentConfig, read_config
+from vizgen.author.expect import expect_clean_model, expect_input_unchanged, fail
+from vizgen.author.messages import CheckFailure
+from vizgen.author.call import Call
+from vizgen.sandbox.runners import InProcessRunner
+from vizgen.author.support import engine_support, load_support
+from vizgen.author.models import ModelSpec
 
 
 def _toml(tmp_path, text: str):
@@ -48,7 +49,7 @@ def test_support_modules_are_checked(tmp_path):
     with pytest.raises(CourseLayoutError, match="defines no SUPPORT"):
         load_support(tmp_path / "empty.py")
     (tmp_path / "clash.py").write_text(
-        "from vizgen.grading.support import Support\nSUPPORT = Support(probes={'module_summary': len})\n")
+        "from vizgen.author.support import Support\nSUPPORT = Support(probes={'module_summary': len})\n")
     with pytest.raises(CourseLayoutError, match="registers probe 'module_summary', which the engine already has"):
         load_support(tmp_path / "clash.py")
 
@@ -81,8 +82,8 @@ def test_fail_is_a_student_facing_check_failure():
 
 
 def test_resource_limits_come_from_assignment_toml(paths):
-    from vizgen.config import GradingConfig
-    from vizgen.grading.assignment import load_assignment
+    from vizgen.course.config import GradingConfig
+    from vizgen.course.assignment import load_assignment
 
     gan = load_assignment(paths, "generative_adversarial_networks")
     config = gan.grading_config(GradingConfig(call_timeout_s=4.0))
@@ -92,7 +93,7 @@ def test_resource_limits_come_from_assignment_toml(paths):
 
 def test_a_limit_must_be_a_whole_number(tmp_path):
     from vizgen.errors import CourseLayoutError
-    from vizgen.grading.assignment import read_config
+    from vizgen.course.assignment import read_config
 
     (tmp_path / "assignment.toml").write_text('notebook = "A.ipynb"\nmemory_mb = true\n')
     with pytest.raises(CourseLayoutError, match="memory_mb must be a int"):

@@ -20,7 +20,7 @@ from vizgen.grade import grade
 from vizgen.grade.discover import discover
 from vizgen.grade.report import histogram_svg, render
 from vizgen.grade.store import ResultStore, from_record, to_record
-from vizgen.grading.results import CheckResult, GradeReport
+from vizgen.engine.results import CheckResult, GradeReport
 
 
 def _class(assignment, folder: Path, students: dict[str, Path]) -> Path:
@@ -131,7 +131,7 @@ def test_a_killed_batch_keeps_finished_grades_and_a_rerun_completes(paths, assig
 @pytest.mark.slow
 def test_gradebook_scores_show_in_nbgrader_export(paths, assignment, classroom, tmp_path):
     from vizgen.grade.gradebook import cell_scores
-    from vizgen.grading.nbgrader_course import make_course
+    from vizgen.release.nbgrader_course import make_course
 
     course = make_course(paths, assignment, tmp_path / "course")  # nbgrader generate_assignment: records the cells
     batch = grade(paths, [classroom], hidden=True, jobs=1,
@@ -146,7 +146,7 @@ def test_gradebook_scores_show_in_nbgrader_export(paths, assignment, classroom, 
 @pytest.mark.slow
 def test_forked_workers_grade_every_scenario_as_fresh_interpreters_do(paths, assignment, tmp_path):
     """The zygote's forked workers keep the sandbox and the limits: each hostile scenario scores the same."""
-    from vizgen.config import GradingConfig
+    from vizgen.course.config import GradingConfig
 
     notebooks = [replace_solution(assignment.solution_notebook, tmp_path / f"submitted-{name}.ipynb", function, source)
                  for name, (function, source) in SCENARIOS.items()]

@@ -73,9 +73,9 @@ def test_unknown_assignment_for_grade(assignment, capsys):
 
 @pytest.mark.parametrize("text, says", [("notebook = ", "not valid TOML"), ("title = 'x'\n", "no `notebook` key")])
 def test_a_broken_assignment_toml_names_the_fix(tmp_path, text, says):
-    from vizgen.config import CoursePaths
+    from vizgen.course.config import CoursePaths
     from vizgen.errors import CourseLayoutError
-    from vizgen.grading.assignment import load_assignment
+    from vizgen.course.assignment import load_assignment
 
     (tmp_path / "autograder" / "x").mkdir(parents=True)
     (tmp_path / "autograder" / "x" / "assignment.toml").write_text(text)

@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 
 from vizgen import references
-from vizgen.config import CoursePaths
-from vizgen.grading import contract, manifest
-from vizgen.grading.assignment import available, load_assignment
-from vizgen.grading.manifest import declared_checks
-from vizgen.grading.nbgrader_course import run_nbgrader
+from vizgen.course.config import CoursePaths
+from vizgen.course import contract, manifest
+from vizgen.course.assignment import available, load_assignment
+from vizgen.course.manifest import declared_checks
+from vizgen.release.nbgrader_course import run_nbgrader
 
 ASSIGNMENTS = available(CoursePaths(Path(__file__).resolve().parents[1]))  # a new folder is picked up as is
 
@@ -34,7 +34,7 @@ def test_hidden_checks_shown_to_students_are_current(task):
 
 def test_the_notebook_contract_holds(task):
     """Checks named and covering every function, failing one way; test cells check_<fn> worth their checks'
-    points with both run_cell calls; the notebook's vizgen metadata (see vizgen.grading.contract)."""
+    points with both run_cell calls; the notebook's vizgen metadata (see vizgen.course.contract)."""
     assert contract.problems(task) == []
 
 

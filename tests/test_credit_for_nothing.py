@@ -12,9 +12,9 @@ from collections import defaultdict
 import pytest
 
 from helpers import replace_solution
-from vizgen.config import GradingConfig
-from vizgen.grading.assignment import available, load_assignment
-from vizgen.grading.engine import grade_submission
+from vizgen.course.config import GradingConfig
+from vizgen.course.assignment import available, load_assignment
+from vizgen.engine.submission import grade_submission
 
 # "function: check title" of checks that a do-nothing function may pass.
 MAY_PASS = {
@@ -35,7 +35,7 @@ def _does_nothing(function: str, params: list[str]) -> str:
 
 def _assignments():
     from conftest import ROOT
-    from vizgen.config import CoursePaths
+    from vizgen.course.config import CoursePaths
 
     return available(CoursePaths(ROOT))
 

@@ -7,8 +7,8 @@ import pytest
 
 from helpers import scenario_maker
 from scenarios import SCENARIOS
-from vizgen.config import GradingConfig
-from vizgen.grading.engine import grade_submission
+from vizgen.course.config import GradingConfig
+from vizgen.engine.submission import grade_submission
 
 FAST = GradingConfig(call_timeout_s=4.0)
 

@@ -4,7 +4,7 @@ import pytest
 
 from helpers import solution_cell, write_notebook
 from vizgen.errors import NotebookError
-from vizgen.grading.extract import extract_submission
+from vizgen.course.notebook import extract_submission
 
 
 def test_keeps_definitions_and_used_imports_only(tmp_path):

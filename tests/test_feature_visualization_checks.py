@@ -9,9 +9,9 @@ import nbformat
 import pytest
 
 from helpers import replace_solution
-from vizgen.config import GradingConfig
-from vizgen.grading.assignment import load_assignment
-from vizgen.grading.engine import grade_submission
+from vizgen.course.config import GradingConfig
+from vizgen.course.assignment import load_assignment
+from vizgen.engine.submission import grade_submission
 
 # function -> {mistake: (solution text, replacement, words in a failing check's message)}
 MISTAKES = {

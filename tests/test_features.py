@@ -1,4 +1,4 @@
-"""vizgen.features on tiny inputs (layers for receptive fields, precision@k, the DeepDream driver) and the
+"""vizgen.topics.features on tiny inputs (layers for receptive fields, precision@k, the DeepDream driver) and the
 grader-side pieces of the feature visualization support module, against independent routes."""
 
 import numpy as np
@@ -7,10 +7,10 @@ import torch
 from torch import nn
 
 from conftest import ROOT
-from vizgen.features import deepdream, geometric_layers, precision_at_k
-from vizgen.grading.support import support_module
-from vizgen.models import ModelSpec, TinyCNN
-from vizgen.style import VGG19Features, layer_index
+from vizgen.topics.features import deepdream, geometric_layers, precision_at_k
+from vizgen.author.support import support_module
+from vizgen.author.models import ModelSpec, TinyCNN
+from vizgen.topics.style import VGG19Features, layer_index
 
 fv = support_module(ROOT / "autograder" / "feature_visualization" / "support.py")
 

@@ -1,4 +1,4 @@
-"""vizgen.gan (the GAN training loop, sampler, interpolation and grids) on tiny models and fake data."""
+"""vizgen.topics.gan (the GAN training loop, sampler, interpolation and grids) on tiny models and fake data."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vizgen.gan import generate, image_grid, interpolate, linear_decay, minibatches, show_grid, train_gan
+from vizgen.library.sampling import generate, interpolate
+from vizgen.library.grids import image_grid, show_grid
+from vizgen.library.training import linear_decay, minibatches
+from vizgen.topics.gan import train_gan
 
 NOISE, PIXELS = 4, 784  # tiny noise; real digit size so the grid helpers apply
 

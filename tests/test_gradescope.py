@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vizgen.grading import confine
+from vizgen.sandbox import confine
 
 from vizgen.cli import main
 

@@ -17,11 +17,11 @@ import pytest
 
 from helpers import scenario_maker, solution_cell, write_notebook
 from hostile import EXPECTED, HOSTILE, SECRET_MARKER
-from vizgen.config import GradingConfig
-from vizgen.grading import confine
-from vizgen.grading.engine import grade_submission
-from vizgen.grading.extract import extract_submission
-from vizgen.grading.runner import ChildRunner
+from vizgen.course.config import GradingConfig
+from vizgen.sandbox import confine
+from vizgen.engine.submission import grade_submission
+from vizgen.course.notebook import extract_submission
+from vizgen.sandbox.runners import ChildRunner
 
 FAST = GradingConfig(call_timeout_s=6.0, max_reply_mb=8)
 KERNEL = confine.plan()
@@ -94,7 +94,7 @@ def test_nothing_is_left_running(assignment, submitted):
     runner = ChildRunner(extract_submission(notebook), assignment.starter_signatures(), assignment.paths,
                          [], FAST)
     import torch
-    from vizgen.models import ModelSpec
+    from vizgen.author.models import ModelSpec
 
     spec = ModelSpec("tiny_cnn", seed=0)
     call = runner.call("compute_saliency_maps", torch.rand(1, 3, 16, 16), torch.tensor([1]), spec)

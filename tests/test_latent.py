@@ -1,11 +1,11 @@
-"""vizgen.latent: the bilinear game's dynamics, ink mass and attribute directions, against hand-computed cases."""
+"""vizgen.topics.latent: the bilinear game's dynamics, ink mass and attribute directions, against hand-computed cases."""
 
 import math
 
 import pytest
 import torch
 
-from vizgen.latent import attribute_direction, bilinear_game, ink_mass
+from vizgen.topics.latent import attribute_direction, bilinear_game, ink_mass
 
 
 def test_simultaneous_steps_spiral_out_by_sqrt_one_plus_lr_squared():

@@ -10,10 +10,10 @@ import scipy.linalg
 import torch
 from torch import nn
 
-from vizgen import mnist, quality
+from vizgen.library import mnist, quality
 from vizgen.errors import AssetError
-from vizgen.mnist import MnistClassifier, load_mnist_classifier, mnist_tensors
-from vizgen.quality import evenness, feature_statistics, frechet_distance, sample_quality
+from vizgen.library.mnist import MnistClassifier, load_mnist_classifier, mnist_tensors
+from vizgen.library.quality import evenness, feature_statistics, frechet_distance, sample_quality
 
 
 def random_spd(rng: np.random.Generator, d: int) -> np.ndarray:

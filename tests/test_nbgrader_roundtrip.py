@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from vizgen.config import CoursePaths
-from vizgen.grading.assignment import available, load_assignment
-from vizgen.grading.engine import grade_submission
-from vizgen.grading.nbgrader_course import make_course
+from vizgen.course.config import CoursePaths
+from vizgen.course.assignment import available, load_assignment
+from vizgen.engine.submission import grade_submission
+from vizgen.release.nbgrader_course import make_course
 
 
 @pytest.mark.slow
@@ -37,7 +37,7 @@ def test_generate_submit_autograde_feedback_export(paths, tmp_path, name):
 
 
 _PEEK = '''import os, torch, vizgen
-from vizgen.config import course_paths
+from vizgen.course.config import course_paths
 hidden = course_paths().autograder / "generative_adversarial_networks" / "hidden" / "test_gan_hidden.py"
 for read in (lambda p: open(p).read(),
              lambda p: bytes(torch.from_file(str(p), size=os.stat(p).st_size, dtype=torch.uint8).tolist()).decode()):
@@ -67,7 +67,7 @@ def test_autograde_kernel_keeps_hidden_checks_from_an_added_cell(paths, tmp_path
     import nbformat
 
     from hostile import SECRET_MARKER
-    from vizgen.grading import confine
+    from vizgen.sandbox import confine
 
     if not confine.plan().kernel:
         pytest.skip(f"no kernel confinement here ({confine.plan().describe()})")

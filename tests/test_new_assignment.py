@@ -16,9 +16,9 @@ import pytest
 from helpers import solution_cell, write_notebook
 from vizgen import references
 from vizgen.cli import main
-from vizgen.config import CoursePaths
-from vizgen.grading import contract, manifest
-from vizgen.grading.assignment import available, demo_notebooks, load_assignment
+from vizgen.course.config import CoursePaths
+from vizgen.course import contract, manifest
+from vizgen.course.assignment import available, demo_notebooks, load_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
 NAME = "scaling"
@@ -34,7 +34,7 @@ FILES = {
 
         import torch
 
-        from vizgen.grading.support import Support
+        from vizgen.author.support import Support
 
 
         def ramp(n):
@@ -51,9 +51,9 @@ FILES = {
         SUPPORT = Support(probes={"twice": twice})
     ''',
     "public/test_scale.py": '''
-        from vizgen.grading.expect import expect_close, expect_input_unchanged
-        from vizgen.grading.plugin import check
-        from vizgen.grading.support import assignment_support
+        from vizgen.author.expect import expect_close, expect_input_unchanged
+        from vizgen.author.checks import check
+        from vizgen.author.support import assignment_support
 
         support = assignment_support(__file__)
 
@@ -67,10 +67,10 @@ FILES = {
             expect_input_unchanged(call, "x")
     ''',
     "hidden/test_scale_hidden.py": '''
-        from vizgen.grading.cases import ReferenceCase
-        from vizgen.grading.expect import expect_close, fail
-        from vizgen.grading.plugin import check
-        from vizgen.grading.support import assignment_support
+        from vizgen.author.cases import ReferenceCase
+        from vizgen.author.expect import expect_close, fail
+        from vizgen.author.checks import check
+        from vizgen.author.support import assignment_support
 
         support = assignment_support(__file__)
 

@@ -1,4 +1,4 @@
-"""vizgen.pixelcnn: the training and sampling drivers and the comparison's records, on tiny inputs."""
+"""vizgen.topics.pixelcnn: the training and sampling drivers and the comparison's records, on tiny inputs."""
 
 import math
 
@@ -7,9 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vizgen.pixelcnn import (FAMILY_SAMPLES, FamilyRow, as_images, bits_per_dim, checkpoint, comparison_table,
+from vizgen.topics.pixelcnn import (FAMILY_SAMPLES, FamilyRow, as_images, bits_per_dim, checkpoint, comparison_table,
                              complete_lower_half, load_family, record_family, test_nll, timed, train_pixelcnn)
-from vizgen.quality import SampleQuality
+from vizgen.library.quality import SampleQuality
 
 from test_benchmarks import _load  # loads a benchmark script by name
 

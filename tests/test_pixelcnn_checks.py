@@ -5,9 +5,9 @@ public checks alone already do (each mistake breaks a requirement the notebook s
 import pytest
 
 from helpers import replace_solution
-from vizgen.config import GradingConfig
-from vizgen.grading.assignment import load_assignment
-from vizgen.grading.engine import grade_submission
+from vizgen.course.config import GradingConfig
+from vizgen.course.assignment import load_assignment
+from vizgen.engine.submission import grade_submission
 
 MASKED = '''class MaskedConv2d(nn.Conv2d):
     def __init__(self, mask_type, in_channels, out_channels, kernel_size, **conv_kwargs):

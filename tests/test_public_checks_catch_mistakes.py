@@ -5,9 +5,9 @@ fail with a message that names it, before grading does."""
 import pytest
 
 from helpers import replace_solution
-from vizgen.config import GradingConfig
-from vizgen.grading.assignment import load_assignment
-from vizgen.grading.engine import grade_submission
+from vizgen.course.config import GradingConfig
+from vizgen.course.assignment import load_assignment
+from vizgen.engine.submission import grade_submission
 
 NV, GAN = "network_visualization", "generative_adversarial_networks"
 GUIDED = "def guided_backprop(X, y, model):\n"

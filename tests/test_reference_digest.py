@@ -1,7 +1,7 @@
 """A reference goes stale exactly when the solution code its function reaches changes."""
 
 from helpers import solution_cell, write_notebook
-from vizgen.grading.extract import extract_submission
+from vizgen.course.notebook import extract_submission
 from vizgen.references import function_digest
 
 _BASE = {

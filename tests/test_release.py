@@ -5,7 +5,7 @@ import zipfile
 import pytest
 
 from vizgen.cli import main
-from vizgen.config import CoursePaths
+from vizgen.course.config import CoursePaths
 from vizgen.release import audit, bundle_files, release
 
 
@@ -18,7 +18,7 @@ def test_bundle_is_complete_and_clean(paths, assignment, tmp_path):
     assert f"autograder/{assignment.name}/assignment.toml" in names
     assert f"autograder/{assignment.name}/support.py" in names  # the public checks import it
     assert f"autograder/{assignment.name}/public/hidden_checks.json" in names  # what `vizgen check` lists
-    assert "vizgen/grading/engine.py" in names and "pyproject.toml" in names and "datasets/README.md" in names
+    assert "vizgen/engine/submission.py" in names and "pyproject.toml" in names and "datasets/README.md" in names
     assert "datasets/styles/starry_night.jpg" in names and "datasets/styles/PROVENANCE.md" in names
     secret = ("solutions/", f"autograder/{assignment.name}/hidden/", f"autograder/{assignment.name}/references/")
     assert not [n for n in names if n.startswith(secret)]

@@ -6,11 +6,11 @@ import pytest
 import torch
 
 from helpers import solution_cell, write_notebook
-from vizgen.config import GradingConfig
-from vizgen.grading.extract import extract_submission
-from vizgen.grading.messages import FunctionUnavailable, StudentCodeError, StudentCrash, StudentTimeout
-from vizgen.grading.runner import ChildRunner, InProcessRunner
-from vizgen.models import ModelSpec
+from vizgen.course.config import GradingConfig
+from vizgen.course.notebook import extract_submission
+from vizgen.author.messages import FunctionUnavailable, StudentCodeError, StudentCrash, StudentTimeout
+from vizgen.sandbox.runners import ChildRunner, InProcessRunner
+from vizgen.author.models import ModelSpec
 
 CELLS = {
     "double": "def double(x):\n    print('hello from student')\n    return x * 2",

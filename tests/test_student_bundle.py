@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vizgen.grading.assignment import available, load_assignment
+from vizgen.course.assignment import available, load_assignment
 from vizgen.release import release
 
 

@@ -1,12 +1,12 @@
-"""vizgen.style: the VGG19 extractor and its weights, Caffe pre/deprocessing, the paintings and the drivers."""
+"""vizgen.topics.style: the VGG19 extractor and its weights, Caffe pre/deprocessing, the paintings and the drivers."""
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from vizgen import style
-from vizgen.data import load_package_photo
+from vizgen.topics import style
+from vizgen.library.data import load_package_photo
 from vizgen.errors import AssetError
 
 

@@ -3,9 +3,9 @@
 import pytest
 
 from helpers import replace_solution
-from vizgen.config import GradingConfig
-from vizgen.grading.assignment import load_assignment
-from vizgen.grading.engine import grade_submission
+from vizgen.course.config import GradingConfig
+from vizgen.course.assignment import load_assignment
+from vizgen.engine.submission import grade_submission
 
 MISTAKES = {
     "gram_matrix": ((

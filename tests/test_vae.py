@@ -1,4 +1,4 @@
-"""vizgen.vae on tiny inputs: binarisation, the training loop, batched evaluation, pictures, purity;
+"""vizgen.topics.vae on tiny inputs: binarisation, the training loop, batched evaluation, pictures, purity;
 and the grader-side pieces of the assignment's support module (the named loss mistakes, the closed-form case)."""
 
 import math
@@ -10,8 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from conftest import ROOT
-from vizgen import vae
-from vizgen.grading.support import support_module
+from vizgen.library import grids, mnist, training
+from vizgen.topics import vae
+from vizgen.author.support import support_module
 
 _support = support_module(ROOT / "autograder" / "variational_autoencoders" / "support.py")
 TinyVAE, low_rank_data, pca_reference, iw_estimates = (
@@ -48,19 +49,19 @@ def _loss(model, x):
 
 def test_binarize_draws_each_pixel_with_its_grey_level():
     grey = torch.tensor([0.0, 1.0, 0.25]).repeat(20_000, 1)  # (20000, 3)
-    binary = vae.binarize(grey, torch.Generator().manual_seed(0))
+    binary = mnist.binarize(grey, torch.Generator().manual_seed(0))
     assert set(binary.unique().tolist()) <= {0.0, 1.0}
     assert binary[:, 0].sum() == 0 and binary[:, 1].min() == 1
     assert abs(binary[:, 2].mean().item() - 0.25) < 0.01  # standard error 0.003
     with pytest.raises(ValueError, match="divide by 255"):
-        vae.binarize(grey * 255)
+        mnist.binarize(grey * 255)
 
 
 def test_binarize_is_repeatable_with_a_seed():
     grey = torch.rand(5, 784, generator=torch.Generator().manual_seed(1))
-    first = vae.binarize(grey, torch.Generator().manual_seed(7))
-    assert torch.equal(first, vae.binarize(grey, torch.Generator().manual_seed(7)))
-    assert not torch.equal(first, vae.binarize(grey, torch.Generator().manual_seed(8)))
+    first = mnist.binarize(grey, torch.Generator().manual_seed(7))
+    assert torch.equal(first, mnist.binarize(grey, torch.Generator().manual_seed(7)))
+    assert not torch.equal(first, mnist.binarize(grey, torch.Generator().manual_seed(8)))
 
 
 def test_fit_lowers_the_loss_repeatably_and_keeps_the_callers_rng():
@@ -71,7 +72,7 @@ def test_fit_lowers_the_loss_repeatably_and_keeps_the_callers_rng():
         model = Tiny()
         state = torch.random.get_rng_state()
         epochs = []
-        history = vae.fit(model, _loss, grey, epochs=4, batch_size=16, lr=1e-2,
+        history = training.fit(model, _loss, grey, epochs=4, batch_size=16, lr=1e-2,
                           generator=torch.Generator().manual_seed(3), on_epoch=lambda e, l: epochs.append(e),
                           progress=False)
         assert torch.equal(torch.random.get_rng_state(), state)  # the global RNG was forked, not consumed
@@ -83,7 +84,7 @@ def test_fit_lowers_the_loss_repeatably_and_keeps_the_callers_rng():
 
 def test_batched_mean_weights_batches_by_size():
     x = torch.arange(10, dtype=torch.float32)[:, None]  # (10, 1)
-    assert vae.batched_mean(lambda b: b.mean(), x, batch_size=4) == pytest.approx(4.5)
+    assert training.batched_mean(lambda b: b.mean(), x, batch_size=4) == pytest.approx(4.5)
 
 
 def test_latent_manifold_covers_the_prior_row_by_row():
@@ -113,12 +114,12 @@ def test_decode_walk_starts_and_ends_at_the_codes():
 
 
 def test_digit_grid_and_show_digits():
-    grid = vae.digit_grid(torch.zeros(3, 784), ncols=2)
+    grid = grids.digit_grid(torch.zeros(3, 784), ncols=2)
     assert grid.shape == (2 * 29 - 1, 2 * 29 - 1)
     assert grid[:28, :28].max() == 0.0 and grid[-28:, -28:].min() == 1.0  # an unused cell stays white
     import matplotlib.pyplot as plt
 
-    plt.close(vae.show_digits(torch.rand(4, 784), ncols=4, title="t"))
+    plt.close(grids.show_digits(torch.rand(4, 784), ncols=4, title="t"))
 
 
 def test_cluster_purity_by_hand():
@@ -186,5 +187,5 @@ def test_fit_follows_the_learning_rate_schedule():
     grey = torch.rand(32, 784, generator=torch.Generator().manual_seed(6))
     model = Tiny()
     before = [p.detach().clone() for p in model.parameters()]
-    vae.fit(model, _loss, grey, epochs=2, batch_size=16, lr_schedule=lambda epoch: 0.0, progress=False)
+    training.fit(model, _loss, grey, epochs=2, batch_size=16, lr_schedule=lambda epoch: 0.0, progress=False)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))  # lr 0: nothing moves

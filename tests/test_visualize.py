@@ -1,4 +1,4 @@
-"""vizgen.visualize (the class-visualization driver) and vizgen.plotting, on tiny seeded models."""
+"""vizgen.topics.visualize (the class-visualization driver) and vizgen.library.plotting, on tiny seeded models."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 
-from vizgen import plotting
-from vizgen.image import blur_image, jitter
-from vizgen.models import ModelSpec, build_model
-from vizgen.visualize import clip_small_pixels, create_class_visualization, random_image
+from vizgen.library import plotting
+from vizgen.library.image import blur_image, jitter
+from vizgen.author.models import ModelSpec, build_model
+from vizgen.topics.visualize import clip_small_pixels, create_class_visualization, random_image
 
 SIZE = 16  # image side used throughout: tiny and fast
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from vizgen.grading.wire import NotPlainData, decode, encode, plain
-from vizgen.models import ModelSpec
+from vizgen.sandbox.wire import NotPlainData, decode, encode, plain
+from vizgen.author.models import ModelSpec
 
 
 def test_round_trip_keeps_types_and_flags():

@@ -1,6 +1,6 @@
 """VizGen: course helpers for visualizing CNNs and generative models.
 
-Import submodules explicitly (``vizgen.data``, ``vizgen.models``, ``vizgen.grading``); importing
+Import submodules explicitly (``vizgen.library.data``, ``vizgen.library.models``, ``vizgen.grading``); importing
 the package itself does no work.
 """
 

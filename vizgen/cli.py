@@ -71,8 +71,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _models(args) -> int:
-    from vizgen.config import course_paths
-    from vizgen.mnist import train_and_save
+    from vizgen.course.config import course_paths
+    from vizgen.library.mnist import train_and_save
 
     train_and_save(course_paths(), args.out, epochs=args.epochs, seed=args.seed)
     return 0
@@ -80,23 +80,23 @@ def _models(args) -> int:
 
 def _fetch(args) -> int:
     from vizgen.assets import fetch
-    from vizgen.config import course_paths
+    from vizgen.course.config import course_paths
 
     fetch(course_paths(), args.only)
     return 0
 
 
 def _check(args) -> int:
-    from vizgen.config import course_paths
-    from vizgen.grading.assignment import resolve_assignment
-    from vizgen.grading.extract import read_notebook
-    from vizgen.grading.spawn import spawn_worker
+    from vizgen.course.config import course_paths
+    from vizgen.course.assignment import resolve_assignment
+    from vizgen.course.notebook import read_notebook
+    from vizgen.sandbox.spawn import spawn_worker
 
     read_notebook(args.notebook)  # a missing file or a non-notebook is a usage error, reported as such
     task = resolve_assignment(course_paths(args.notebook.resolve().parent), args.notebook, args.assignment)
     worker = spawn_worker(task.warm_imports)  # before torch is imported here: the two imports overlap
     from vizgen.check import check_notebook, hidden_summary
-    from vizgen.grading.results import format_checks
+    from vizgen.engine.results import format_checks
 
     report = check_notebook(args.notebook, task, worker=worker)
     print(format_checks(report))
@@ -109,10 +109,10 @@ def _check(args) -> int:
 
 
 def _grade(args) -> int:
-    from vizgen.config import GradingConfig, course_paths
+    from vizgen.course.config import GradingConfig, course_paths
     from vizgen.grade import grade
-    from vizgen.grading import confine
-    from vizgen.grading.results import failure_lines, format_table
+    from vizgen.sandbox import confine
+    from vizgen.engine.results import failure_lines, format_table
 
     if args.jobs < 1:
         raise VizgenError(f"--jobs {args.jobs}: give 1 or more lanes (one per core is fastest).")
@@ -138,7 +138,7 @@ def _grade(args) -> int:
 
 
 def _release(args) -> int:
-    from vizgen.config import course_paths
+    from vizgen.course.config import course_paths
     from vizgen.release import release
 
     release(course_paths(), args.assignment, args.bundle)
@@ -146,9 +146,9 @@ def _release(args) -> int:
 
 
 def _manifest(args) -> int:
-    from vizgen.config import course_paths
-    from vizgen.grading.assignment import available, load_assignment
-    from vizgen.grading.manifest import write_manifest
+    from vizgen.course.config import course_paths
+    from vizgen.course.assignment import available, load_assignment
+    from vizgen.course.manifest import write_manifest
 
     paths = course_paths()
     for name in args.assignment or available(paths):
@@ -157,14 +157,14 @@ def _manifest(args) -> int:
 
 
 def _samples(args) -> int:
-    from vizgen.config import course_paths
-    from vizgen.grading.assignment import demo_notebooks
+    from vizgen.course.config import course_paths
+    from vizgen.course.assignment import demo_notebooks
 
     paths = course_paths()
     print("\n".join(str(p.relative_to(paths.root)) for p in demo_notebooks(paths)))
     return 0
 def _gradescope(args) -> int:
-    from vizgen.config import course_paths
+    from vizgen.course.config import course_paths
     from vizgen.gradescope import build
 
     build(course_paths(), args.assignment, args.out)
@@ -172,7 +172,7 @@ def _gradescope(args) -> int:
 
 
 def _nbgrader(args) -> int:
-    from vizgen.config import course_paths
+    from vizgen.course.config import course_paths
     from vizgen.release import nbgrader
 
     return nbgrader(course_paths(), args.args)
@@ -180,8 +180,8 @@ def _nbgrader(args) -> int:
 
 def _references(args) -> int:
     from vizgen import references
-    from vizgen.config import course_paths
-    from vizgen.grading.assignment import available, load_assignment
+    from vizgen.course.config import course_paths
+    from vizgen.course.assignment import available, load_assignment
 
     paths = course_paths()
     problems = []

@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vizgen.grading.support import Support
-from vizgen.models import RaisingCNN
+from vizgen.author.support import Support
+from vizgen.author.models import RaisingCNN
 
 
 RAISES = RaisingCNN.__name__  # the word the error of the engine's ``raising_cnn`` carries
@@ -84,7 +84,7 @@ def expected_grid(weights: torch.Tensor, padding: int, scale: Callable = per_fil
 
 def expect_grid(call, weights: torch.Tensor, padding: int) -> None:
     """``filter_grid(weights, padding)``'s value is the documented grid; else name the likely bug."""
-    from vizgen.grading.expect import expect_close, expect_dtype, expect_input_unchanged, expect_shape, expect_tensor, fail
+    from vizgen.author.expect import expect_close, expect_dtype, expect_input_unchanged, expect_shape, expect_tensor, fail
 
     grid = expect_tensor(call.value, "filter_grid's image")
     rows, cols = grid_layout(len(weights))
@@ -127,7 +127,7 @@ def penultimate(model: nn.Module, X: torch.Tensor) -> torch.Tensor:
 def expect_neighbors(value, query: torch.Tensor, database: torch.Tensor, k: int) -> None:
     """``nearest_neighbors(query, database, k)``'s value is (Q, k) int64 indices whose distances are the k
     smallest in increasing order (brute force, float64: equal distances in any order)."""
-    from vizgen.grading.expect import expect_close, expect_dtype, expect_shape, expect_tensor, fail
+    from vizgen.author.expect import expect_close, expect_dtype, expect_shape, expect_tensor, fail
 
     index = expect_tensor(value, "nearest_neighbors' indices")
     expect_shape(index, (len(query), k), "nearest_neighbors' indices", hint="one row of k database indices per query")
@@ -177,7 +177,7 @@ def pca_components(x: torch.Tensor, k: int) -> torch.Tensor:
 def expect_pca(call, x: torch.Tensor, k: int) -> None:
     """``pca(x, k)`` returns (projected (N, k), components (k, D)): orthonormal components equal to the
     reference up to sign, projected = (x - mean) @ components.T; else name the bug."""
-    from vizgen.grading.expect import expect_close, expect_input_unchanged, expect_shape, expect_tensor, fail
+    from vizgen.author.expect import expect_close, expect_input_unchanged, expect_shape, expect_tensor, fail
 
     value = call.value
     if not isinstance(value, (tuple, list)) or len(value) != 2:
@@ -233,7 +233,7 @@ _BUILD: dict[str, Callable[..., nn.Module]] = {
 def build_stack(stack: list) -> list[nn.Module]:
     """The modules a plain description lists, in order (``("vgg19", "conv3_1")`` is VGG19's layers to conv3_1)."""
     if stack and stack[0][0] == "vgg19":
-        from vizgen.style import VGG19Features, layer_index
+        from vizgen.topics.style import VGG19Features, layer_index
 
         return list(VGG19Features("avg", stack[0][1]).features[: layer_index(stack[0][1]) + 1])
     return [_BUILD[kind](*settings) for kind, *settings in stack]
@@ -279,7 +279,7 @@ def field_mistake(got: tuple, stack: list) -> str:
 
 def expect_field(value, stack: list, name: str) -> None:
     """``value`` is the (size, stride, offset) of ``stack``'s hand-computed field; else name the mistake."""
-    from vizgen.grading.expect import fail
+    from vizgen.author.expect import fail
 
     if not isinstance(value, (tuple, list)) or len(value) != 3:
         fail(f"receptive_field returned a {type(value).__name__}; expected a tuple (size, stride, offset).")
@@ -321,7 +321,7 @@ def brute_force_patches(model: nn.Module, images: torch.Tensor, layer: str, chan
 
 def expect_patches(call, model: nn.Module, images: torch.Tensor, layer: str, channel: int, k: int, field) -> None:
     """``max_activating_patches``' (patches, locations) equal the brute-force answer; else name the bug."""
-    from vizgen.grading.expect import expect_close, expect_dtype, expect_shape, expect_tensor, fail
+    from vizgen.author.expect import expect_close, expect_dtype, expect_shape, expect_tensor, fail
 
     value = call.value
     if not isinstance(value, (tuple, list)) or len(value) != 2:
@@ -419,7 +419,7 @@ def dream_candidates(model: nn.Module, img: torch.Tensor, layer: str, learning_r
 def expect_dream_step(call, model: nn.Module, img: torch.Tensor, layer: str, learning_rate: float,
                       want: torch.Tensor | None = None, atol: float = 1e-5, rtol: float = 1e-4) -> None:
     """``deepdream_step``'s value equals the correct step (``want``, or the grader's own); else name the mistake."""
-    from vizgen.grading.expect import expect_close, expect_shape, expect_tensor, fail
+    from vizgen.author.expect import expect_close, expect_shape, expect_tensor, fail
 
     step = expect_tensor(call.value, "deepdream_step's image")
     expect_shape(step, img.shape, "deepdream_step's image", hint="return the updated image, same shape as img")

@@ -1,4 +1,4 @@
-"""The GAN assignment's support (see ``vizgen.grading.support``): its probes and its diagnostics.
+"""The GAN assignment's support (see ``vizgen.author.support``): its probes and its diagnostics.
 
 Probes: ``train_discriminator`` and ``train_generator`` train a tiny GAN with the student's loss
 next to the student's code and return logits before and after, so the checks can compute the
@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vizgen.grading.expect import expect_tensor, fail
-from vizgen.grading.messages import CheckFailure
-from vizgen.grading.expect import expect_loss, expect_reference_loss, likely_bug  # noqa: F401 - used by the checks
-from vizgen.grading.support import Support
+from vizgen.author.expect import expect_tensor, fail
+from vizgen.author.messages import CheckFailure
+from vizgen.author.expect import expect_loss, expect_reference_loss, likely_bug  # noqa: F401 - used by the checks
+from vizgen.author.support import Support
 
 
 def _tiny_gan(seed: int) -> tuple[nn.Module, nn.Module]:

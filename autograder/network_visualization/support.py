@@ -1,4 +1,4 @@
-"""The network visualization assignment's support (see ``vizgen.grading.support``): the small
+"""The network visualization assignment's support (see ``vizgen.author.support``): the small
 seeded models whose gradients are known by hand, and the synthetic GrabCut scene.
 
 ``linear`` and ``mlp`` are registered as models (``failing_cnn`` is the engine's), so checks name them by
@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vizgen.grading.support import Support
+from vizgen.author.support import Support
 
 
 class LinearProbe(nn.Module):

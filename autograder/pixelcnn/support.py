@@ -34,8 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vizgen.grading.probes import module_summary
-from vizgen.grading.support import Support
+from vizgen.author.probes import module_summary
+from vizgen.author.support import Support
 
 SIDE = 28  # images are (N, 1, 28, 28)
 PIXELS = SIDE * SIDE
@@ -260,11 +260,11 @@ PROBES: dict[str, Callable] = {
 SUPPORT = Support(probes=PROBES, models={"fvsbn": FVSBN})
 
 
-# Judging the probes' reports (grader side); the engine imports this module before vizgen.grading.expect.
+# Judging the probes' reports (grader side); the engine imports this module before vizgen.author.expect.
 
 
 def _fail(message: str):
-    from vizgen.grading.expect import fail
+    from vizgen.author.expect import fail
 
     fail(message)
 
@@ -431,7 +431,7 @@ def expect_completion(report: dict, given: torch.Tensor, start: int) -> None:
 
 def expect_layers(summary: dict, channels: int, blocks: int) -> None:
     """A ``pixelcnn_summary`` of ``PixelCNN(channels, blocks)``: exactly the specified layers, in order."""
-    from vizgen.grading.expect import expect_module
+    from vizgen.author.expect import expect_module
 
     name, c = f"PixelCNN({channels}, {blocks})", channels
     if not summary["is_module"]:

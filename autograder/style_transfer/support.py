@@ -16,9 +16,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from vizgen.grading.expect import fail, likely_bug
-from vizgen.grading.support import Support
-from vizgen.grading.messages import CheckFailure
+from vizgen.author.expect import fail, likely_bug
+from vizgen.author.support import Support
+from vizgen.author.messages import CheckFailure
 
 CONTENT_FORMULA = "content_weight * ((content_current - content_original) ** 2).sum()"
 GRAM_FORMULA = "F @ F.transpose(1, 2) with F = features.reshape(N, C, H * W), divided by C * H * W when normalize"
@@ -107,7 +107,7 @@ def tv_candidates(img: torch.Tensor, weight: float) -> dict[str, float]:
 def expect_tensor_match(value, candidates: dict[str, torch.Tensor], name: str, formula: str,
                         atol: float = 1e-6, rtol: float = 1e-4) -> None:
     """``value`` equals ``candidates["correct"]`` (shape and values); else name the mistake it matches."""
-    from vizgen.grading.expect import expect_tensor  # deferred: expect imports the runner, which imports the probes
+    from vizgen.author.expect import expect_tensor  # deferred: expect imports the runner, which imports the probes
 
     got = expect_tensor(value, name).detach().double()
     right = candidates["correct"]
@@ -125,7 +125,7 @@ def expect_tensor_match(value, candidates: dict[str, torch.Tensor], name: str, f
 def expect_scalar(value, candidates: dict[str, float], name: str, formula: str, rtol: float = 1e-4,
                   atol: float = 1e-6) -> None:
     """A scalar tensor equal to the correct candidate; else the matching mistake, or the formula."""
-    from vizgen.grading.expect import expect_tensor
+    from vizgen.author.expect import expect_tensor
 
     loss = expect_tensor(value, name)
     if loss.numel() != 1:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vizgen.grading.support import Support
+from vizgen.author.support import Support
 
 
 VAE_LOSS_FORMULA = ("F.binary_cross_entropy_with_logits(logits, x, reduction='sum') "
@@ -72,7 +72,7 @@ def vae_loss_candidates(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor,
 def vae_summary(build: Callable, *args, batch: int = 3, **kwargs) -> dict:
     """``module_summary`` of ``build(*args)`` plus the shapes of ``encode``, ``decode`` and ``forward``
     on a seeded batch, and the decoder's smallest output (a logit can be negative, a probability not)."""
-    from vizgen.grading.probes import module_summary  # probes.py registers this module's probes: import late
+    from vizgen.author.probes import module_summary  # probes.py registers this module's probes: import late
 
     summary = module_summary(build, *args, **kwargs)
     summary.update({"encode": (), "decode": (), "forward": (), "decode_min": float("nan"), "error": ""})
@@ -242,8 +242,8 @@ def pca_reference(x: torch.Tensor, k: int) -> np.ndarray:
 
 def expect_pca(call, x: torch.Tensor, k: int) -> None:
     """The student's ``pca_reconstruct(x, k)`` call equals scikit-learn's, x unchanged; else name the bug."""
-    from vizgen.grading.expect import expect_close, expect_input_unchanged, expect_shape, expect_tensor  # the
-    from vizgen.grading.messages import CheckFailure  # engine imports this module's probes: import it lazily
+    from vizgen.author.expect import expect_close, expect_input_unchanged, expect_shape, expect_tensor  # the
+    from vizgen.author.messages import CheckFailure  # engine imports this module's probes: import it lazily
 
     recon = expect_tensor(call.value, f"pca_reconstruct(X, {k})")
     expect_shape(recon, tuple(x.shape), f"pca_reconstruct(X, {k})", hint="return one reconstructed row per row of X")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from vizgen.assets.sources import SOURCES, Source
-from vizgen.config import CoursePaths
+from vizgen.course.config import CoursePaths
 from vizgen.errors import AssetError
 
 

@@ -13,15 +13,15 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from vizgen.config import GradingConfig, course_paths
-from vizgen.grading.assignment import Assignment, load_assignment
-from vizgen.grading.spawn import Worker
-from vizgen.grading.engine import grade_submission, run_checks
-from vizgen.grading.manifest import hidden_checks
-from vizgen.grading.results import GradeReport, format_checks
-from vizgen.grading.kernel import CHECK_FD_ENV, check_remotely
-from vizgen.grading.runner import InProcessRunner
-from vizgen.grading.support import load_support
+from vizgen.course.config import GradingConfig, course_paths
+from vizgen.course.assignment import Assignment, load_assignment
+from vizgen.sandbox.spawn import Worker
+from vizgen.engine.submission import grade_submission, run_checks
+from vizgen.course.manifest import hidden_checks
+from vizgen.engine.results import GradeReport, format_checks
+from vizgen.engine.kernel import CHECK_FD_ENV, check_remotely
+from vizgen.sandbox.runners import InProcessRunner
+from vizgen.author.support import load_support
 
 
 @contextlib.contextmanager

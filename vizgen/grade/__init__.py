@@ -16,12 +16,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vizgen.config import CoursePaths, GradingConfig
+from vizgen.course.config import CoursePaths, GradingConfig
 from vizgen.errors import VizgenError
 from vizgen.grade.discover import Handin, discover
 from vizgen.grade.store import ResultStore, notebook_digest
-from vizgen.grading.results import GradeReport, write_csv, write_json
-from vizgen.grading.spawn import Worker, spawn_worker
+from vizgen.engine.results import GradeReport, write_csv, write_json
+from vizgen.sandbox.spawn import Worker, spawn_worker
 
 
 def _with_lookahead(handins: Iterable[Handin]):
@@ -56,7 +56,7 @@ def grade_many(
         for handin, more in _with_lookahead(handins):
             current = upcoming or spawn(handin.assignment.warm_imports)
             upcoming = spawn(handin.assignment.warm_imports) if more else None
-            from vizgen.grading.engine import grade_submission  # imports torch: after the first worker started
+            from vizgen.engine.submission import grade_submission  # imports torch: after the first worker started
 
             report = grade_submission(handin.notebook, handin.assignment, hidden=hidden, config=config, worker=current)
             report.student = handin.student
@@ -147,10 +147,10 @@ def grade(
             if len(pending) == 1 or (pending and jobs == 1 and fresh_workers):
                 grade_many(pending, hidden, config, on_report=save)
             elif pending and jobs == 1:
-                from vizgen.grade.zygote import Zygote
+                from vizgen.sandbox.prefork import Zygote
 
                 zygote = Zygote(pending[0].assignment.warm_imports)
-                from vizgen.grading import engine  # noqa: F401 - torch, while the zygote imports it too
+                from vizgen.engine import submission as engine  # noqa: F401 - torch, while the zygote imports it too
 
                 try:
                     grade_many(pending, hidden, config, on_report=save, spawn=zygote.spawn)

@@ -12,9 +12,9 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from vizgen.config import CoursePaths
+from vizgen.course.config import CoursePaths
 from vizgen.errors import VizgenError
-from vizgen.grading.assignment import Assignment, load_assignment, resolve_assignment
+from vizgen.course.assignment import Assignment, load_assignment, resolve_assignment
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from vizgen.errors import VizgenError
-from vizgen.grading.results import GradeReport
+from vizgen.engine.results import GradeReport
 
 
 def cell_scores(report: GradeReport) -> dict[str, float]:

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from vizgen.config import COURSE_ROOT_ENV, CoursePaths, GradingConfig
+from vizgen.course.config import COURSE_ROOT_ENV, CoursePaths, GradingConfig
 from vizgen.errors import VizgenError
 from vizgen.grade.discover import Handin
 from vizgen.grade.store import ResultStore
@@ -111,19 +111,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--require-isolation", action="store_true")
     args = parser.parse_args(argv)
     config = GradingConfig(isolation=args.isolation, require_isolation=args.require_isolation)
-    from vizgen.grade.zygote import Zygote
-    from vizgen.grading.spawn import spawn_worker
+    from vizgen.sandbox.prefork import Zygote
+    from vizgen.sandbox.spawn import spawn_worker
 
     # the zygote (or the first fresh worker) imports torch while this lane imports it too
     zygote = None if args.fresh_workers else Zygote(tuple(args.warm))  # lives as long as this lane
     spawn = spawn_worker if zygote is None else zygote.spawn
     worker = spawn_worker(tuple(args.warm)) if zygote is None else None
-    from vizgen.grading import engine  # noqa: F401 - torch and pytest
+    from vizgen.engine import submission as engine  # noqa: F401 - torch and pytest
 
-    from vizgen.config import course_paths
+    from vizgen.course.config import course_paths
     from vizgen.grade import grade_many
     from vizgen.grade.store import notebook_digest
-    from vizgen.grading.assignment import load_assignment
+    from vizgen.course.assignment import load_assignment
 
     paths, tasks, store = course_paths(), {}, ResultStore(args.store)
 

@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from vizgen.grade.store import write_atomic
-from vizgen.grading.results import GradeReport
+from vizgen.engine.results import GradeReport
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em; color: #222; max-width: 70em; }

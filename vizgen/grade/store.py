@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from vizgen.grading.results import CheckResult, GradeReport
+from vizgen.engine.results import CheckResult, GradeReport
 
 
 def notebook_digest(notebook: Path) -> str:

@@ -18,8 +18,8 @@ import zipfile
 from pathlib import Path
 
 from vizgen.assets.fetch import shipped_sources
-from vizgen.config import CoursePaths
-from vizgen.grading.assignment import Assignment, load_assignment
+from vizgen.course.config import CoursePaths
+from vizgen.course.assignment import Assignment, load_assignment
 
 AUTOGRADER_ROOT_ENV = "VIZGEN_AUTOGRADER_ROOT"  # /autograder on Gradescope; a temporary folder in tests
 FLAGS_ENV = "VIZGEN_RUN_AUTOGRADER_FLAGS"  # replaces --require-isolation (tests on a kernel without confinement)

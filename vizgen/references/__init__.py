@@ -16,13 +16,13 @@ from pathlib import Path
 
 import torch
 
-from vizgen.config import GradingConfig
+from vizgen.course.config import GradingConfig
 from vizgen.errors import CourseLayoutError
-from vizgen.grading.assignment import Assignment
-from vizgen.grading.cases import ReferenceCase, ReferenceStore, inputs_digest, save_store, to_device_free
-from vizgen.grading.extract import Submission, extract_submission
-from vizgen.grading.runner import ChildRunner
-from vizgen.grading.support import load_support
+from vizgen.course.assignment import Assignment
+from vizgen.author.cases import ReferenceCase, ReferenceStore, inputs_digest, save_store, to_device_free
+from vizgen.course.notebook import Submission, extract_submission
+from vizgen.sandbox.runners import ChildRunner
+from vizgen.author.support import load_support
 
 
 def reference_cases(assignment: Assignment) -> list[ReferenceCase]:

@@ -18,14 +18,14 @@ import zipfile
 from pathlib import Path
 
 from vizgen.assets.fetch import shipped_sources
-from vizgen.config import CoursePaths
+from vizgen.course.config import CoursePaths
 from vizgen.errors import CourseLayoutError, ReleaseLeakError
-from vizgen.grading import contract
-from vizgen.grading.assignment import Assignment, available, load_assignment
-from vizgen.grading.extract import read_notebook
-from vizgen.grading.manifest import write_manifest
-from vizgen.grading.nbgrader_course import nbgrader_env, run_nbgrader
-from vizgen.grading.sandbox import SECRET_PARTS
+from vizgen.course import contract
+from vizgen.course.assignment import Assignment, available, load_assignment
+from vizgen.course.notebook import read_notebook
+from vizgen.course.manifest import write_manifest
+from vizgen.release.nbgrader_course import nbgrader_env, run_nbgrader
+from vizgen.sandbox.audit import SECRET_PARTS
 
 _FORBIDDEN_TEXT = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS")
 _MIN_SOLUTION_LINE = 24  # shorter solution lines (e.g. "return out") may appear in starter code too

@@ -5,14 +5,14 @@ from pathlib import Path
 
 import torch
 
-from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.expect import (
+from vizgen.author.cases import ReferenceCase
+from vizgen.author.expect import (
     expect_clean_model, expect_close, expect_hooks_removed_on_error, expect_input_unchanged, expect_tensor, fail,
 )
-from vizgen.grading.inputs import photo_batch
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
-from vizgen.models import ModelSpec
+from vizgen.author.inputs import photo_batch
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
+from vizgen.author.models import ModelSpec
 
 fv = assignment_support(__file__)  # autograder/feature_visualization/support.py
 
@@ -153,8 +153,8 @@ def test_receptive_field_identity(student):
 @check(points=1, function="receptive_field")
 def test_receptive_field_measured_on_vgg19(student):
     """VGG19 up to conv3_1 (real weights): its unit (3, 3) depends on exactly the input rows the answer predicts"""
-    from vizgen.config import course_paths
-    from vizgen.style import load_vgg19
+    from vizgen.course.config import course_paths
+    from vizgen.topics.style import load_vgg19
 
     stack = [("vgg19", "conv3_1")]
     value = student.probe("receptive_field_of", "receptive_field", stack).value

@@ -3,14 +3,14 @@ and the DeepDream step, on hand-computed stacks and tiny seeded CNNs (other inpu
 
 import torch
 
-from vizgen.grading.expect import (
+from vizgen.author.expect import (
     expect_clean_model, expect_close, expect_dtype, expect_finite, expect_hooks_removed_on_error, expect_input_unchanged,
     expect_shape, expect_tensor, fail,
 )
-from vizgen.grading.inputs import random_images
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
-from vizgen.models import ModelSpec
+from vizgen.author.inputs import random_images
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
+from vizgen.author.models import ModelSpec
 
 fv = assignment_support(__file__)  # autograder/feature_visualization/support.py
 

@@ -2,10 +2,10 @@
 
 import torch
 
-from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.expect import expect_module, expect_tensor, fail
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
+from vizgen.author.cases import ReferenceCase
+from vizgen.author.expect import expect_module, expect_tensor, fail
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
 
 gan = assignment_support(__file__)  # autograder/generative_adversarial_networks/support.py: probes, diagnostics
 

@@ -1,9 +1,9 @@
 """Hidden checks: the update steps on other tiny models, and 20 of them judged by the true objective
 (Goodfellow et al. 2014, eq. 1) computed in the grader."""
 
-from vizgen.grading.expect import fail
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
+from vizgen.author.expect import fail
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
 
 gan = assignment_support(__file__)  # autograder/generative_adversarial_networks/support.py
 

@@ -1,7 +1,7 @@
 """Public checks: the four networks, by output shape and parameter count."""
 
-from vizgen.grading.expect import expect_module
-from vizgen.grading.plugin import check
+from vizgen.author.expect import expect_module
+from vizgen.author.checks import check
 
 
 @check(points=1, function="discriminator")

@@ -8,9 +8,9 @@ sizes, other logits, the notebook's noise_dim where the hidden checks use anothe
 
 import torch
 
-from vizgen.grading.expect import fail, expect_module, expect_tensor
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
+from vizgen.author.expect import fail, expect_module, expect_tensor
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
 
 gan = assignment_support(__file__)  # autograder/generative_adversarial_networks/support.py
 

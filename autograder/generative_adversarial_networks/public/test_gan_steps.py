@@ -1,8 +1,8 @@
 """Public checks: one discriminator and one generator update (Goodfellow et al. 2014, Algorithm 1),
 each run on tiny models next to the student's code and compared with the correct step."""
 
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
 
 gan = assignment_support(__file__)  # autograder/generative_adversarial_networks/support.py
 

@@ -2,12 +2,12 @@
 
 import torch
 
-from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.expect import effects_of, expect_close, expect_hooks_removed_on_error, expect_tensor, fail
-from vizgen.grading.inputs import photo_batch
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
-from vizgen.models import ModelSpec
+from vizgen.author.cases import ReferenceCase
+from vizgen.author.expect import effects_of, expect_close, expect_hooks_removed_on_error, expect_tensor, fail
+from vizgen.author.inputs import photo_batch
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
+from vizgen.author.models import ModelSpec
 
 nv = assignment_support(__file__)  # autograder/network_visualization/support.py: small models, inputs
 

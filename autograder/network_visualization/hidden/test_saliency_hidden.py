@@ -2,14 +2,14 @@
 
 import torch
 
-from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.expect import (
+from vizgen.author.cases import ReferenceCase
+from vizgen.author.expect import (
     effects_of, expect_array, expect_clean_model, expect_close, expect_device, expect_input_unchanged, expect_iou, fail,
 )
-from vizgen.grading.inputs import photo, photo_batch
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
-from vizgen.models import ModelSpec
+from vizgen.author.inputs import photo, photo_batch
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
+from vizgen.author.models import ModelSpec
 
 nv = assignment_support(__file__)  # autograder/network_visualization/support.py: small models, inputs
 

@@ -1,10 +1,10 @@
 """Public checks: one step of class visualization (Simonyan et al. 2014)."""
 
-from vizgen.grading.expect import effects_of, expect_clean_model, expect_close, fail
-from vizgen.grading.inputs import random_images
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
-from vizgen.models import ModelSpec
+from vizgen.author.expect import effects_of, expect_clean_model, expect_close, fail
+from vizgen.author.inputs import random_images
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
+from vizgen.author.models import ModelSpec
 
 nv = assignment_support(__file__)  # autograder/network_visualization/support.py: small models, inputs
 

@@ -2,12 +2,12 @@
 
 import torch
 
-from vizgen.grading.expect import (
+from vizgen.author.expect import (
     expect_clean_model, expect_dtype, expect_finite, expect_input_unchanged, expect_shape, expect_tensor, fail,
 )
-from vizgen.grading.inputs import random_images
-from vizgen.grading.plugin import check
-from vizgen.models import ModelSpec
+from vizgen.author.inputs import random_images
+from vizgen.author.checks import check
+from vizgen.author.models import ModelSpec
 
 
 @check(points=1, function="guided_backprop")

@@ -7,11 +7,11 @@ seeds, other images), so a student learns from the self-check what grading will 
 
 import torch
 
-from vizgen.grading.expect import fail, expect_close, expect_hooks_removed_on_error, expect_tensor
-from vizgen.grading.inputs import random_images
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
-from vizgen.models import ModelSpec
+from vizgen.author.expect import fail, expect_close, expect_hooks_removed_on_error, expect_tensor
+from vizgen.author.inputs import random_images
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
+from vizgen.author.models import ModelSpec
 
 nv = assignment_support(__file__)  # autograder/network_visualization/support.py: small models, inputs
 

@@ -2,11 +2,11 @@
 
 import torch
 
-from vizgen.grading.expect import expect_close, expect_dtype, expect_input_unchanged, expect_shape, expect_tensor, fail
-from vizgen.grading.inputs import random_images
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
-from vizgen.models import ModelSpec
+from vizgen.author.expect import expect_close, expect_dtype, expect_input_unchanged, expect_shape, expect_tensor, fail
+from vizgen.author.inputs import random_images
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
+from vizgen.author.models import ModelSpec
 
 nv = assignment_support(__file__)  # autograder/network_visualization/support.py: small models, inputs
 

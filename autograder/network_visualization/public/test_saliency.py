@@ -3,13 +3,13 @@
 import numpy as np
 import torch
 
-from vizgen.grading.expect import (
+from vizgen.author.expect import (
     expect_array, expect_clean_model, expect_close, expect_device, expect_dtype, expect_finite, expect_input_unchanged, expect_iou, expect_shape, expect_tensor, fail,
 )
-from vizgen.grading.inputs import random_images
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
-from vizgen.models import ModelSpec
+from vizgen.author.inputs import random_images
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
+from vizgen.author.models import ModelSpec
 
 nv = assignment_support(__file__)  # autograder/network_visualization/support.py: small models, inputs
 

@@ -3,10 +3,10 @@ layers, the NLL on another reference, and sampling statistics, dependence and co
 
 import torch
 
-from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.expect import expect_loss, fail
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
+from vizgen.author.cases import ReferenceCase
+from vizgen.author.expect import expect_loss, fail
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
 
 pixelcnn = assignment_support(__file__)  # autograder/pixelcnn/support.py
 

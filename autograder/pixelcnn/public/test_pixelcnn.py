@@ -5,11 +5,11 @@ import math
 
 import torch
 
-from vizgen.grading.expect import (expect_clean_model, expect_dtype, expect_loss, expect_module, expect_shape,
+from vizgen.author.expect import (expect_clean_model, expect_dtype, expect_loss, expect_module, expect_shape,
                                    expect_tensor, fail)
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
-from vizgen.models import ModelSpec
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
+from vizgen.author.models import ModelSpec
 
 pixelcnn = assignment_support(__file__)  # autograder/pixelcnn/support.py
 

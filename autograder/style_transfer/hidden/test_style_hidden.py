@@ -5,10 +5,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.expect import fail, expect_close, expect_input_unchanged, expect_module, expect_tensor
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
+from vizgen.author.cases import ReferenceCase
+from vizgen.author.expect import fail, expect_close, expect_input_unchanged, expect_module, expect_tensor
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
 
 style = assignment_support(__file__)  # autograder/style_transfer/support.py
 

@@ -3,8 +3,8 @@
 import torch
 import torch.nn.functional as F
 
-from vizgen.grading.expect import fail, expect_close, expect_input_unchanged, expect_module, expect_tensor
-from vizgen.grading.plugin import check
+from vizgen.author.expect import fail, expect_close, expect_input_unchanged, expect_module, expect_tensor
+from vizgen.author.checks import check
 
 PARAMETERS = 276_675  # TransformerNet() with base_channels=16, num_residual=3
 

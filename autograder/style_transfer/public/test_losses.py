@@ -3,9 +3,9 @@ Mahendran and Vedaldi 2015) on tensors small enough to check by hand."""
 
 import torch
 
-from vizgen.grading.expect import fail
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
+from vizgen.author.expect import fail
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
 
 style = assignment_support(__file__)  # autograder/style_transfer/support.py
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from vizgen.grading.expect import fail, expect_array, expect_dtype, expect_shape
-from vizgen.grading.plugin import check
+from vizgen.author.expect import fail, expect_array, expect_dtype, expect_shape
+from vizgen.author.checks import check
 
 
 def _sample(seed, size=16):

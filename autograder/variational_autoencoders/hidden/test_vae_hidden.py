@@ -3,10 +3,10 @@ the reduction, training on the loss, and the importance-weighted bound's behavio
 
 import torch
 
-from vizgen.grading.cases import ReferenceCase
-from vizgen.grading.expect import fail, expect_loss, expect_close, expect_module, expect_tensor
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
+from vizgen.author.cases import ReferenceCase
+from vizgen.author.expect import fail, expect_loss, expect_close, expect_module, expect_tensor
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
 
 vae = assignment_support(__file__)  # autograder/variational_autoencoders/support.py
 VAE_LOSS_FORMULA, vae_loss_candidates, monte_carlo_nelbo = vae.VAE_LOSS_FORMULA, vae.vae_loss_candidates, vae.monte_carlo_nelbo

@@ -5,9 +5,9 @@ import math
 
 import torch
 
-from vizgen.grading.expect import fail, expect_loss, expect_close, expect_shape, expect_tensor
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
+from vizgen.author.expect import fail, expect_loss, expect_close, expect_shape, expect_tensor
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
 
 vae = assignment_support(__file__)  # autograder/variational_autoencoders/support.py
 

@@ -1,9 +1,9 @@
 """Public checks of the warm-up: PCA reconstructions against an independent PCA (equal to scikit-learn's, which
 tests/test_vae.py checks), the autoencoder's shape."""
 
-from vizgen.grading.expect import expect_module
-from vizgen.grading.plugin import check
-from vizgen.grading.support import assignment_support
+from vizgen.author.expect import expect_module
+from vizgen.author.checks import check
+from vizgen.author.support import assignment_support
 
 vae = assignment_support(__file__)  # autograder/variational_autoencoders/support.py
 expect_pca, low_rank_data = vae.expect_pca, vae.low_rank_data

@@ -1,0 +1,20 @@
+"""``Call``: what one call of a student function produced, as plain data; what a check receives from
+``student.fn(...)`` and ``student.probe(...)``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Call:
+    """What one call of a student function produced, as plain data."""
+
+    function: str
+    value: Any  # the return value: tensors, arrays, numbers, containers
+    args_after: dict[str, Any]  # tensor arguments after the call, by parameter name ("X")
+    effects: dict[str, dict]  # side-effect report per model/tensor argument, by parameter name (see invoke)
+    output: str = ""  # what the function printed
+    seconds: float = 0.0
+    params: list[str] = field(default_factory=list)  # the function's parameter names

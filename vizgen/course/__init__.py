@@ -1,0 +1,1 @@
+"""The course: its layout, settings, notebooks and the contract they keep."""

@@ -1,0 +1,190 @@
+"""Assignments: ``autograder/<name>/assignment.toml`` plus its public and hidden checks.
+
+``assignment.toml`` has a schema, ``AssignmentConfig``: its keys, their types and defaults are
+defined there once; an unknown key or a wrong type is refused with the file, the key and the fix.
+What can be derived (the hidden checks' count, points and titles) is derived (see ``manifest``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import functools
+import tomllib
+import typing
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from vizgen.course.config import CoursePaths, GradingConfig
+from vizgen.errors import CourseLayoutError, NotebookError
+from vizgen.course.notebook import Submission, extract_submission, read_notebook
+
+
+@dataclass(frozen=True)
+class AssignmentConfig:
+    """The keys of ``assignment.toml``: every default is defined here, and only here."""
+
+    notebook: str  # the notebook's file name under solutions/<assignment>/, e.g. "NetworkVisualization.ipynb"
+    title: str = ""  # shown to students; the folder's name when empty
+    warm_imports: tuple[str, ...] = ()  # modules the worker imports in the background (see spawn)
+    support: str = ""  # the assignment's support module in its folder, e.g. "support.py" (see support); "" for none
+    # Resource limits of each graded function's process; 0 keeps GradingConfig's default (see confine.Limits).
+    memory_mb: int = 0
+    cpu_seconds: int = 0
+    file_size_mb: int = 0
+    open_files: int = 0
+    processes: int = 0
+
+
+LIMIT_KEYS = ("memory_mb", "cpu_seconds", "file_size_mb", "open_files", "processes")
+
+
+# Keys that were typed by hand before they were derived: say where they went.
+_RETIRED = {"hidden_checks": "derived from hidden/", "hidden_points": "derived from hidden/"}
+
+
+def _type_name(hint: typing.Any) -> str:
+    item = typing.get_args(hint)[0] if typing.get_origin(hint) is tuple else None
+    return f"a list of {item.__name__}" if item else f"a {hint.__name__}"
+
+
+def _has_type(value: typing.Any, hint: typing.Any) -> bool:
+    if typing.get_origin(hint) is tuple:
+        return isinstance(value, list) and all(isinstance(v, typing.get_args(hint)[0]) for v in value)
+    return isinstance(value, hint)
+
+
+def read_config(file: Path) -> AssignmentConfig:
+    """Parse and validate an ``assignment.toml``; CourseLayoutError names the file, the key and the fix."""
+    try:
+        data = tomllib.loads(file.read_text())
+    except tomllib.TOMLDecodeError as error:
+        raise CourseLayoutError(f"{file} is not valid TOML ({error}): fix that line.") from error
+    hints = typing.get_type_hints(AssignmentConfig)
+    for key, value in data.items():
+        if key in _RETIRED:
+            raise CourseLayoutError(f"{file}: {key} is {_RETIRED[key]} now: remove that line "
+                                    "(`vizgen manifest` writes public/hidden_checks.json).")
+        if key not in hints:
+            close = difflib.get_close_matches(key, hints, n=1)
+            guess = f"did you mean {close[0]}? " if close else ""
+            raise CourseLayoutError(f"{file}: unknown key {key!r}: {guess}(the keys are {', '.join(hints)}).")
+        if not _has_type(value, hints[key]) or (isinstance(value, bool) and hints[key] is int):
+            raise CourseLayoutError(f"{file}: {key} must be {_type_name(hints[key])}, not {value!r}: fix that line.")
+    if "notebook" not in data:
+        raise CourseLayoutError(f"{file} has no `notebook` key: add notebook = \"<Name>.ipynb\" (the file under "
+                                f"solutions/{file.parent.name}/).")
+    return AssignmentConfig(**{f.name: tuple(data[f.name]) if isinstance(data.get(f.name), list) else data[f.name]
+                               for f in fields(AssignmentConfig) if f.name in data})
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    paths: CoursePaths
+    config: AssignmentConfig
+
+    @property
+    def title(self) -> str:
+        return self.config.title or self.name
+
+    @property
+    def notebook(self) -> str:
+        return self.config.notebook
+
+    def grading_config(self, base: GradingConfig) -> GradingConfig:
+        """``base`` with this assignment's resource limits where its assignment.toml sets them."""
+        limits = {key: getattr(self.config, key) for key in LIMIT_KEYS if getattr(self.config, key)}
+        return dataclasses.replace(base, **limits)
+
+    @property
+    def warm_imports(self) -> tuple[str, ...]:
+        return self.config.warm_imports
+
+    @property
+    def support_file(self) -> Path | None:
+        """The support module (probes, models, inputs of this assignment), if it has one."""
+        return self.dir / self.config.support if self.config.support else None
+
+    @property
+    def dir(self) -> Path:
+        return self.paths.autograder / self.name
+
+    @property
+    def public(self) -> Path:
+        return self.dir / "public"
+
+    @property
+    def hidden(self) -> Path:
+        return self.dir / "hidden"
+
+    @property
+    def references(self) -> Path:
+        return self.dir / "references"
+
+    @property
+    def solution_notebook(self) -> Path:
+        return self.paths.solutions / self.name / self.notebook
+
+    @property
+    def release_notebook(self) -> Path:
+        return self.paths.assignments / self.name / self.notebook
+
+    @functools.cached_property
+    def starter(self) -> Submission:
+        """The starter code as a submission: the released notebook (the solution one before a release).
+
+        Read once per Assignment: grading asks for its signatures, test cells and function order.
+        """
+        source = self.release_notebook if self.release_notebook.is_file() else self.solution_notebook
+        return extract_submission(source)
+
+    def starter_signatures(self) -> dict[str, list[str]]:
+        """Parameter names of each graded function (defined in a solution cell) of the starter code, in
+        notebook order; helpers the notebook provides in other cells are not graded."""
+        return {name: info.params for name, info in self.starter.functions.items() if info.graded}
+
+
+def available(paths: CoursePaths) -> list[str]:
+    if not paths.autograder.is_dir():
+        return []
+    return sorted(p.parent.name for p in paths.autograder.glob("*/assignment.toml"))
+
+
+def load_assignment(paths: CoursePaths, name: str) -> Assignment:
+    config = paths.autograder / name / "assignment.toml"
+    if not config.is_file():
+        known = ", ".join(available(paths)) or "none found"
+        raise CourseLayoutError(f"unknown assignment {name!r}: choose one of {known} (folders of {paths.autograder}).")
+    return Assignment(name, paths, read_config(config))
+
+
+def demo_notebooks(paths: CoursePaths) -> list[Path]:
+    """For each assignment: its solution, its release and its sample submissions (what `make demo` grades)."""
+    found = []
+    for task in map(functools.partial(load_assignment, paths), available(paths)):
+        found += [task.solution_notebook, task.release_notebook, *sorted((task.dir / "samples").glob("*.ipynb"))]
+    return found
+
+
+def detect_assignment(paths: CoursePaths, notebook: Path) -> Assignment:
+    """The assignment a notebook belongs to: its metadata first, then its file name."""
+    try:
+        meta = read_notebook(notebook).metadata.get("vizgen", {})
+        if meta.get("assignment"):
+            return load_assignment(paths, meta["assignment"])
+    except NotebookError:  # an unreadable notebook is reported by the grader, with its own message
+        pass
+    for name in available(paths):
+        task = load_assignment(paths, name)
+        if task.notebook == Path(notebook).name:
+            return task
+    raise CourseLayoutError(
+        f"cannot tell which assignment {notebook} belongs to: pass --assignment NAME "
+        f"(one of {', '.join(available(paths)) or 'none found'})."
+    )
+
+
+def resolve_assignment(paths: CoursePaths, notebook: Path, name: str | None = None) -> Assignment:
+    """The named assignment, or the one the notebook belongs to."""
+    return load_assignment(paths, name) if name else detect_assignment(paths, notebook)

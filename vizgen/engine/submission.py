@@ -1,0 +1,147 @@
+"""Grade one submission: extract its functions, start the runner, run the checks, report.
+
+Every path ends in a ``GradeReport``: an unreadable notebook, a missing function or a student
+crash fails the affected checks with a message, and the rest is graded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from vizgen.course.config import GradingConfig
+from vizgen.errors import CourseLayoutError, NotebookError
+from vizgen.sandbox import audit as sandbox
+from vizgen.course.assignment import Assignment
+from vizgen.author.cases import ReferenceStore
+from vizgen.course.notebook import extract_submission
+from vizgen.author.messages import FunctionUnavailable
+from vizgen.engine.plugin import VizgenPlugin
+from vizgen.engine.results import CheckResult, GradeReport
+from vizgen.sandbox.runners import ChildRunner, Runner
+from vizgen.sandbox.spawn import Worker
+from vizgen.author.support import load_support
+
+_INI = Path(__file__).with_name("checks.ini")
+
+
+class UnavailableRunner:
+    """Stands in when no function can be called at all (e.g. the notebook is not valid JSON)."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def call(self, function: str, *args, **kwargs):
+        raise FunctionUnavailable(self.reason)
+
+    def probe(self, probe: str, function: str, *args, **kwargs):
+        raise FunctionUnavailable(self.reason)
+
+    def close(self) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _no_plugin_autoload():
+    """Checks run with pytest's own plugins only: third-party plugins neither slow nor change them."""
+    saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
+
+
+def run_checks(assignment: Assignment, runner: Runner, hidden: bool, function: str | None = None) -> list[CheckResult]:
+    """Run the assignment's public (and hidden) checks against a runner; returns one result per check."""
+    folders = [assignment.public] + ([assignment.hidden] if hidden else [])
+    missing = [f for f in folders if not f.is_dir()]
+    if missing:
+        raise CourseLayoutError(f"check folder {missing[0]} is missing: restore autograder/{assignment.name}/.")
+    plugin = VizgenPlugin(runner, ReferenceStore(assignment.references), assignment.hidden if hidden else None, function)
+    args = [*map(str, folders), "-c", str(_INI), "--rootdir", str(assignment.dir), "-q", "-p", "no:cacheprovider",
+            "--import-mode=importlib", "-W", "ignore", "--capture=sys"]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), _no_plugin_autoload():
+        pytest.main(args, plugins=[plugin])
+    if plugin.collection_errors:
+        raise CourseLayoutError(
+            f"the checks could not be loaded: {'; '.join(plugin.collection_errors)}: fix that check module "
+            "(`python -m pytest <module>` shows the full traceback)"
+        )
+    order = {name: i for i, name in enumerate(assignment.starter_signatures())}  # notebook order
+    return sorted(plugin.results, key=lambda r: (order.get(r.function, len(order)), r.hidden))
+
+
+_HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.DOTALL)
+
+
+def _public_part(source: str) -> str:
+    """A test cell as students see it: hidden tests removed, blank lines ignored."""
+    return "\n".join(line for line in _HIDDEN_TESTS.sub("", source).splitlines() if line.strip())
+
+
+def _edited_test_cells(assignment: Assignment, found: dict[str, str]) -> list[str]:
+    if not assignment.release_notebook.is_file():
+        return []
+    original = assignment.starter.test_cells
+    return [
+        cell for cell, source in original.items()
+        if cell in found and _public_part(found[cell]) != _public_part(source)
+    ]
+
+
+def grade_submission(
+    notebook: Path,
+    assignment: Assignment,
+    hidden: bool = True,
+    config: GradingConfig | None = None,
+    worker: Worker | None = None,
+) -> GradeReport:
+    """Grade one notebook with the public (and hidden) checks of an assignment.
+
+    ``worker``: a worker process started earlier (``spawn.spawn_worker``) to hide its start-up.
+    """
+    config = assignment.grading_config(config or GradingConfig())
+    start = time.perf_counter()
+    report = GradeReport(submission=str(notebook), assignment=assignment.name)
+    runner: Runner
+    try:
+        submission = extract_submission(Path(notebook))
+    except NotebookError as error:
+        report.notes.append(str(error))
+        runner = UnavailableRunner(f"the notebook could not be read: {error}")
+        if worker is not None:
+            worker.stop()
+    else:
+        report.notes += submission.problems
+        edited = _edited_test_cells(assignment, submission.test_cells)
+        if edited:
+            report.notes.append(f"test cell(s) {', '.join(edited)} were edited; grading used the original checks.")
+        runner = ChildRunner(
+            submission,
+            assignment.starter_signatures(),
+            assignment.paths,
+            sandbox.default_denied(assignment.paths.root),
+            config,
+            warm_imports=assignment.warm_imports,
+            worker=worker,
+            support=load_support(assignment.support_file),
+        )
+    try:
+        report.checks = run_checks(assignment, runner, hidden)
+        note = getattr(runner, "isolation_note", "")
+        if note:
+            report.notes.append(note)
+    finally:
+        runner.close()
+    report.seconds = time.perf_counter() - start
+    return report

@@ -1,0 +1,1 @@
+"""The students' course library."""
