@@ -24,7 +24,7 @@ def _toml(tmp_path, text: str):
 def test_a_valid_file_gets_the_defaults(tmp_path):
     config = read_config(_toml(tmp_path, 'notebook = "X.ipynb"\nwarm_imports = ["json"]\n'))
     assert config == AssignmentConfig(notebook="X.ipynb", warm_imports=("json",))
-    assert config.title == "" and config.support == ""
+    assert config.title == "" and config.probes == ""
 
 
 @pytest.mark.parametrize("text, says", [
@@ -33,6 +33,8 @@ def test_a_valid_file_gets_the_defaults(tmp_path):
     ('notebook = "X.ipynb"\nwarm_imports = [1]\n', "warm_imports must be a list of str"),
     ("notebook = 3\n", "notebook must be a str, not 3"),
     ('notebook = "X.ipynb"\nhidden_checks = 13\n', "hidden_checks is derived from hidden/ now: remove that line"),
+    ('notebook = "X.ipynb"\nsupport = "support.py"\n', "support is split by process now: name the module that runs "
+                                                      "beside student code with probes"),
 ])
 def test_unknown_keys_and_wrong_types_are_refused_with_the_file_and_fix(tmp_path, text, says):
     file = _toml(tmp_path, text)

@@ -145,7 +145,7 @@ def test_gradebook_scores_show_in_nbgrader_export(paths, assignment, classroom, 
 
 @pytest.mark.slow
 def test_forked_workers_grade_every_scenario_as_fresh_interpreters_do(paths, assignment, tmp_path):
-    """The zygote's forked workers keep the sandbox and the limits: each hostile scenario scores the same."""
+    """The pre-fork server's forked workers keep the sandbox and the limits: each hostile scenario scores the same."""
     from vizgen.course.config import GradingConfig
 
     notebooks = [replace_solution(assignment.solution_notebook, tmp_path / f"submitted-{name}.ipynb", function, source)

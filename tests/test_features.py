@@ -12,7 +12,7 @@ from vizgen.author.support import support_module
 from vizgen.author.models import ModelSpec, TinyCNN
 from vizgen.topics.style import VGG19Features, layer_index
 
-fv = support_module(ROOT / "autograder" / "feature_visualization" / "support.py")
+fv = support_module(ROOT / "autograder" / "feature_visualization" / "probes.py")
 
 
 def test_geometric_layers_stop_at_the_named_layer():

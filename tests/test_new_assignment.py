@@ -27,9 +27,9 @@ FILES = {
     "assignment.toml": """
         title = "Scaling"
         notebook = "Scaling.ipynb"
-        support = "support.py"
+        probes = "probes.py"
     """,
-    "support.py": '''
+    "probes.py": '''
         """The scaling assignment's support: a check input and a probe that calls the function twice."""
 
         import torch
@@ -53,9 +53,9 @@ FILES = {
     "public/test_scale.py": '''
         from vizgen.author.expect import expect_close, expect_input_unchanged
         from vizgen.author.checks import check
-        from vizgen.author.support import assignment_support
+        from vizgen.author.support import assignment_probes
 
-        support = assignment_support(__file__)
+        support = assignment_probes(__file__)
 
 
         @check(points=1, function="scale")
@@ -70,9 +70,9 @@ FILES = {
         from vizgen.author.cases import ReferenceCase
         from vizgen.author.expect import expect_close, fail
         from vizgen.author.checks import check
-        from vizgen.author.support import assignment_support
+        from vizgen.author.support import assignment_probes
 
-        support = assignment_support(__file__)
+        support = assignment_probes(__file__)
 
         REFERENCE_CASES = [
             ReferenceCase("negative_factor", "scale", lambda: ([support.ramp(6), -0.5], {}), atol=0, rtol=0,

@@ -16,7 +16,7 @@ def test_bundle_is_complete_and_clean(paths, assignment, tmp_path):
     assert f"assignments/{assignment.name}/{assignment.notebook}" in names
     assert f"autograder/{assignment.name}/public/test_saliency.py" in names
     assert f"autograder/{assignment.name}/assignment.toml" in names
-    assert f"autograder/{assignment.name}/support.py" in names  # the public checks import it
+    assert f"autograder/{assignment.name}/probes.py" in names  # the public checks import it
     assert f"autograder/{assignment.name}/public/hidden_checks.json" in names  # what `vizgen check` lists
     assert "vizgen/engine/submission.py" in names and "pyproject.toml" in names and "datasets/README.md" in names
     assert "datasets/styles/starry_night.jpg" in names and "datasets/styles/PROVENANCE.md" in names

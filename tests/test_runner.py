@@ -9,7 +9,7 @@ from helpers import solution_cell, write_notebook
 from vizgen.course.config import GradingConfig
 from vizgen.course.notebook import extract_submission
 from vizgen.author.messages import FunctionUnavailable, StudentCodeError, StudentCrash, StudentTimeout
-from vizgen.sandbox.runners import ChildRunner, InProcessRunner
+from vizgen.sandbox.runners import SandboxRunner, InProcessRunner
 from vizgen.author.models import ModelSpec
 
 CELLS = {
@@ -33,7 +33,7 @@ def runner(tmp_path_factory):
     secret.mkdir()
     (secret / "answers.txt").write_text("42")
     nb = write_notebook(folder / "sub.ipynb", [solution_cell(k, v) for k, v in CELLS.items()])
-    r = ChildRunner(extract_submission(nb), {"double": ["x"]}, None, [str(secret)],
+    r = SandboxRunner(extract_submission(nb), {"double": ["x"]}, None, [str(secret)],
                     GradingConfig(call_timeout_s=2.0))
     r.secret = secret
     yield r

@@ -14,7 +14,7 @@ from vizgen.library import grids, mnist, training
 from vizgen.topics import vae
 from vizgen.author.support import support_module
 
-_support = support_module(ROOT / "autograder" / "variational_autoencoders" / "support.py")
+_support = support_module(ROOT / "autograder" / "variational_autoencoders" / "probes.py")
 TinyVAE, low_rank_data, pca_reference, iw_estimates = (
     _support.TinyVAE, _support.low_rank_data, _support.pca_reference, _support.iw_estimates)
 kl_to_prior, log_marginal_constant_decoder, vae_loss_candidates = (

@@ -31,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
                        "students), with grades.csv and the instructor's report.html")
     grade.add_argument("--force", action="store_true", help="regrade students already finished in --out")
     grade.add_argument("--fresh-workers", action="store_true", help="a fresh interpreter per submission instead of "
-                       "workers forked from a warm zygote (slower; a single submission always gets one)")
+                       "workers forked from a warm pre-fork server (slower; a single submission always gets one)")
     grade.add_argument("--json", type=Path, help="Gradescope results.json (a folder when grading several)")
     grade.add_argument("--csv", type=Path, help="one row per submission")
     grade.add_argument("--require-isolation", action="store_true",

@@ -18,3 +18,5 @@ class Call:
     output: str = ""  # what the function printed
     seconds: float = 0.0
     params: list[str] = field(default_factory=list)  # the function's parameter names
+    gradients: dict[str, Any] = field(default_factory=dict)  # d result / d argument, by name (``differentiate``)
+    cpu_seconds: float = 0.0  # CPU time of the call, measured outside the student's process where it can be

@@ -1,12 +1,19 @@
-"""Assignment support: the one interface through which an assignment adds its own grader code.
+"""An assignment's own grader code, split by the process that runs it.
 
 The engine keeps what every assignment uses: the generic probes (``probes.PROBES``) and models
 (``models.SMALL_MODELS``, the ImageNet classifier). What only one assignment needs lives in its
-own folder, in the support module that its ``assignment.toml`` names (``support = "support.py"``).
-That module defines ``SUPPORT = Support(probes={...}, models={...})`` to register its probes and
-small seeded models, and plain helpers (check inputs, diagnostics) that its checks import with
-``support = assignment_support(__file__)``. It is trusted grader code: the grader imports it,
-and so does the worker process, before the sandbox is installed and before any student code runs.
+own folder, in two modules that never mix:
+
+- ``probes.py`` (named by ``probes = "probes.py"`` in its ``assignment.toml``) runs **beside the
+  student's code**: the worker imports it before any student code, and it ships to students with
+  the public checks. It defines ``SUPPORT = Support(probes={...}, models={...})``: probes that call
+  the student's function and record what it did (outputs, gradients, parameter changes), and small
+  seeded models. It computes no correct answer and no verdict; the release audit refuses it if one
+  of its callables reproduces a solution function.
+- ``judge.py`` runs **in the grader only**: the correct values, the usual mistakes, the diagnoses
+  and every loop whose verdict matters. It never ships and is never imported in a worker (it is
+  one of the secret parts, which the kernel denies to student code). Hidden checks reach it with
+  ``judge = assignment_judge(__file__)``; public checks judge against stored public references.
 """
 
 from __future__ import annotations
@@ -59,20 +66,20 @@ def _import(file: Path) -> ModuleType:
 
 
 def support_module(file: Path) -> ModuleType:
-    """The support module at ``file``; refused with the fix when missing or without ``SUPPORT``."""
+    """The probes module at ``file``; refused with the fix when missing or without ``SUPPORT``."""
     file = Path(file).resolve()
     if not file.is_file():
-        raise CourseLayoutError(f"support module {file} is missing: create it, or remove `support` from "
+        raise CourseLayoutError(f"probes module {file} is missing: create it, or remove `probes` from "
                                 f"{file.parent / 'assignment.toml'}.")
     module = _import(file)
     if not isinstance(getattr(module, "SUPPORT", None), Support):
         raise CourseLayoutError(f"{file} defines no SUPPORT: add SUPPORT = Support(probes={{...}}, models={{...}}) "
-                                "(from vizgen.author.support import Support).")
+                                "(from vizgen.author import Support).")
     return module
 
 
 def load_support(file: Path | None) -> Support:
-    """The engine's probes and models plus those of the support module at ``file`` (if any)."""
+    """The engine's probes and models plus those of the probes module at ``file`` (if any)."""
     engine = engine_support()
     if file is None:
         return engine
@@ -84,11 +91,30 @@ def load_support(file: Path | None) -> Support:
     return Support({**engine.probes, **own.probes}, {**engine.models, **own.models}, Path(file).resolve())
 
 
-def assignment_support(check_file: str | Path) -> ModuleType:
-    """For check modules: the support module of the assignment a check file belongs to
-    (``autograder/<assignment>/{public,hidden}/test_*.py``)."""
-    folder = Path(check_file).resolve().parents[1]
+def _assignment_folder(check_file: str | Path) -> Path:
+    return Path(check_file).resolve().parents[1]  # autograder/<assignment>/{public,hidden}/test_*.py
+
+
+def assignment_probes(check_file: str | Path) -> ModuleType:
+    """For check modules: the probes module of the assignment a check file belongs to."""
+    folder = _assignment_folder(check_file)
     config = read_config(folder / "assignment.toml")
-    if config.support is None:
-        raise CourseLayoutError(f"{folder / 'assignment.toml'} names no support module: add support = \"support.py\".")
-    return support_module(folder / config.support)
+    if not config.probes:
+        raise CourseLayoutError(f"{folder / 'assignment.toml'} names no probes module: add probes = \"probes.py\".")
+    return support_module(folder / config.probes)
+
+
+JUDGE = "judge.py"  # an assignment's grader-side module, by convention (secret: see audit.SECRET_PARTS)
+
+
+def assignment_judge(check_file: str | Path) -> ModuleType:
+    """For hidden check modules: the judge module of the assignment a check file belongs to. Public checks
+    may not use it: they run where it does not exist (the student bundle, the student's kernel)."""
+    check_file = Path(check_file).resolve()
+    if check_file.parent.name != "hidden":
+        raise CourseLayoutError(f"{check_file.name} is a public check: judge.py never ships, so a public check "
+                                "judges against stored public references (PUBLIC_CASES) instead.")
+    file = _assignment_folder(check_file) / JUDGE
+    if not file.is_file():
+        raise CourseLayoutError(f"{file} is missing: the hidden checks of this assignment need its judge module.")
+    return _import(file)

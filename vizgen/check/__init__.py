@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vizgen.course.config import GradingConfig, course_paths
 from vizgen.course.assignment import Assignment, load_assignment
-from vizgen.sandbox.spawn import Worker
+from vizgen.sandbox.spawn import WorkerHandle
 from vizgen.engine.submission import grade_submission, run_checks
 from vizgen.course.manifest import hidden_checks
 from vizgen.engine.results import GradeReport, format_checks
@@ -48,11 +48,15 @@ def run_cell(assignment: str, function: str, namespace: dict, hidden: bool = Fal
     check_fd = os.environ.get(CHECK_FD_ENV)
     with _silenced_stderr():
         if check_fd:  # a confined grading kernel: the check server beside it runs the checks
-            results = check_remotely(int(check_fd), assignment, function, namespace, hidden)
+            try:
+                results = check_remotely(int(check_fd), assignment, function, namespace, hidden)
+            except PermissionError as refused:
+                print(f"{function}: not checked: {refused}.")
+                return 0.0
         else:
             paths = course_paths()
             task = load_assignment(paths, assignment)
-            runner = InProcessRunner(namespace, task.starter_signatures(), paths, load_support(task.support_file))
+            runner = InProcessRunner(namespace, task.starter_signatures(), paths, load_support(task.probes_file))
             results = run_checks(task, runner, hidden=hidden, function=function)
     report = GradeReport(submission="this notebook", assignment=assignment, checks=results)
     print(format_checks(report))
@@ -75,7 +79,7 @@ def hidden_summary(task: Assignment) -> str:
 
 
 def check_notebook(
-    notebook: Path, task: Assignment, config: GradingConfig | None = None, worker: Worker | None = None
+    notebook: Path, task: Assignment, config: GradingConfig | None = None, worker: WorkerHandle | None = None
 ) -> GradeReport:
     """Grade a notebook with the public checks only (the student's self-check)."""
     return grade_submission(Path(notebook), task, hidden=False, config=config, worker=worker)

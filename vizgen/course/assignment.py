@@ -27,7 +27,7 @@ class AssignmentConfig:
     notebook: str  # the notebook's file name under solutions/<assignment>/, e.g. "NetworkVisualization.ipynb"
     title: str = ""  # shown to students; the folder's name when empty
     warm_imports: tuple[str, ...] = ()  # modules the worker imports in the background (see spawn)
-    support: str = ""  # the assignment's support module in its folder, e.g. "support.py" (see support); "" for none
+    probes: str = ""  # the module in its folder that runs beside student code, e.g. "probes.py" (author.support)
     # Resource limits of each graded function's process; 0 keeps GradingConfig's default (see confine.Limits).
     memory_mb: int = 0
     cpu_seconds: int = 0
@@ -40,7 +40,12 @@ LIMIT_KEYS = ("memory_mb", "cpu_seconds", "file_size_mb", "open_files", "process
 
 
 # Keys that were typed by hand before they were derived: say where they went.
-_RETIRED = {"hidden_checks": "derived from hidden/", "hidden_points": "derived from hidden/"}
+_RETIRED = {
+    "hidden_checks": "derived from hidden/ now: remove that line (`vizgen manifest` writes public/hidden_checks.json)",
+    "hidden_points": "derived from hidden/ now: remove that line (`vizgen manifest` writes public/hidden_checks.json)",
+    "support": "split by process now: name the module that runs beside student code with probes = \"probes.py\", and "
+               "put what judges in the grader in judge.py (found by name)",
+}
 
 
 def _type_name(hint: typing.Any) -> str:
@@ -63,8 +68,7 @@ def read_config(file: Path) -> AssignmentConfig:
     hints = typing.get_type_hints(AssignmentConfig)
     for key, value in data.items():
         if key in _RETIRED:
-            raise CourseLayoutError(f"{file}: {key} is {_RETIRED[key]} now: remove that line "
-                                    "(`vizgen manifest` writes public/hidden_checks.json).")
+            raise CourseLayoutError(f"{file}: {key} is {_RETIRED[key]}.")
         if key not in hints:
             close = difflib.get_close_matches(key, hints, n=1)
             guess = f"did you mean {close[0]}? " if close else ""
@@ -102,9 +106,19 @@ class Assignment:
         return self.config.warm_imports
 
     @property
-    def support_file(self) -> Path | None:
-        """The support module (probes, models, inputs of this assignment), if it has one."""
-        return self.dir / self.config.support if self.config.support else None
+    def probes_file(self) -> Path | None:
+        """The probes module (what runs beside student code: probes, small models), if it has one."""
+        return self.dir / self.config.probes if self.config.probes else None
+
+    @property
+    def judge_file(self) -> Path:
+        """The grader-side module (correct values, mistakes, diagnoses): ``judge.py``; never shipped."""
+        return self.dir / "judge.py"
+
+    @property
+    def mistakes_file(self) -> Path:
+        """The table of honest mistakes and mutants each check must catch: ``mistakes.py``; never shipped."""
+        return self.dir / "mistakes.py"
 
     @property
     def dir(self) -> Path:

@@ -17,15 +17,15 @@ import pytest
 
 from vizgen.course.config import GradingConfig
 from vizgen.errors import CourseLayoutError, NotebookError
-from vizgen.sandbox import audit as sandbox
+from vizgen.sandbox import audit
 from vizgen.course.assignment import Assignment
 from vizgen.author.cases import ReferenceStore
 from vizgen.course.notebook import extract_submission
 from vizgen.author.messages import FunctionUnavailable
 from vizgen.engine.plugin import VizgenPlugin
 from vizgen.engine.results import CheckResult, GradeReport
-from vizgen.sandbox.runners import ChildRunner, Runner
-from vizgen.sandbox.spawn import Worker
+from vizgen.sandbox.runners import SandboxRunner, Runner
+from vizgen.sandbox.spawn import WorkerHandle
 from vizgen.author.support import load_support
 
 _INI = Path(__file__).with_name("checks.ini")
@@ -104,7 +104,7 @@ def grade_submission(
     assignment: Assignment,
     hidden: bool = True,
     config: GradingConfig | None = None,
-    worker: Worker | None = None,
+    worker: WorkerHandle | None = None,
 ) -> GradeReport:
     """Grade one notebook with the public (and hidden) checks of an assignment.
 
@@ -116,9 +116,11 @@ def grade_submission(
     runner: Runner
     try:
         submission = extract_submission(Path(notebook))
-    except NotebookError as error:
-        report.notes.append(str(error))
-        runner = UnavailableRunner(f"the notebook could not be read: {error}")
+    except Exception as error:  # noqa: BLE001 - any notebook gets a result: a note and zero, never a crash
+        why = str(error) if isinstance(error, NotebookError) else (
+            f"{notebook} could not be read ({type(error).__name__}): save it again from Jupyter")
+        report.notes.append(why)
+        runner = UnavailableRunner(f"the notebook could not be read: {why}")
         if worker is not None:
             worker.stop()
     else:
@@ -126,15 +128,15 @@ def grade_submission(
         edited = _edited_test_cells(assignment, submission.test_cells)
         if edited:
             report.notes.append(f"test cell(s) {', '.join(edited)} were edited; grading used the original checks.")
-        runner = ChildRunner(
+        runner = SandboxRunner(
             submission,
             assignment.starter_signatures(),
             assignment.paths,
-            sandbox.default_denied(assignment.paths.root),
+            audit.default_denied(assignment.paths.root),
             config,
             warm_imports=assignment.warm_imports,
             worker=worker,
-            support=load_support(assignment.support_file),
+            support=load_support(assignment.probes_file),
         )
     try:
         report.checks = run_checks(assignment, runner, hidden)

@@ -21,7 +21,7 @@ from vizgen.errors import VizgenError
 from vizgen.grade.discover import Handin, discover
 from vizgen.grade.store import ResultStore, notebook_digest
 from vizgen.engine.results import GradeReport, write_csv, write_json
-from vizgen.sandbox.spawn import Worker, spawn_worker
+from vizgen.sandbox.spawn import WorkerHandle, spawn_worker
 
 
 def _with_lookahead(handins: Iterable[Handin]):
@@ -38,14 +38,14 @@ def grade_many(
     handins: Iterable[Handin],
     hidden: bool = False,
     config: GradingConfig | None = None,
-    worker: Worker | None = None,
+    worker: WorkerHandle | None = None,
     on_report: Callable[[Handin, GradeReport], None] | None = None,
-    spawn: Callable[[tuple[str, ...]], Worker] = spawn_worker,
+    spawn: Callable[[tuple[str, ...]], WorkerHandle] = spawn_worker,
 ) -> list[GradeReport]:
     """Grade each hand-in in turn; ``on_report`` is called as soon as each is graded.
 
     ``spawn`` starts a worker: a fresh interpreter (``spawn.spawn_worker``) or a fork of a
-    batch's zygote (``zygote.Zygote.spawn``).
+    batch's pre-fork server (``prefork.PreforkServer.spawn``).
 
     The worker for the next submission starts while the current one is graded (with the
     current assignment's warm imports: the next one is most likely of the same assignment).
@@ -110,7 +110,7 @@ def grade(
     """Grade every hand-in under ``targets``; with ``out``, keep per-student results there (resumable)
     and write ``grades.csv`` and ``report.html`` beside them.
 
-    Several submissions get forked workers from a zygote (``zygote``) unless ``fresh_workers``:
+    Several submissions get forked workers from a pre-fork server (``sandbox.prefork``) unless ``fresh_workers``:
     then each gets a fresh interpreter, as a single submission always does.
     """
     if jobs < 1:
@@ -147,15 +147,15 @@ def grade(
             if len(pending) == 1 or (pending and jobs == 1 and fresh_workers):
                 grade_many(pending, hidden, config, on_report=save)
             elif pending and jobs == 1:
-                from vizgen.sandbox.prefork import Zygote
+                from vizgen.sandbox.prefork import PreforkServer
 
-                zygote = Zygote(pending[0].assignment.warm_imports)
-                from vizgen.engine import submission as engine  # noqa: F401 - torch, while the zygote imports it too
+                prefork = PreforkServer(pending[0].assignment.warm_imports)
+                from vizgen.engine import submission as engine  # noqa: F401 - torch, while the prefork imports it too
 
                 try:
-                    grade_many(pending, hidden, config, on_report=save, spawn=zygote.spawn)
+                    grade_many(pending, hidden, config, on_report=save, spawn=prefork.spawn)
                 finally:
-                    zygote.close()
+                    prefork.close()
             elif pending:
                 from vizgen.grade.lanes import run_lanes
 

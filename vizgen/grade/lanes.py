@@ -2,7 +2,7 @@
 
 pytest, which runs the checks, is not thread-safe, so each lane is its own process (started
 with ``python -m vizgen.grade.lanes``); it imports torch once and keeps a sandboxed worker,
-forked from its zygote (``zygote``), ready for its next submission (``grade_many``). The parent hands each lane its next
+forked from its pre-fork server (``sandbox.prefork``), ready for its next submission (``grade_many``). The parent hands each lane its next
 hand-in when it reports the last one done, so a slow submission (a student's infinite loop)
 holds up one lane only. A lane writes each result to the store itself before it reports it:
 killing the batch loses only the submissions being graded at that moment.
@@ -106,18 +106,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--hidden", action="store_true")
     parser.add_argument("--warm", nargs="*", default=[])
-    parser.add_argument("--fresh-workers", action="store_true", help="a fresh interpreter per submission, no zygote")
+    parser.add_argument("--fresh-workers", action="store_true", help="a fresh interpreter per submission, no pre-fork server")
     parser.add_argument("--isolation", default="auto")
     parser.add_argument("--require-isolation", action="store_true")
     args = parser.parse_args(argv)
     config = GradingConfig(isolation=args.isolation, require_isolation=args.require_isolation)
-    from vizgen.sandbox.prefork import Zygote
+    from vizgen.sandbox.prefork import PreforkServer
     from vizgen.sandbox.spawn import spawn_worker
 
-    # the zygote (or the first fresh worker) imports torch while this lane imports it too
-    zygote = None if args.fresh_workers else Zygote(tuple(args.warm))  # lives as long as this lane
-    spawn = spawn_worker if zygote is None else zygote.spawn
-    worker = spawn_worker(tuple(args.warm)) if zygote is None else None
+    # the prefork (or the first fresh worker) imports torch while this lane imports it too
+    prefork = None if args.fresh_workers else PreforkServer(tuple(args.warm))  # lives as long as this lane
+    spawn = spawn_worker if prefork is None else prefork.spawn
+    worker = spawn_worker(tuple(args.warm)) if prefork is None else None
     from vizgen.engine import submission as engine  # noqa: F401 - torch and pytest
 
     from vizgen.course.config import course_paths
@@ -141,8 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         grade_many(handins(), args.hidden, config, worker=worker, on_report=report_done, spawn=spawn)
     finally:
-        if zygote is not None:
-            zygote.close()  # waits for it: its workers' CPU time is then counted as this lane's
+        if prefork is not None:
+            prefork.close()  # waits for it: its workers' CPU time is then counted as this lane's
 
 
 if __name__ == "__main__":

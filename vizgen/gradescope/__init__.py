@@ -77,7 +77,7 @@ def course_files(paths: CoursePaths, task: Assignment) -> list[Path]:
     """The course files the autograder needs, absolute; never solutions or sample submissions."""
     files = [paths.root / "pyproject.toml", paths.root / "nbgrader_config.py", paths.datasets / "README.md",
              task.release_notebook, task.dir / "assignment.toml"]
-    files += [task.support_file] if task.support_file else []
+    files += [task.probes_file] if task.probes_file else []
     files += sorted(p for p in (paths.root / "vizgen").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     for part in (task.public, task.hidden, task.references):
         files += sorted(p for p in part.rglob("*") if p.is_file() and "__pycache__" not in p.parts)

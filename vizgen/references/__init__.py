@@ -20,8 +20,8 @@ from vizgen.course.config import GradingConfig
 from vizgen.errors import CourseLayoutError
 from vizgen.course.assignment import Assignment
 from vizgen.author.cases import ReferenceCase, ReferenceStore, inputs_digest, save_store, to_device_free
-from vizgen.course.notebook import Submission, extract_submission
-from vizgen.sandbox.runners import ChildRunner
+from vizgen.course.notebook import Submission, extract_submission, needed_nodes
+from vizgen.sandbox.runners import SandboxRunner
 from vizgen.author.support import load_support
 
 
@@ -49,33 +49,11 @@ def _without_docstring(node: ast.stmt) -> ast.stmt:
     return node
 
 
-def _bound(node: ast.stmt) -> list[str]:
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return [(a.asname or a.name).split(".")[0] for a in node.names]
-    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        return [node.name]
-    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-    return [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
-
-
 def function_digest(solution: Submission, function: str) -> str:
     """What a reference of ``function`` depends on: its code and the code of every top-level name it
     reaches (helpers, constants, imports), transitively; docstrings and comments left out, so a
     reworded docstring or an unrelated function's change leaves the reference current."""
-    top: dict[str, ast.stmt] = {}
-    for filename, code in solution.cells:
-        for node in ast.parse(code, filename).body:
-            for name in _bound(node):
-                top[name] = node  # later definitions win, as in the kernel
-    seen: dict[int, ast.stmt] = {}
-    pending = [function]
-    while pending:
-        node = top.get(pending.pop())
-        if node is None or id(node) in seen:
-            continue
-        seen[id(node)] = node
-        pending += [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
-    dumps = sorted(ast.dump(_without_docstring(n)) for n in seen.values())
+    dumps = sorted(ast.dump(_without_docstring(node)) for _, node in needed_nodes(solution, function))
     return hashlib.sha256("\n".join(dumps).encode()).hexdigest()
 
 
@@ -85,8 +63,8 @@ def build(assignment: Assignment, device: str = "cpu", log=print) -> Path:
         raise CourseLayoutError("no CUDA device here: build the cpu references, or run this on a GPU machine.")
     solution = extract_submission(assignment.solution_notebook)
     config = GradingConfig(call_timeout_s=120, cuda=device == "cuda")
-    runner = ChildRunner(solution, {}, assignment.paths, denied=[], config=config, warm_imports=assignment.warm_imports,
-                         support=load_support(assignment.support_file))
+    runner = SandboxRunner(solution, {}, assignment.paths, denied=[], config=config, warm_imports=assignment.warm_imports,
+                         support=load_support(assignment.probes_file))
     stored = {}
     try:
         for case in reference_cases(assignment):

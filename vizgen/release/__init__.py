@@ -104,7 +104,7 @@ def bundle_files(paths: CoursePaths, tasks: list[Assignment]) -> list[Path]:
     for task in tasks:
         files += sorted(task.release_notebook.parent.glob("*.ipynb"))
         files += [task.dir / "assignment.toml", *sorted(task.public.glob("*.py")), *sorted(task.public.glob("*.json"))]
-        files += [task.support_file] if task.support_file else []  # the public checks import it
+        files += [task.probes_file] if task.probes_file else []  # the public checks import it
     return [f for f in files if f.is_file()]
 
 

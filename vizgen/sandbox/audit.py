@@ -61,11 +61,13 @@ def install(denied: list[str], scratch: str, trusted: tuple[CodeType, ...] = ())
     sys.addaudithook(hook)
 
 
-SECRET_PARTS = ("hidden", "references", "samples")  # folders of autograder/<assignment>/ students never see
+# What of autograder/<assignment>/ students never see: the hidden checks, the references, the sample
+# submissions, the grader-side judge and the table of mistakes (which holds near-solutions).
+SECRET_PARTS = ("hidden", "references", "samples", "judge.py", "mistakes.py")
 
 
 def default_denied(course_root: Path) -> list[str]:
-    """Folders student code must not read: solutions, and each assignment's SECRET_PARTS."""
+    """What student code must not read: solutions, and each assignment's SECRET_PARTS."""
     autograder = course_root / "autograder"
     denied = [str(course_root / "solutions")]
     if autograder.is_dir():

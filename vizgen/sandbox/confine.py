@@ -7,8 +7,9 @@ numpy, any extension module) passes them by. Confidentiality therefore rests on 
    site-packages, system libraries, the ``vizgen`` package and the asset folders, and write only its
    scratch folder; it may execute no program; on ABI >= 4 it may open no TCP connection and bind no
    TCP port; on ABI >= 6 it may not signal processes outside its own domain (the grader) nor reach
-   abstract unix sockets. Each forked function process adds a nested domain, so it cannot signal the
-   worker or the other functions' processes either.
+   abstract unix sockets. Each forked function process adds a nested domain (``function_ruleset``)
+   that narrows its writable folder to one of its own, so it can neither signal the worker or the
+   other functions' processes nor read or write their files.
 2. ``unprivileged-uid`` (no Landlock, grader running as root, e.g. Gradescope): the worker drops to
    ``nobody``; the secret folders are made unreadable to other users first.
 3. ``namespace`` (no Landlock, not root): a user and mount namespace in which the secret folders
@@ -43,7 +44,7 @@ STOPS = {
 }
 
 _SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/etc", "/proc", "/sys")
-_DEVICES_RW = ("/dev/null", "/dev/zero", "/dev/full", "/dev/urandom", "/dev/random", "/dev/shm")
+_DEVICES_RW = ("/dev/null", "/dev/zero", "/dev/full", "/dev/urandom", "/dev/random")  # no /dev/shm: no shared files
 
 
 class IsolationUnavailable(RuntimeError):
@@ -141,69 +142,78 @@ def confine(level: str, policy: Policy) -> None:
         level](policy)
 
 
-def _landlock(policy: Policy) -> None:
+def landlock_ruleset(policy: Policy):
+    """The Landlock ruleset of ``policy`` (reads, device files, the writable folders, TCP ports; signals and
+    abstract sockets scoped), built but not enforced: ``ruleset.restrict()`` enforces it on the caller."""
     from landlockpy import AccessFS, AccessNet, Ruleset, Scope, fs_for_abi
 
-    abi = landlock_abi()
-    every = fs_for_abi(abi)
+    every = fs_for_abi(landlock_abi())
     read = AccessFS.READ_FILE | AccessFS.READ_DIR
     ruleset = Ruleset(handled_fs=every, scoped=Scope.SIGNAL | Scope.ABSTRACT_UNIX_SOCKET)  # net: all TCP handled
-    with ruleset:
-        for path in safe_readable(policy.readable, policy.denied):
-            ruleset.allow_path(path, read if os.path.isdir(path) else AccessFS.READ_FILE)
-        for device in policy.devices:
-            if os.path.exists(device):
-                rights = (every & ~AccessFS.EXECUTE) if os.path.isdir(device) else (
-                    AccessFS.READ_FILE | AccessFS.WRITE_FILE | (every & AccessFS.TRUNCATE))
-                ruleset.allow_path(device, rights)
-        for folder in safe_readable((policy.scratch, *policy.writable), policy.denied):
-            ruleset.allow_path(folder, every & ~AccessFS.EXECUTE)
-        for port in policy.ports:
-            ruleset.allow_port(port, AccessNet.BIND_TCP | AccessNet.CONNECT_TCP)
+    for path in safe_readable(policy.readable, policy.denied):
+        ruleset.allow_path(path, read if os.path.isdir(path) else AccessFS.READ_FILE)
+    for device in policy.devices:
+        if os.path.exists(device):
+            ruleset.allow_path(device, AccessFS.READ_FILE | AccessFS.WRITE_FILE | (every & AccessFS.TRUNCATE))
+    for folder in safe_readable((policy.scratch, *policy.writable), policy.denied):
+        ruleset.allow_path(folder, every & ~AccessFS.EXECUTE)
+    for port in policy.ports:
+        ruleset.allow_port(port, AccessNet.BIND_TCP | AccessNet.CONNECT_TCP)
+    return ruleset
+
+
+def _landlock(policy: Policy) -> None:
+    with landlock_ruleset(policy) as ruleset:
         ruleset.restrict()
 
 
-def nested_signal_scope():
-    """A ruleset each forked function process enforces: its own domain, so it cannot signal the
-    worker or its siblings. Made before the audit hooks are installed (it loads libc through ctypes);
-    returns None where Landlock lacks signal scoping (ABI < 6)."""
-    if landlock_abi() < 6:
+def function_ruleset(policy: Policy, folder: str):
+    """The nested domain of one function's process: ``policy`` with ``folder`` (inside its scratch) as the
+    only writable folder. Built in the worker before the audit hooks (landlockpy calls libc through
+    ctypes); None where Landlock is missing."""
+    if landlock_abi() < 1:
         return None
-    from landlockpy import AccessFS, AccessNet, Ruleset, Scope
-
-    return Ruleset(handled_fs=AccessFS.NONE, handled_net=AccessNet.NONE, scoped=Scope.SIGNAL)
+    return landlock_ruleset(Policy(policy.readable, folder, policy.denied, policy.devices))
 
 
 def _drop_uid(policy: Policy) -> None:
-    for folder in policy.denied:  # the grader is root: make the secrets unreadable to everyone else
-        if os.path.isdir(folder):
-            os.chmod(folder, stat.S_IMODE(os.stat(folder).st_mode) & 0o700)
+    for secret in policy.denied:  # the grader is root: make the secrets unreadable to everyone else
+        if os.path.exists(secret):
+            os.chmod(secret, stat.S_IMODE(os.stat(secret).st_mode) & 0o700)
     for folder in (policy.scratch, *policy.writable):
-        os.chown(folder, NOBODY, NOBODY)
+        for inner, folders, files in os.walk(folder):  # the functions' own folders too
+            for name in [inner, *(os.path.join(inner, f) for f in folders + files)]:
+                os.chown(name, NOBODY, NOBODY)
     os.setgroups([])
     os.setgid(NOBODY)
     os.setuid(NOBODY)
 
 
 _CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
-_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 1, 2, 4, 0x4000, 0x40000
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 1, 2, 4, 0x1000, 0x4000, 0x40000
 
 
 def _namespace(policy: Policy) -> None:
     libc = ctypes.CDLL(None, use_errno=True)
-    uid, gid = os.geteuid(), os.getegid()
-    flags = _CLONE_NEWNS | (0 if uid == 0 else _CLONE_NEWUSER)
-    if libc.unshare(flags) != 0:
-        raise IsolationUnavailable(f"unshare failed: {os.strerror(ctypes.get_errno())}")
-    if uid != 0:
-        Path("/proc/self/setgroups").write_text("deny")
-        Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
-        Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
-    libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None)  # our mounts stay in this namespace
-    for folder in policy.denied:
-        if os.path.isdir(folder) and libc.mount(b"vizgen-hidden", os.fsencode(folder), b"tmpfs",
-                                                _MS_RDONLY | _MS_NOSUID | _MS_NODEV, b"size=4k") != 0:
-            raise IsolationUnavailable(f"could not hide {folder}: {os.strerror(ctypes.get_errno())}")
+    if os.getpid() != 1:  # not already in the private namespaces of contain.enter: make them
+        uid, gid = os.geteuid(), os.getegid()
+        if libc.unshare(_CLONE_NEWNS | (0 if uid == 0 else _CLONE_NEWUSER)) != 0:
+            raise IsolationUnavailable(f"unshare failed: {os.strerror(ctypes.get_errno())}")
+        if uid != 0:
+            Path("/proc/self/setgroups").write_text("deny")
+            Path("/proc/self/uid_map").write_text(f"0 {uid} 1")
+            Path("/proc/self/gid_map").write_text(f"0 {gid} 1")
+        libc.mount(b"none", b"/", None, _MS_REC | _MS_PRIVATE, None)  # our mounts stay in this namespace
+    for secret in policy.denied:  # a folder under an empty tmpfs, a file under /dev/null
+        if os.path.isdir(secret):
+            hidden = libc.mount(b"vizgen-hidden", os.fsencode(secret), b"tmpfs", _MS_RDONLY | _MS_NOSUID | _MS_NODEV,
+                                b"size=4k")
+        elif os.path.isfile(secret):
+            hidden = libc.mount(b"/dev/null", os.fsencode(secret), None, _MS_BIND, None)
+        else:
+            continue
+        if hidden != 0:
+            raise IsolationUnavailable(f"could not hide {secret}: {os.strerror(ctypes.get_errno())}")
 
 
 @dataclass(frozen=True)

@@ -103,8 +103,19 @@ def materialize(value: Any, models: dict, device: str, paths: CoursePaths | None
     return value
 
 
-def invoke(fn: Callable, args: list, kwargs: dict) -> dict:
-    """Run ``fn(*args, **kwargs)``; return {result, args_after, effects, error, seconds} as plain data.
+def _gradients(value: Any, inputs: dict) -> dict:
+    """d value / d input for each named input (zeros where none flows), or why there are none."""
+    if not isinstance(value, torch.Tensor) or value.numel() != 1 or not value.requires_grad:
+        return {"why": "the value is not a scalar tensor with a gradient graph"}
+    grads = torch.autograd.grad(value.sum(), list(inputs.values()), allow_unused=True)
+    return {str(k): (g if g is not None else torch.zeros_like(x)).detach() for (k, x), g in zip(inputs.items(), grads)}
+
+
+def invoke(fn: Callable, args: list, kwargs: dict, gradients: list | None = None) -> dict:
+    """Run ``fn(*args, **kwargs)``; return {result, args_after, effects, error, seconds} as plain data,
+    and, when ``gradients`` names arguments (positions or keywords), "gradients": the gradient of the
+    scalar result with respect to each of them: the student's function's own derivative on the
+    grader's inputs, for loops that the grader runs itself (a descent on a student's loss).
 
     Catches every exception, ``SystemExit`` and ``KeyboardInterrupt`` included: a student's
     ``sys.exit()`` costs that call, not the grading.
@@ -112,10 +123,14 @@ def invoke(fn: Callable, args: list, kwargs: dict) -> dict:
     named = list(enumerate(args)) + list(kwargs.items())
     models = {k: (v, _model_state(v)) for k, v in named if isinstance(v, nn.Module)}
     arrays = {k: (_snapshot(v), v) for k, v in named if isinstance(v, (torch.Tensor, np.ndarray))}
+    wrt = {k: v for k, v in named if k in (gradients or []) and isinstance(v, torch.Tensor) and v.requires_grad}
     start = time.perf_counter()
     outcome: dict[str, Any] = {"result": None, "error": None}
     try:
-        outcome["result"] = plain(fn(*args, **kwargs), "the return value")
+        value = fn(*args, **kwargs)
+        if gradients:
+            outcome["gradients"] = _gradients(value, wrt)
+        outcome["result"] = plain(value, "the return value")
     except NotPlainData as error:
         outcome["error"] = {"type": "NotPlainData", "message": str(error), "where": []}
     except BaseException as error:  # noqa: BLE001 - student code may raise anything, SystemExit too
@@ -128,11 +143,11 @@ def invoke(fn: Callable, args: list, kwargs: dict) -> dict:
 
 
 def run_request(fn: Callable, probe: str | None, args: list, kwargs: dict, device: str, paths: CoursePaths | None,
-                support: Support) -> dict:
-    """One call as both runners make it: private copies of the arguments (models built from their
-    specs, on ``device``), the grader's probe ``support.probes[probe]`` wrapped around ``fn`` when one
-    is named (trusted code around the student's), then ``invoke``."""
+                support: Support, gradients: list | None = None) -> dict:
+    """One call as every runner makes it: private copies of the arguments (models built from their
+    specs, on ``device``), the probe ``support.probes[probe]`` wrapped around ``fn`` when one is named
+    (code that runs beside the student's and only records), then ``invoke``."""
     models: dict = {}
     target = functools.partial(support.probes[probe], fn) if probe else fn
     return invoke(target, materialize(args, models, device, paths, support),
-                  materialize(kwargs, models, device, paths, support))
+                  materialize(kwargs, models, device, paths, support), gradients)

@@ -1,18 +1,24 @@
-"""Runners call a student's functions for the checks and hand back a ``Call``.
+"""Runners call a student's functions for the checks and hand back a ``Call``; all of them are here.
 
-``ChildRunner`` runs the submission's definition cells in a separate, sandboxed process
-(``worker``); only plain data crosses back, and a hang, crash or ``sys.exit`` costs only the
-calls of that function. ``InProcessRunner`` calls functions from a live notebook namespace (the
-nbgrader test cells), through the same ``invoke`` so that both grade alike.
+``SandboxRunner`` runs the submission's functions in a confined worker (``worker``): only plain data
+crosses back, and a hang, crash or ``sys.exit`` costs only the calls of that function.
+``KernelRunner`` is the nbgrader check server's: the confined kernel answers each call.
+``InProcessRunner`` calls functions from a live notebook namespace (a student's self-check). All three
+call through the same ``invoke``, so that they grade alike.
 """
 
 from __future__ import annotations
 
 import inspect
 import subprocess
+import time
 from dataclasses import InitVar, dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any, Protocol
+
+import numpy as np
+import torch
 
 from vizgen.course.config import CoursePaths, GradingConfig
 from vizgen.sandbox import confine, wire
@@ -20,7 +26,7 @@ from vizgen.author import messages
 from vizgen.course.notebook import Submission
 from vizgen.author.call import Call
 from vizgen.sandbox.invoke import run_request
-from vizgen.sandbox.spawn import Worker, spawn_worker
+from vizgen.sandbox.spawn import WorkerHandle, spawn_worker
 from vizgen.author.support import Support, engine_support, load_support
 
 
@@ -28,6 +34,8 @@ class Runner(Protocol):
     def call(self, function: str, *args: Any, device: str = "cpu", **kwargs: Any) -> Call: ...
 
     def probe(self, probe: str, function: str, *args: Any, **kwargs: Any) -> Call: ...
+
+    def differentiate(self, function: str, *args: Any, wrt: tuple = (), **kwargs: Any) -> Call: ...
 
     def close(self) -> None: ...
 
@@ -37,36 +45,57 @@ def _by_name(report: dict, params: list[str]) -> dict:
     return {params[int(k)] if k.isdigit() and int(k) < len(params) else k: v for k, v in report.items()}
 
 
-def _to_call(function: str, cell: str, outcome: dict, params: list[str]) -> Call:
-    """``params``: the function's parameter names (none for a probe, whose arguments are the probe's)."""
-    effects = _by_name(outcome.get("effects", {}), params)
+def _same(sent: Any, after: Any) -> bool:
+    if isinstance(sent, torch.Tensor) and isinstance(after, torch.Tensor):
+        return sent.shape == after.shape and torch.equal(sent.detach().cpu(), after.detach().cpu())
+    if isinstance(sent, np.ndarray) and isinstance(after, np.ndarray):
+        return sent.shape == after.shape and np.array_equal(sent, after)
+    return False
+
+
+def _to_call(function: str, cell: str, outcome: dict, params: list[str], sent: dict, cpu_seconds: float) -> Call:
+    """``params``: the function's parameter names (none for a probe, whose arguments are the probe's);
+    ``sent``: the tensor and array arguments as the grader sent them, by position or keyword. Whether an
+    argument was modified is decided here, from its value after the call, not by the student's process."""
+    effects = outcome.get("effects", {})
+    after = outcome.get("args_after", {})
+    for key, value in sent.items():
+        if key in effects and "mutated" in effects[key]:
+            effects[key]["mutated"] = not _same(value, after.get(key))
+    effects = _by_name(effects, params)
     if outcome.get("error"):
         raise messages.student_error(function, cell, outcome["error"], effects)
-    return Call(
-        function,
-        outcome["result"],
-        _by_name(outcome.get("args_after", {}), params),
-        effects,
-        outcome.get("output", ""),
-        outcome.get("seconds", 0.0),
-        params,
-    )
+    return Call(function, outcome["result"], _by_name(after, params), effects, outcome.get("output", ""),
+                outcome.get("seconds", 0.0), params, _by_name(outcome.get("gradients", {}), params), cpu_seconds)
+
+
+def _sent_arrays(args: list, kwargs: dict) -> dict:
+    named = list(enumerate(args)) + list(kwargs.items())
+    return {str(k): v for k, v in named if isinstance(v, (torch.Tensor, np.ndarray))}
 
 
 class _Requests:
-    """``call`` and ``probe`` for both runners; each runner implements ``_request``."""
+    """``call``, ``probe`` and ``differentiate`` for every runner; each runner implements ``_request``."""
+
+    support: Support
 
     def call(self, function: str, *args: Any, device: str = "cpu", **kwargs: Any) -> Call:
-        return self._request(function, None, list(args), kwargs, device)
+        return self._request(function, None, list(args), kwargs, device, None)
 
     def probe(self, probe: str, function: str, *args: Any, **kwargs: Any) -> Call:
-        """Run grader probe ``probe`` (the engine's or the assignment's, see ``support``) around ``function``."""
+        """Run probe ``probe`` (the engine's or the assignment's, see ``support``) around ``function``."""
         if probe not in self.support.probes:
             raise ValueError(f"unknown probe {probe!r}: use one of {', '.join(self.support.probes)} "
-                             "(or register it in the assignment's support module).")
-        return self._request(function, probe, list(args), kwargs, "cpu")
+                             "(or register it in the assignment's probes module).")
+        return self._request(function, probe, list(args), kwargs, "cpu", None)
 
-    def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str) -> Call:
+    def differentiate(self, function: str, *args: Any, wrt: tuple = (), **kwargs: Any) -> Call:
+        """Call ``function`` and return, in ``Call.gradients``, the gradient of its scalar result with respect
+        to the arguments ``wrt`` names (positions or keywords; send those tensors with requires_grad)."""
+        return self._request(function, None, list(args), kwargs, "cpu", list(wrt))
+
+    def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str,
+                 gradients: list | None) -> Call:
         raise NotImplementedError
 
 
@@ -77,9 +106,9 @@ def _check_signature(function: str, params: list[str], expected: dict[str, list[
 
 
 @dataclass
-class ChildRunner(_Requests):
-    """Runs a submission's cells in a child process, started at construction or handed in already
-    started (its imports then overlap the parent's). Restarted after a timeout or crash."""
+class SandboxRunner(_Requests):
+    """Runs a submission's functions in a confined worker (``worker``), started at construction or
+    handed in already started (its imports then overlap the grader's). Restarted after it dies."""
 
     submission: Submission
     expected: dict[str, list[str]]  # function -> parameter names of the starter code
@@ -88,16 +117,16 @@ class ChildRunner(_Requests):
     config: GradingConfig = field(default_factory=GradingConfig)
     broken: dict[str, str] = field(default_factory=dict)  # function -> why later calls are skipped
     warm_imports: tuple[str, ...] = ()  # the assignment's (see spawn); also for workers restarted here
-    worker: InitVar[Worker | None] = None  # a worker started early (see spawn); else one is started here
+    worker: InitVar[WorkerHandle | None] = None  # a worker started early (see spawn); else one is started here
     protection: confine.Protection | None = None  # the kernel confinement (default: confine.plan(config.isolation))
     readable: tuple[Path, ...] = ()  # besides Python, vizgen and the assets: what student code may read
     support: Support = field(default_factory=engine_support)  # probes and models; the worker imports the same
 
-    def __post_init__(self, worker: Worker | None = None) -> None:
+    def __post_init__(self, worker: WorkerHandle | None = None) -> None:
         if self.protection is None:
             self.protection = confine.plan(self.config.isolation)
-        self._worker: Worker | None = None
-        self._loaded: dict | None = None
+        self._worker: WorkerHandle | None = None
+        self._ready: dict | None = None
         self._exit: int | None = None
         self._start(worker)
 
@@ -108,14 +137,14 @@ class ChildRunner(_Requests):
     @property
     def isolation_note(self) -> str:
         """Set when the worker could not apply the planned confinement (then it graded with less)."""
-        error = (self._loaded or {}).get("isolation_error", "")
+        error = (self._ready or {}).get("isolation_error", "")
         if not error:
             return ""
         if self.config.require_isolation:
             return f"grading refused: {error}; --require-isolation needs kernel confinement."
         return f"isolation degraded to audit hooks: {error}."
 
-    def _start(self, worker: Worker | None = None) -> None:
+    def _start(self, worker: WorkerHandle | None = None) -> None:
         settings = {
             "denied": self.denied,
             "root": str(self.paths.root) if self.paths else None,
@@ -124,23 +153,26 @@ class ChildRunner(_Requests):
             "max_output_chars": self.config.max_output_chars,
             "cuda": self.config.cuda,
             "isolation": self.protection.level,
+            "contain": True,
             "require_kernel": self.config.require_isolation,
             "call_timeout_s": self.config.call_timeout_s,
             "max_reply_bytes": self.config.max_reply_mb * 2**20,
             "limits": self.config.limits(),
             "support": str(self.support.file) if self.support.file else None,
         }
+        functions = {name: self.submission.cells_for(name) for name in self.submission.functions}
         self._worker = worker or spawn_worker(self.warm_imports)
-        self._worker.send.send_bytes(wire.encode({"settings": settings, "cells": self.submission.cells}))
-        self._loaded = None
+        self._worker.send.send_bytes(wire.encode({"settings": settings, "functions": functions}))
+        self._ready = None
 
     _GRACE_S = 10.0  # the worker enforces call_timeout_s itself; this only catches a worker that hangs
 
-    def _receive(self, timeout: float) -> dict | None:
-        """The child's next message, or None if it hung or died (then ``_exit`` says which)."""
+    def _receive(self, timeout: float, raw: bool = False) -> Any:
+        """The worker's next message (decoded, or as bytes), or None if it hung or died (``_exit`` says which)."""
         try:
             if self._worker.recv.poll(timeout):
-                return wire.decode(self._worker.recv.recv_bytes())
+                data = self._worker.recv.recv_bytes()
+                return data if raw else wire.decode(data)
         except (EOFError, OSError):
             pass
         try:
@@ -155,46 +187,46 @@ class ChildRunner(_Requests):
             self._worker.stop()
         self._worker = None
 
-    def loaded(self) -> dict:
-        """The child's load report: {"errors": [...], "functions": [...]} (starting it if needed)."""
+    def ready(self) -> dict:
+        """The worker's report once it is confined: {"isolation_error": ...} (starting it if needed)."""
         if self._worker is None:
             self._start()
-        if self._loaded is None:
+        if self._ready is None:
             report = self._receive(self.config.startup_timeout_s)
-            self._loaded = report or {
-                "errors": [f"loading your cells did not finish within {self.config.startup_timeout_s:.0f} s "
-                           "(or crashed): remove top-level code that does work; grading runs only imports "
-                           "and definitions"],
-                "functions": [],
-            }
-        return self._loaded
+            self._ready = report or {"isolation_error": "", "failed": (
+                f"the grading worker did not start within {self.config.startup_timeout_s:.0f} s (or crashed)")}
+        return self._ready
 
-    def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str) -> Call:
+    def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str,
+                 gradients: list | None) -> Call:
         info = self.submission.functions.get(function)
         if function in self.broken:
             raise messages.FunctionUnavailable(self.broken[function])
         if info is None:
             raise messages.missing_function(function, list(self.submission.functions), self.submission.problems)
         _check_signature(function, info.params, self.expected)
-        loaded = self.loaded()
-        if loaded.get("isolation_error") and self.config.require_isolation:
+        ready = self.ready()
+        if ready.get("isolation_error") and self.config.require_isolation:
             raise messages.FunctionUnavailable(
-                f"grading stopped before running {function}: {loaded['isolation_error']}; the course staff must "
+                f"grading stopped before running {function}: {ready['isolation_error']}; the course staff must "
                 "grade on a machine with kernel confinement (Landlock, or a root grader that can drop privileges)"
             )
-        if function not in loaded["functions"]:
-            raise messages.FunctionUnavailable(
-                f"{function} could not be loaded: {'; '.join(loaded['errors'])}: run that cell in Jupyter and fix "
-                "the error (grading runs only the imports and definitions of your solution cells)"
-            )
-        request = {"function": function, "probe": probe, "args": args, "kwargs": kwargs, "device": device}
+        if ready.get("failed"):
+            raise messages.FunctionUnavailable(f"{function} could not be run: {ready['failed']}; grade again")
+        request = {"function": function, "probe": probe, "args": args, "kwargs": kwargs, "device": device,
+                   "gradients": gradients}
         self._worker.send.send_bytes(wire.encode(request))
-        outcome = self._receive(self.config.call_timeout_s + self._GRACE_S)
-        if outcome is None:  # the worker itself hung or died: it is restarted for the next call
+        header = self._receive(self.config.call_timeout_s + self._GRACE_S)
+        if header is None:  # the worker itself hung or died: it is restarted for the next call
             return self._lost(function, "timeout" if self._exit is None else "died", self._exit)
-        if outcome.get("lost"):
-            return self._lost(function, outcome["lost"], outcome.get("exit_code"))
-        return _to_call(function, info.cell, outcome, [] if probe else info.params)
+        if header["lost"]:
+            return self._lost(function, header["lost"], header.get("exit_code"))
+        outcome = wire.decode(self._receive(self._GRACE_S, raw=True) or wire.encode({"lost": "died"}))
+        if outcome.get("load_error"):
+            self.broken[function] = outcome["load_error"]
+            raise messages.FunctionUnavailable(outcome["load_error"])
+        return _to_call(function, info.cell, outcome, [] if probe else info.params, _sent_arrays(args, kwargs),
+                        header["cpu_seconds"])
 
     def _lost(self, function: str, how: str, code: int | None) -> Call:
         if how == "timeout":
@@ -220,7 +252,7 @@ class ChildRunner(_Requests):
 def answer_call(namespace: dict, request: dict, paths: CoursePaths | None, support: Support | None = None) -> dict:
     """Where the student's functions live (a notebook kernel): call one as ``request`` asks, after
     checking that it exists and keeps the starter signature; the reply is plain data. The request
-    names the assignment's support module (its probes and models) unless ``support`` is given."""
+    names the assignment's probes module unless ``support`` is given."""
     fn = namespace.get(request["function"])
     if not callable(fn):
         return {"missing": [k for k, v in namespace.items() if callable(v) and not k.startswith("_")]}
@@ -229,33 +261,69 @@ def answer_call(namespace: dict, request: dict, paths: CoursePaths | None, suppo
     if want is not None and params[: len(want)] != want:
         return {"signature": params}
     support = support or load_support(Path(request["support"]) if request.get("support") else None)
-    outcome = run_request(fn, request["probe"], request["args"], request["kwargs"], request["device"], paths, support)
-    return {"outcome": outcome, "params": [] if request["probe"] else params}
+    start = time.process_time()
+    outcome = run_request(fn, request["probe"], request["args"], request["kwargs"], request["device"], paths, support,
+                          request.get("gradients"))
+    return {"outcome": outcome, "params": [] if request["probe"] else params, "cpu_seconds": time.process_time() - start}
 
 
-def reply_to_call(function: str, reply: dict, expected: list[str] | None) -> Call:
-    """The grader's side of ``answer_call``: a Call, or the student-facing error."""
+def reply_to_call(function: str, request: dict, reply: dict, cpu_seconds: float | None = None) -> Call:
+    """The grader's side of ``answer_call``: a Call, or the student-facing error. ``cpu_seconds``: the call's
+    CPU time as the grader measured it, when it can (else the time the answering process reported)."""
     if "missing" in reply:
         raise messages.missing_function(function, reply["missing"], [])
     if "signature" in reply:
-        raise messages.wrong_signature(function, reply["signature"], expected or [])
-    return _to_call(function, function, reply["outcome"], reply["params"])
+        raise messages.wrong_signature(function, reply["signature"], request.get("expected") or [])
+    return _to_call(function, function, reply["outcome"], reply["params"], _sent_arrays(request["args"], request["kwargs"]),
+                    reply.get("cpu_seconds", 0.0) if cpu_seconds is None else cpu_seconds)
 
 
 @dataclass
 class InProcessRunner(_Requests):
-    """Calls functions from a live namespace (a notebook's ``globals()``), without isolation."""
+    """Calls functions from a live namespace (a notebook's ``globals()``), without isolation: a student's
+    own self-check in their kernel."""
 
     namespace: dict
     expected: dict[str, list[str]]
     paths: CoursePaths | None
     support: Support = field(default_factory=engine_support)
 
-    def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str) -> Call:
+    def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str,
+                 gradients: list | None) -> Call:
         request = {"function": function, "probe": probe, "args": args, "kwargs": kwargs, "device": device,
-                   "expected": self.expected.get(function)}
-        reply = answer_call(self.namespace, request, self.paths, self.support)
-        return reply_to_call(function, reply, request["expected"])
+                   "expected": self.expected.get(function), "gradients": gradients}
+        return reply_to_call(function, request, answer_call(self.namespace, request, self.paths, self.support))
+
+    def close(self) -> None:
+        pass
+
+
+class KernelRunner(_Requests):
+    """The check server's runner under nbgrader: each call of a student function is answered by the
+    confined kernel over ``conn`` (``answer_call`` there); the CPU time of a call is read here, from the
+    kernel process's clock (``kernel_pid``), not from what the kernel says."""
+
+    def __init__(self, conn: Connection, expected: dict[str, list[str]], support: Support, kernel_pid: int | None):
+        self.conn, self.expected, self.support, self.kernel_pid = conn, expected, support, kernel_pid
+
+    def _cpu(self) -> float | None:
+        if self.kernel_pid is None:
+            return None
+        try:
+            return time.clock_gettime(((~self.kernel_pid) << 3) | 2)
+        except OSError:
+            return None
+
+    def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str,
+                 gradients: list | None) -> Call:
+        request = {"function": function, "probe": probe, "args": args, "kwargs": kwargs, "device": device,
+                   "expected": self.expected.get(function), "gradients": gradients,
+                   "support": str(self.support.file) if self.support.file else None}  # the kernel can read it
+        before = self._cpu()
+        self.conn.send_bytes(wire.encode({"call": request}))
+        reply = wire.decode(self.conn.recv_bytes())
+        after = self._cpu()
+        return reply_to_call(function, request, reply, None if before is None or after is None else after - before)
 
     def close(self) -> None:
         pass

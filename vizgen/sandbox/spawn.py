@@ -1,7 +1,8 @@
 """Start the worker process that will run student code; light to import, so it can start first.
 
 `vizgen grade` starts a worker before it imports torch itself: the child's imports (about a
-second and a half) then overlap the parent's. The worker waits for its first message.
+second and a half) then overlap the parent's. The worker waits for its first message. It starts
+with the allow-listed environment (``environment.minimal``), never the grader's own.
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ import sys
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
+from vizgen.sandbox import environment
+
 
 @dataclass
-class Worker:
+class WorkerHandle:
+    """The grader's handle on one worker: its process (or the pre-fork server's stand-in) and socket."""
+
     process: subprocess.Popen
     send: Connection  # to the worker
     recv: Connection  # from the worker (the same socket as ``send``)
@@ -30,7 +35,7 @@ class Worker:
         self.send.close()
 
 
-def spawn_worker(warm_imports: tuple[str, ...] = ()) -> Worker:
+def spawn_worker(warm_imports: tuple[str, ...] = ()) -> WorkerHandle:
     """A fresh interpreter (not a fork): nothing of the grader's memory is visible to student code.
 
     ``warm_imports`` are imported in the background while the worker waits (an assignment's
@@ -39,6 +44,7 @@ def spawn_worker(warm_imports: tuple[str, ...] = ()) -> Worker:
     ours, theirs = socket.socketpair()
     process = subprocess.Popen(
         [sys.executable, "-m", "vizgen.sandbox.worker", str(theirs.fileno()), *warm_imports],
+        env=environment.minimal(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -47,4 +53,4 @@ def spawn_worker(warm_imports: tuple[str, ...] = ()) -> Worker:
     )
     theirs.close()
     conn = Connection(ours.detach())
-    return Worker(process, conn, conn)
+    return WorkerHandle(process, conn, conn)

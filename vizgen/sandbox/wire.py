@@ -19,6 +19,7 @@ _ARRAY = "__ndarray__"
 _MODEL = "__model__"
 _TUPLE = "__tuple__"
 _GRAD = "__requires_grad__"
+RESERVED = (_ARRAY, _MODEL, _TUPLE, _GRAD)  # dict keys that tag values on the wire: refused in data
 
 
 class NotPlainData(TypeError):
@@ -46,6 +47,9 @@ def plain(value: Any, where: str = "the result") -> Any:
         items = [plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if isinstance(value, tuple) else items
     if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        reserved = sorted(set(value) & set(RESERVED))
+        if reserved:
+            raise NotPlainData(f"{where} has the key {reserved[0]!r}, which grading reserves: rename that key")
         return {k: plain(v, f"{where}[{k!r}]") for k, v in value.items()}
     raise NotPlainData(f"{where} is a {type(value).__module__}.{type(value).__name__}; return a tensor or array")
 

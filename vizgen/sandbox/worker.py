@@ -1,13 +1,20 @@
-"""The worker: a confined zygote that forks one process per graded function.
+"""The worker: a confined process that forks one process per graded function and relays its calls.
 
-Protocol (bytes over a socket, encoded by ``wire``): the grader sends ``load`` (settings and the
-cells to run); the worker imports the torch it already warmed, confines itself (``confine``: the
-kernel first, then the audit hooks of ``sandbox``), runs the definition cells and answers with the
-functions they defined. Each later ``call`` names a function: the first call of a function forks a
-process of its own from this warm parent (``_FunctionProcess``), which serves every call of that
-function, so nothing one function does to process-wide state (grad mode, default dtype, RNG,
-threads, patched classes or modules) reaches another. The worker relays each call with a deadline;
-a function process that hangs, dies or answers too much is killed, and the grader is told why.
+Protocol (bytes over a socket, encoded by ``wire``): the grader sends one ``load`` message,
+``{"settings": ..., "functions": {function: cells}}`` (each function's cells cut down to what it
+reaches, ``Submission.cells_for``). The worker, in a PID namespace of its own where the machine
+allows one (``contain``), confines itself (``confine``: the kernel first, then the audit hooks of
+``audit``) and answers ``{"isolation_error": ...}``. It never runs student code: each later call
+names a function, and the first call of a function forks that function's process
+(``FunctionProcess``), which enters a nested Landlock domain with a folder of its own, sets its
+resource limits, refuses new processes (``seccomp``), runs the function's cells and serves every
+call of it. Nothing one function does (to process-wide state, to files, to the definitions another
+function needs) reaches another.
+
+For each call the worker answers with a header, ``{"lost": "", "cpu_seconds": ...}`` (the CPU time
+of the function's process during the call, read from the kernel's clock for that process: the
+student's code cannot change it), then the function process's reply as it came; or a header whose
+``lost`` says why the process was killed (``timeout``, ``died``, ``too-large``).
 """
 
 from __future__ import annotations
@@ -28,17 +35,16 @@ from pathlib import Path
 import torch
 
 from vizgen.course.config import CoursePaths
-from vizgen.sandbox import confine, audit as sandbox
+from vizgen.sandbox import audit, confine, contain, seccomp
 from vizgen.sandbox.invoke import run_request
 from vizgen.author.support import load_support
 from vizgen.sandbox.wire import decode, encode
 
-
-_PR_SET_PDEATHSIG = 1
+_PR_SET_PDEATHSIG, _PR_SET_DUMPABLE = 1, 4
 
 
 def _load(cells: list, namespace: dict) -> list[str]:
-    """Run the definition cells; a failing cell costs only what it defines. Returns the errors."""
+    """Run the definition cells; returns the errors (a failing cell is reported, the others still run)."""
     errors = []
     for filename, code in cells:
         linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
@@ -51,7 +57,7 @@ def _load(cells: list, namespace: dict) -> list[str]:
 
 def _warm_imports(cells: list) -> None:
     """Run the cells' import statements here, so that each forked process finds the modules loaded.
-    Failures are left to the loader, which reports them."""
+    Failures are left to the function's process, which reports them."""
     for filename, code in cells:
         try:
             tree = ast.parse(code, filename)
@@ -61,7 +67,7 @@ def _warm_imports(cells: list) -> None:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 try:
                     exec(compile(ast.Module([node], []), filename, "exec"), {})
-                except BaseException:  # noqa: BLE001 - student imports: reported by the loader
+                except BaseException:  # noqa: BLE001 - student imports: reported by the function's process
                     pass
 
 
@@ -76,20 +82,31 @@ def _redirect_output(path: str):
     return open(path, "r", errors="replace")
 
 
-class _FunctionProcess:
-    """One graded function's own process, forked from the loaded worker."""
+def _cpu_clock(pid: int) -> int:
+    """The clock id of process ``pid``'s CPU time (all its threads): Linux's CPUCLOCK_SCHED for a process."""
+    return ((~pid) << 3) | 2
 
-    def __init__(self, function: str, settings: dict, scratch: str, serve) -> None:
+
+class FunctionProcess:
+    """One graded function's own process, forked from the confined worker."""
+
+    def __init__(self, serve) -> None:
         ours, theirs = _socketpair()
         pid = os.fork()
         if pid == 0:  # the function's process: never returns
             ours.close()
             try:
-                serve(function, theirs)
+                serve(theirs)
             finally:
                 os._exit(0)
         theirs.close()
         self.pid, self.conn = pid, ours
+
+    def cpu_seconds(self) -> float:
+        try:
+            return time.clock_gettime(_cpu_clock(self.pid))
+        except OSError:  # the process is gone
+            return 0.0
 
     def ask(self, raw: bytes, timeout: float, max_bytes: int) -> tuple[bytes | None, str]:
         """Relay one call; returns (reply, "") or (None, why the process was lost)."""
@@ -129,24 +146,28 @@ def _socketpair() -> tuple[Connection, Connection]:
     return Connection(a.detach()), Connection(b.detach())
 
 
-class Zygote:
-    """The loaded, confined worker: forks and relays to one process per graded function."""
+def _folder_name(function: str) -> str:
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in function)[:80] or "function"
 
-    def __init__(self, requests: Connection, replies: Connection, settings: dict) -> None:
-        self.requests, self.replies, self.settings = requests, replies, settings
+
+class ConfinedWorker:
+    """The confined worker: forks and relays to one process per graded function."""
+
+    def __init__(self, conn: Connection, settings: dict, functions: dict[str, list]) -> None:
+        self.conn, self.settings, self.functions = conn, settings, functions
         self.scratch = tempfile.mkdtemp(prefix="vizgen-student-")
         self.paths = CoursePaths(Path(settings["root"])) if settings["root"] else None
-        self.namespace: dict = {"__name__": "student"}
         # the assignment's probes and models: trusted code, imported before confinement and student code
         self.support = load_support(Path(settings["support"]) if settings["support"] else None)
-        self.processes: dict[str, _FunctionProcess] = {}
+        self.processes: dict[str, FunctionProcess] = {}
+        self.pid = os.getpid()  # after contain.enter: 1
         self.limits = confine.Limits(**settings["limits"])
-        self.signal_scope = None
-        self.cells: list = []
+        self.rulesets: dict[str, object] = {}
+        self.no_new_processes = seccomp.prepare()
         self.prctl = ctypes.CDLL(None, use_errno=True).prctl  # bound before the audit hooks forbid ctypes
 
-    def prepare(self, cells: list) -> dict:
-        """Confine this process, then load the student's cells; returns the load report."""
+    def prepare(self) -> dict:
+        """Confine this process and prepare each function's folder and nested domain; returns the report."""
         os.chdir(self.scratch)
         os.environ.update(MPLBACKEND="Agg", MPLCONFIGDIR=self.scratch, TMPDIR=self.scratch, HOME=self.scratch)
         tempfile.tempdir = self.scratch
@@ -155,72 +176,81 @@ class Zygote:
         torch.set_num_threads(1)  # no OpenMP pool before fork: a pool's threads do not survive into children
         if self.settings["cuda"]:  # load CUDA's libraries as trusted code, before confinement
             torch.cuda.init()
+        self.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)  # no other process of this uid may read this one's memory
         level = self.settings["isolation"]
         policy = confine.Policy(
             readable=confine.default_readable(self.settings["readable"]),
             scratch=self.scratch,
             denied=tuple(self.settings["denied"]),
         )
+        for function in self.functions:
+            folder = os.path.join(self.scratch, _folder_name(function))
+            os.makedirs(folder, exist_ok=True)
+            if level == "landlock":
+                self.rulesets[function] = confine.function_ruleset(policy, folder)
         error = ""
         try:
             confine.confine(level, policy)
-            self.signal_scope = confine.nested_signal_scope() if level == "landlock" else None
         except Exception as failure:  # noqa: BLE001 - reported to the grader, which refuses or degrades
             error = f"{level} could not be applied ({type(failure).__name__}: {failure})"
-        sandbox.install(self.settings["denied"], self.scratch,
-                        trusted=(_FunctionProcess.__init__.__code__, _FunctionProcess.kill.__code__))
+        audit.install(self.settings["denied"], self.scratch,
+                      trusted=(FunctionProcess.__init__.__code__, FunctionProcess.kill.__code__))
         reader.close()
         if error and self.settings["require_kernel"]:
-            return {"errors": [], "functions": [], "output": "", "isolation_error": error}
-        self.cells = cells
-        _warm_imports(cells)
-        loader = _FunctionProcess("load", self.settings, self.scratch, self._serve_load)
-        reply, lost = loader.ask(b"", self.settings["call_timeout_s"], self.settings["max_reply_bytes"])
-        loader.kill(grace_s=1.0)
-        report = decode(reply) if not lost else {
-            "errors": [f"loading the cells {'did not finish in time' if lost == 'timeout' else 'crashed'}"], "functions": []}
-        return {**report, "isolation_error": error}
+            return {"isolation_error": error}
+        _warm_imports([cell for cells in self.functions.values() for cell in cells])
+        return {"isolation_error": error, "contained": os.getpid() == 1,
+                "no_new_processes": self.no_new_processes is not None}
 
-    def _serve_load(self, _: str, conn: Connection) -> None:
-        """Body of the loader process: run the cells once, report what they define and what failed."""
-        reader = self._enter_child("load")
-        conn.recv_bytes()
-        errors = _load(self.cells, self.namespace)
-        functions = sorted(k for k, v in self.namespace.items() if callable(v) and not k.startswith("__"))
-        sys.stdout.flush()
-        sys.stderr.flush()
-        conn.send_bytes(encode({"errors": errors, "functions": functions,
-                                "output": reader.read()[-self.settings["max_output_chars"]:]}))
-
-    def _enter_child(self, name: str):
-        """First steps of every forked process: its own domain, limits and output log. Returns the log's reader."""
-        self.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the worker, even outside its process group
-        if os.getppid() == 1:
+    def _enter_child(self, function: str):
+        """First steps of a function's process, before any student code: its own domain and folder,
+        limits and output log; no new processes. Returns the log's reader."""
+        self.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # dies with the worker, even outside its group
+        if os.getppid() != self.pid:  # the worker died before the signal was armed
             os._exit(0)
         for sibling in self.processes.values():  # no channel to another function's process
             sibling.conn.close()
-        if self.signal_scope is not None:
-            self.signal_scope.restrict()
+        self.conn.close()
+        folder = os.path.join(self.scratch, _folder_name(function))
+        ruleset = self.rulesets.get(function)
+        if ruleset is not None:
+            ruleset.restrict()
+        audit.install(self.settings["denied"], folder)  # a second hook: Python-level writes in its folder only
+        os.chdir(folder)
+        os.environ.update(MPLCONFIGDIR=folder, TMPDIR=folder, HOME=folder)
+        tempfile.tempdir = folder
         confine.apply_limits(self.limits)
-        self.requests.close()
-        self.replies.close()
+        if self.no_new_processes is not None:
+            self.no_new_processes.apply()
         torch.set_num_threads(self.settings["threads"])
-        return _redirect_output(os.path.join(self.scratch, f"{name}.log"))
+        return _redirect_output(os.path.join(folder, "output.log"))
 
     def _serve_function(self, function: str, conn: Connection) -> None:
-        """Body of a function's process: the cells run again here (their definitions may run student code,
-        which must never run in this worker: a thread pool started before a fork hangs the children)."""
-        reader = self._enter_child(function)
-        _load(self.cells, self.namespace)
-        reader.read()  # what loading printed was reported by the loader
-        fn = self.namespace[function]
+        """Body of a function's process: its cells run here (student code never runs in the worker),
+        then every call of the function is served."""
+        try:
+            reader = self._enter_child(function)
+        except Exception as failure:  # noqa: BLE001 - the grader's own fault: said, not a crash of the student's
+            conn.send_bytes(encode({"load_error": f"grading could not prepare the process of {function} "
+                                                  f"({type(failure).__name__}: {failure}): tell the course staff"}))
+            return
+        namespace: dict = {"__name__": "student"}
+        errors = _load(self.functions.get(function, []), namespace)
+        reader.read()  # what loading printed is not the calls' output
+        fn = namespace.get(function)
+        missing = None if callable(fn) else (
+            f"{function} could not be loaded: {'; '.join(errors) or 'its cell does not define it'}: run that cell in "
+            "Jupyter and fix the error (grading runs only the imports and definitions your function needs)")
         while True:
             try:
                 request = decode(conn.recv_bytes())
             except (EOFError, OSError):
                 return
+            if missing:
+                conn.send_bytes(encode({"load_error": missing}))
+                continue
             outcome = run_request(fn, request["probe"], request["args"], request["kwargs"], request["device"],
-                                  self.paths, self.support)
+                                  self.paths, self.support, request.get("gradients"))
             sys.stdout.flush()
             sys.stderr.flush()
             outcome["output"] = reader.read()[-self.settings["max_output_chars"]:]
@@ -232,23 +262,26 @@ class Zygote:
                 conn.send_bytes(encode({"error": {"type": "NotPlainData", "message": why, "where": []}}))
 
     def serve(self) -> None:
-        """Relay calls to the functions' processes until the grader closes the pipe."""
+        """Relay calls to the functions' processes until the grader closes the socket."""
         try:
             while True:
                 try:
-                    raw = self.requests.recv_bytes()
+                    raw = self.conn.recv_bytes()
                 except (EOFError, OSError):
                     return
                 function = decode(raw)["function"]
                 process = self.processes.get(function)
                 if process is None:
-                    process = self.processes[function] = _FunctionProcess(
-                        function, self.settings, self.scratch, self._serve_function)
+                    process = self.processes[function] = FunctionProcess(
+                        lambda conn, function=function: self._serve_function(function, conn))
+                before = process.cpu_seconds()
                 reply, lost = process.ask(raw, self.settings["call_timeout_s"], self.settings["max_reply_bytes"])
+                header = {"lost": lost, "cpu_seconds": max(0.0, process.cpu_seconds() - before)}
                 if lost:
-                    code = self.processes.pop(function).kill(grace_s=1.0 if lost == "died" else 0.0)
-                    reply = encode({"lost": lost, "exit_code": code})
-                self.replies.send_bytes(reply)
+                    header["exit_code"] = self.processes.pop(function).kill(grace_s=1.0 if lost == "died" else 0.0)
+                self.conn.send_bytes(encode(header))
+                if not lost:
+                    self.conn.send_bytes(reply)
         finally:
             for process in self.processes.values():
                 process.kill()
@@ -270,9 +303,14 @@ def main() -> None:
     first = decode(conn.recv_bytes())
     for thread in warm:
         thread.join()
-    zygote = Zygote(conn, conn, first["settings"])
-    conn.send_bytes(encode(zygote.prepare(first["cells"])))
-    zygote.serve()
+    if first["settings"].get("contain") and contain.available():
+        try:
+            contain.enter(keep_fds=(fd,))  # from here on: process 1 of a PID namespace of its own
+        except contain.ContainmentUnavailable:
+            pass  # graded without it; the worker's report says so
+    worker = ConfinedWorker(conn, first["settings"], first["functions"])
+    conn.send_bytes(encode(worker.prepare()))
+    worker.serve()
 
 
 if __name__ == "__main__":

@@ -9,10 +9,10 @@ from vizgen.author.expect import (
 )
 from vizgen.author.inputs import random_images
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 from vizgen.author.models import ModelSpec
 
-fv = assignment_support(__file__)  # autograder/feature_visualization/support.py
+fv = assignment_probes(__file__)  # autograder/feature_visualization/probes.py
 
 NOTHING = [("relu",), ("bn",)]
 TWO_CONVS = [("conv", 3, 1, 1, 1), ("relu",), ("conv", 3, 1, 1, 1)]

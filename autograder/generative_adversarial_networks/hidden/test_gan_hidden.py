@@ -5,9 +5,9 @@ import torch
 from vizgen.author.cases import ReferenceCase
 from vizgen.author.expect import expect_module, expect_tensor, fail
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 
-gan = assignment_support(__file__)  # autograder/generative_adversarial_networks/support.py: probes, diagnostics
+gan = assignment_probes(__file__)  # autograder/generative_adversarial_networks/probes.py: probes, diagnostics
 
 
 def _large_logits():

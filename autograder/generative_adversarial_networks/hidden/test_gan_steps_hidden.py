@@ -3,9 +3,9 @@
 
 from vizgen.author.expect import fail
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 
-gan = assignment_support(__file__)  # autograder/generative_adversarial_networks/support.py
+gan = assignment_probes(__file__)  # autograder/generative_adversarial_networks/probes.py
 
 
 @check(points=1, function="discriminator_step")

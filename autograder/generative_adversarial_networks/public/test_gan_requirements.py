@@ -10,9 +10,9 @@ import torch
 
 from vizgen.author.expect import fail, expect_module, expect_tensor
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 
-gan = assignment_support(__file__)  # autograder/generative_adversarial_networks/support.py
+gan = assignment_probes(__file__)  # autograder/generative_adversarial_networks/probes.py
 
 HUGE_REAL = torch.tensor([[1000.0], [-1000.0], [3.0], [-500.0]])  # (N, 1): sigmoid under/overflows in float32
 HUGE_FAKE = torch.tensor([[-1000.0], [1000.0], [-2.0], [700.0]])  # (N, 1)

@@ -2,9 +2,9 @@
 each run on tiny models next to the student's code and compared with the correct step."""
 
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 
-gan = assignment_support(__file__)  # autograder/generative_adversarial_networks/support.py
+gan = assignment_probes(__file__)  # autograder/generative_adversarial_networks/probes.py
 
 
 @check(points=1, function="discriminator_step")

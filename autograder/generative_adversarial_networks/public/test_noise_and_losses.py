@@ -4,9 +4,9 @@ import torch
 
 from vizgen.author.expect import expect_dtype, expect_shape, expect_tensor, fail
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 
-gan = assignment_support(__file__)  # autograder/generative_adversarial_networks/support.py: probes, diagnostics
+gan = assignment_probes(__file__)  # autograder/generative_adversarial_networks/probes.py: probes, diagnostics
 
 REAL = torch.tensor([[2.0], [-1.0], [0.5]])  # (N, 1) logits on real images
 FAKE = torch.tensor([[0.5], [-3.0], [1.5]])  # (N, 1) logits on generated images

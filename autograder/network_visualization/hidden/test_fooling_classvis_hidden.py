@@ -6,10 +6,10 @@ from vizgen.author.cases import ReferenceCase
 from vizgen.author.expect import expect_classified_as, expect_close, expect_input_unchanged, expect_tensor, fail
 from vizgen.author.inputs import photo_batch, random_images
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 from vizgen.author.models import ModelSpec
 
-nv = assignment_support(__file__)  # autograder/network_visualization/support.py: small models, inputs
+nv = assignment_probes(__file__)  # autograder/network_visualization/probes.py: small models, inputs
 
 FOOLING_MODEL = ModelSpec("tiny_cnn", seed=16)
 

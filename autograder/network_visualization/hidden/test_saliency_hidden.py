@@ -8,10 +8,10 @@ from vizgen.author.expect import (
 )
 from vizgen.author.inputs import photo, photo_batch
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 from vizgen.author.models import ModelSpec
 
-nv = assignment_support(__file__)  # autograder/network_visualization/support.py: small models, inputs
+nv = assignment_probes(__file__)  # autograder/network_visualization/probes.py: small models, inputs
 
 
 def _saliency_inputs():

@@ -3,10 +3,10 @@
 from vizgen.author.expect import effects_of, expect_clean_model, expect_close, fail
 from vizgen.author.inputs import random_images
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 from vizgen.author.models import ModelSpec
 
-nv = assignment_support(__file__)  # autograder/network_visualization/support.py: small models, inputs
+nv = assignment_probes(__file__)  # autograder/network_visualization/probes.py: small models, inputs
 
 
 @check(points=1, function="class_visualization_update_step")

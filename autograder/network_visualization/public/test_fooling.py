@@ -5,10 +5,10 @@ import torch
 from vizgen.author.expect import expect_classified_as, expect_input_unchanged, expect_shape, expect_tensor, fail
 from vizgen.author.inputs import random_images
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 from vizgen.author.models import ModelSpec
 
-nv = assignment_support(__file__)  # autograder/network_visualization/support.py: small models, inputs
+nv = assignment_probes(__file__)  # autograder/network_visualization/probes.py: small models, inputs
 
 
 def _target_other_than_prediction(model, X):

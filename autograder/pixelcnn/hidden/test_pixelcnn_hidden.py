@@ -6,9 +6,9 @@ import torch
 from vizgen.author.cases import ReferenceCase
 from vizgen.author.expect import expect_loss, fail
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 
-pixelcnn = assignment_support(__file__)  # autograder/pixelcnn/support.py
+pixelcnn = assignment_probes(__file__)  # autograder/pixelcnn/probes.py
 
 
 def _large_logits():

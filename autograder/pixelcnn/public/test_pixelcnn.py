@@ -8,10 +8,10 @@ import torch
 from vizgen.author.expect import (expect_clean_model, expect_dtype, expect_loss, expect_module, expect_shape,
                                    expect_tensor, fail)
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 from vizgen.author.models import ModelSpec
 
-pixelcnn = assignment_support(__file__)  # autograder/pixelcnn/support.py
+pixelcnn = assignment_probes(__file__)  # autograder/pixelcnn/probes.py
 
 
 @check(points=1, function="MaskedConv2d")

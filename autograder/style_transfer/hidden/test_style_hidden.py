@@ -8,9 +8,9 @@ import torch.nn.functional as F
 from vizgen.author.cases import ReferenceCase
 from vizgen.author.expect import fail, expect_close, expect_input_unchanged, expect_module, expect_tensor
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 
-style = assignment_support(__file__)  # autograder/style_transfer/support.py
+style = assignment_probes(__file__)  # autograder/style_transfer/probes.py
 
 
 def _random(*shape, seed):

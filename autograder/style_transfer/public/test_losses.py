@@ -5,9 +5,9 @@ import torch
 
 from vizgen.author.expect import fail
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 
-style = assignment_support(__file__)  # autograder/style_transfer/support.py
+style = assignment_probes(__file__)  # autograder/style_transfer/probes.py
 
 # (1, 2, 2, 2): two channels of 2 x 2; by hand, G = [[30, 20], [20, 30]] (sum of products), / (2*2*2) = 8.
 FEATURES = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]], [[4.0, 3.0], [2.0, 1.0]]]])

@@ -6,9 +6,9 @@ import torch
 from vizgen.author.cases import ReferenceCase
 from vizgen.author.expect import fail, expect_loss, expect_close, expect_module, expect_tensor
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 
-vae = assignment_support(__file__)  # autograder/variational_autoencoders/support.py
+vae = assignment_probes(__file__)  # autograder/variational_autoencoders/probes.py
 VAE_LOSS_FORMULA, vae_loss_candidates, monte_carlo_nelbo = vae.VAE_LOSS_FORMULA, vae.vae_loss_candidates, vae.monte_carlo_nelbo
 expect_pca, low_rank_data = vae.expect_pca, vae.low_rank_data
 kl_to_prior, log_marginal_constant_decoder = vae.kl_to_prior, vae.log_marginal_constant_decoder

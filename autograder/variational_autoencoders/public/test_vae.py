@@ -7,9 +7,9 @@ import torch
 
 from vizgen.author.expect import fail, expect_loss, expect_close, expect_shape, expect_tensor
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 
-vae = assignment_support(__file__)  # autograder/variational_autoencoders/support.py
+vae = assignment_probes(__file__)  # autograder/variational_autoencoders/probes.py
 
 MU = torch.tensor([[0.5, -1.0], [0.0, 2.0], [1.5, 0.3]])  # (N, Z) = (3, 2)
 LOGVAR = torch.tensor([[0.0, -2.0], [1.0, 0.5], [-0.5, 0.0]])  # (3, 2)

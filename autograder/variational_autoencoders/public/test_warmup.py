@@ -3,9 +3,9 @@ tests/test_vae.py checks), the autoencoder's shape."""
 
 from vizgen.author.expect import expect_module
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_support
+from vizgen.author.support import assignment_probes
 
-vae = assignment_support(__file__)  # autograder/variational_autoencoders/support.py
+vae = assignment_probes(__file__)  # autograder/variational_autoencoders/probes.py
 expect_pca, low_rank_data = vae.expect_pca, vae.low_rank_data
 
 
