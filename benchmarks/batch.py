@@ -1,7 +1,7 @@
 """Benchmark: grading a class of 200 network visualization submissions with `vizgen grade --jobs N`.
 
-The class is built from the solution notebook as tests/scenarios.py does: correct, partial (the
-sample), untouched (the release) and hostile submissions (each scenario of tests/scenarios.py in
+The class is built from the solution notebook as tests/engine/scenarios.py does: correct, partial (the
+sample), untouched (the release) and hostile submissions (each scenario of tests/engine/scenarios.py in
 turn: exceptions, sys.exit, a crashing process, a cheat attempt, hooks left behind; two infinite
 loops, each costing the 20 s call timeout). Each run is the whole command, from a fresh `--out`.
 
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from helpers import replace_solution  # noqa: E402
-from scenarios import SCENARIOS  # noqa: E402
+from engine.scenarios import SCENARIOS  # noqa: E402
 from vizgen.course.config import CoursePaths  # noqa: E402
 from vizgen.course.assignment import load_assignment  # noqa: E402
 

@@ -188,7 +188,8 @@ def _references(args) -> int:
     for name in args.assignment or available(paths):
         task = load_assignment(paths, name)
         if args.action == "build":
-            print(f"wrote {references.build(task, args.device)}")
+            for file in references.build(task, args.device):
+                print(f"wrote {file.relative_to(paths.root)}")
         elif args.action == "verify":
             problems += [f"{name}: {p}" for p in references.verify(task, args.device)]
         else:

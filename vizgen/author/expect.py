@@ -8,7 +8,6 @@ own; never a bare ``assert`` or ``AssertionError``. Side effects are named by pa
 
 from __future__ import annotations
 
-import math
 
 import typing
 from typing import Any, Sequence
@@ -19,6 +18,7 @@ import torch
 from vizgen.errors import CourseLayoutError
 from vizgen.author.messages import CheckFailure, StudentCodeError
 from vizgen.author.call import Call
+from vizgen.author.matching import expect_match
 
 
 def _describe(value: Any) -> str:
@@ -207,38 +207,12 @@ def expect_classified_as(model: torch.nn.Module, image: torch.Tensor, target: in
         raise CheckFailure(f"{name} is classified as {predicted}, not the target {target}: {hint}.")
 
 
-# Losses: the correct value, or the usual mistake it matches (each assignment computes its candidates).
+# Losses: the correct value, or the usual mistake it reproduces (``matching``, the one matcher).
 
 
-def expect_reference_loss(value, case, candidates, name: str, formula: str) -> None:
-    """``expect_loss`` against a stored reference case: the reference output is the correct value,
-    within the case's tolerance; ``candidates(*case.args)`` recomputes the usual mistakes on the
-    case's inputs so that a wrong value names its likely bug."""
-    expect_loss(value, {**candidates(*case.args), "correct": case.output.item()}, name, formula,
-                rtol=case.rtol, atol=case.atol)
-
-
-def likely_bug(got: float, candidates: dict[str, float]) -> str:
-    """The mistake whose value matches ``got``, as a hint; "" if none does (or got is correct)."""
-    if not math.isfinite(got):
-        return ("the loss is not finite: for large logits compute log(1 + exp(-x)) stably, e.g. with "
-                "F.binary_cross_entropy_with_logits, never log(sigmoid(x))")
-    for name, value in candidates.items():
-        if name != "correct" and math.isfinite(value) and math.isclose(got, value, rel_tol=1e-4, abs_tol=1e-5):
-            return f"likely bug: {name}"
-    return ""
-
-
-def expect_loss(
-    value, candidates: dict[str, float], name: str, formula: str, rtol: float = 1e-4, atol: float = 1e-5
-) -> None:
-    """``value`` is a finite scalar tensor equal to the correct candidate; else name the likely bug,
-    or, when it matches no known mistake, restate ``formula``."""
-    loss = expect_tensor(value, name)
-    if loss.numel() != 1:
-        raise CheckFailure(f"{name} has shape {tuple(loss.shape)}; expected a scalar: average over the batch (.mean()).")
-    got, want = float(loss.detach().double()), candidates["correct"]
-    if math.isfinite(got) and math.isclose(got, want, rel_tol=rtol, abs_tol=atol):
-        return
-    hint = likely_bug(got, candidates) or f"compute {formula}"
-    raise CheckFailure(f"{name} is {got:.6g}; expected {want:.6g}: {hint}.")
+def expect_loss(value, candidates: dict[str, float], name: str, formula: str, rtol: float = 1e-4,
+                atol: float = 1e-5) -> None:
+    """``value`` is a finite scalar tensor equal to ``candidates["correct"]``; else name the mistake among the
+    other candidates it reproduces, or, when it reproduces none, restate ``formula``."""
+    mistakes = {k: v for k, v in candidates.items() if k != "correct"}
+    expect_match(value, candidates["correct"], mistakes, name, formula, atol=atol, rtol=rtol, scalar=True)

@@ -114,7 +114,11 @@ def assignment_judge(check_file: str | Path) -> ModuleType:
     if check_file.parent.name != "hidden":
         raise CourseLayoutError(f"{check_file.name} is a public check: judge.py never ships, so a public check "
                                 "judges against stored public references (PUBLIC_CASES) instead.")
-    file = _assignment_folder(check_file) / JUDGE
-    if not file.is_file():
+    return load_judge(_assignment_folder(check_file) / JUDGE)
+
+
+def load_judge(file: Path) -> ModuleType:
+    """The judge module at ``file`` (grader side only)."""
+    if not Path(file).is_file():
         raise CourseLayoutError(f"{file} is missing: the hidden checks of this assignment need its judge module.")
-    return _import(file)
+    return _import(Path(file).resolve())

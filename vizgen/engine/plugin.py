@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from vizgen.author.cases import ReferenceStore
+from vizgen.engine.stores import References
 from vizgen.author.checks import MARK
 from vizgen.course.manifest import check_title
 from vizgen.author.messages import StudentFacing
@@ -23,13 +23,18 @@ from vizgen.sandbox.runners import Runner
 
 class Student:
     """``student.<function>(*args, **kwargs)`` calls the submission's function through the runner;
-    ``student.probe(name, function, ...)`` runs a grader probe around it (the engine's or the assignment's)."""
+    ``student.probe(name, function, ...)`` runs a probe around it (the engine's or the assignment's);
+    ``student.differentiate(function, ..., wrt=(...))`` also returns the gradient of its scalar result
+    with respect to the named arguments, for loops the judge runs in the grader."""
 
     def __init__(self, runner: Runner):
         self._runner = runner
 
     def probe(self, probe: str, function: str, *args, **kwargs):
         return self._runner.probe(probe, function, *args, **kwargs)
+
+    def differentiate(self, function: str, *args, wrt: tuple = (), **kwargs):
+        return self._runner.differentiate(function, *args, wrt=wrt, **kwargs)
 
     def __getattr__(self, function: str):
         if function.startswith("_"):
@@ -50,7 +55,7 @@ def failure_message(error: BaseException) -> str:
 
 
 class VizgenPlugin:
-    def __init__(self, runner: Runner, references: ReferenceStore, hidden_dir: Path | None, function: str | None):
+    def __init__(self, runner: Runner, references: References, hidden_dir: Path | None, function: str | None):
         self.runner = runner
         self.references = references
         self.hidden_dir = hidden_dir.resolve() if hidden_dir else None
@@ -79,7 +84,7 @@ class VizgenPlugin:
         return Student(self.runner)
 
     @pytest.fixture
-    def reference(self) -> ReferenceStore:
+    def reference(self) -> References:
         return self.references
 
     @pytest.hookimpl(hookwrapper=True)

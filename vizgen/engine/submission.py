@@ -19,7 +19,7 @@ from vizgen.course.config import GradingConfig
 from vizgen.errors import CourseLayoutError, NotebookError
 from vizgen.sandbox import audit
 from vizgen.course.assignment import Assignment
-from vizgen.author.cases import ReferenceStore
+from vizgen.engine.stores import PUBLIC_FILE, References, ReferenceStore
 from vizgen.course.notebook import extract_submission
 from vizgen.author.messages import FunctionUnavailable
 from vizgen.engine.plugin import VizgenPlugin
@@ -67,7 +67,9 @@ def run_checks(assignment: Assignment, runner: Runner, hidden: bool, function: s
     missing = [f for f in folders if not f.is_dir()]
     if missing:
         raise CourseLayoutError(f"check folder {missing[0]} is missing: restore autograder/{assignment.name}/.")
-    plugin = VizgenPlugin(runner, ReferenceStore(assignment.references), assignment.hidden if hidden else None, function)
+    references = References(ReferenceStore(assignment.public / PUBLIC_FILE),
+                            ReferenceStore.hidden(assignment.references) if hidden else None)
+    plugin = VizgenPlugin(runner, references, assignment.hidden if hidden else None, function)
     args = [*map(str, folders), "-c", str(_INI), "--rootdir", str(assignment.dir), "-q", "-p", "no:cacheprovider",
             "--import-mode=importlib", "-W", "ignore", "--capture=sys"]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), _no_plugin_autoload():

@@ -1,8 +1,11 @@
 """`vizgen references build | verify | parity`: reference outputs made from the solution notebooks.
 
-``build`` runs each hidden ``REFERENCE_CASES`` entry through the solution notebook's function,
-in the same isolated runner that grades students, and stores inputs, output, tolerance and two
-digests (of the inputs, and of the solution code the function reaches: ``function_digest``). ``verify`` says which references are stale.
+``build`` runs each hidden ``REFERENCE_CASES`` entry and each public ``PUBLIC_CASES`` entry through
+the solution notebook's function, in the same isolated runner that grades students, and stores
+inputs, output, tolerance, the usual mistakes' values when the case names a ``judge.py`` function
+for them, and digests (of the inputs, of the solution code the function reaches:
+``function_digest``, and of ``judge.py``). Hidden cases go to ``references/<device>.pt``, public ones
+to ``public/references.pt`` (shipped, CPU only). ``verify`` says which references are stale.
 ``parity`` compares the CUDA references with the CPU ones within each case's tolerance.
 """
 
@@ -19,25 +22,50 @@ import torch
 from vizgen.course.config import GradingConfig
 from vizgen.errors import CourseLayoutError
 from vizgen.course.assignment import Assignment
-from vizgen.author.cases import ReferenceCase, ReferenceStore, inputs_digest, save_store, to_device_free
+from vizgen.author.cases import ReferenceCase
+from vizgen.engine.stores import PUBLIC_FILE, ReferenceStore, inputs_digest, save_store, to_device_free
 from vizgen.course.notebook import Submission, extract_submission, needed_nodes
 from vizgen.sandbox.runners import SandboxRunner
-from vizgen.author.support import load_support
+from vizgen.author.support import load_judge, load_support
 
 
-def reference_cases(assignment: Assignment) -> list[ReferenceCase]:
-    """The REFERENCE_CASES declared by the hidden check modules, in file order."""
+def _declared(folder: Path, attribute: str) -> list[ReferenceCase]:
     cases: list[ReferenceCase] = []
-    for module_path in sorted(assignment.hidden.glob("test_*.py")):
-        spec = importlib.util.spec_from_file_location(f"_vizgen_cases_{module_path.stem}", module_path)
+    for module_path in sorted(folder.glob("test_*.py")):
+        spec = importlib.util.spec_from_file_location(f"_vizgen_cases_{folder.name}_{module_path.stem}", module_path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-        cases += getattr(module, "REFERENCE_CASES", [])
-    names = [c.name for c in cases]
+        cases += getattr(module, attribute, [])
+    return cases
+
+
+def reference_cases(assignment: Assignment, public: bool = False) -> list[ReferenceCase]:
+    """The REFERENCE_CASES of the hidden check modules (or, ``public``, the PUBLIC_CASES of the public
+    ones), in file order; names must be unique across both."""
+    hidden, shipped = _declared(assignment.hidden, "REFERENCE_CASES"), _declared(assignment.public, "PUBLIC_CASES")
+    names = [c.name for c in hidden + shipped]
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
-        raise CourseLayoutError(f"reference case names must be unique; repeated: {sorted(duplicates)}.")
-    return cases
+        raise CourseLayoutError(f"reference case names must be unique across public and hidden; repeated: "
+                                f"{sorted(duplicates)}.")
+    return shipped if public else hidden
+
+
+def _judge_digest(assignment: Assignment) -> str:
+    file = assignment.judge_file
+    return hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else ""
+
+
+def _mistakes(assignment: Assignment, case: ReferenceCase, args: list, kwargs: dict) -> dict:
+    """The usual mistakes' values on the case's inputs, from the judge function the case names."""
+    if not case.mistakes:
+        return {}
+    judge = load_judge(assignment.judge_file)
+    found = getattr(judge, case.mistakes, None)
+    if found is None:
+        raise CourseLayoutError(f"case {case.name!r} names mistakes={case.mistakes!r}, which {assignment.judge_file} "
+                                "does not define: define it there, or fix the name.")
+    return {k: to_device_free(v) for k, v in found(*args, **kwargs).items() if k != "correct"}
 
 
 def _without_docstring(node: ast.stmt) -> ast.stmt:
@@ -57,43 +85,68 @@ def function_digest(solution: Submission, function: str) -> str:
     return hashlib.sha256("\n".join(dumps).encode()).hexdigest()
 
 
-def build(assignment: Assignment, device: str = "cpu", log=print) -> Path:
-    """Run the solution on every case and write references/<device>.pt; returns the file."""
+def _store_files(assignment: Assignment, device: str) -> list[tuple[Path, bool]]:
+    """(file, public) for each store ``build`` writes on ``device``: public cases are CPU only."""
+    hidden = [(ReferenceStore.hidden(assignment.references, device).file, False)]
+    return hidden + ([(assignment.public / PUBLIC_FILE, True)] if device == "cpu" else [])
+
+
+def build(assignment: Assignment, device: str = "cpu", log=print) -> list[Path]:
+    """Run the solution on every case and write references/<device>.pt (and, on the CPU, the public
+    public/references.pt when public checks declare cases); returns the files."""
     if device == "cuda" and not torch.cuda.is_available():
         raise CourseLayoutError("no CUDA device here: build the cpu references, or run this on a GPU machine.")
     solution = extract_submission(assignment.solution_notebook)
     config = GradingConfig(call_timeout_s=120, cuda=device == "cuda")
     runner = SandboxRunner(solution, {}, assignment.paths, denied=[], config=config, warm_imports=assignment.warm_imports,
-                         support=load_support(assignment.probes_file))
-    stored = {}
+                           support=load_support(assignment.probes_file))
+    written = []
     try:
-        for case in reference_cases(assignment):
-            args, kwargs = case.make_inputs()
-            call = runner.call(case.function, *args, device=device, **kwargs)
-            output = call.value if case.capture == "value" else call.args_after[case.capture]
-            stored[case.name] = {
-                "function": case.function, "args": args, "kwargs": kwargs, "output": to_device_free(output),
-                "atol": case.atol, "rtol": case.rtol, "why": case.why,
-                "inputs_sha": inputs_digest(args, kwargs),
-                "solution_sha": function_digest(solution, case.function),
-            }
-            log(f"{assignment.name}/{case.name}: {case.function} -> {device}")
+        for file, public in _store_files(assignment, device):
+            cases = reference_cases(assignment, public)
+            if public and not cases:
+                file.unlink(missing_ok=True)
+                continue
+            stored = {}
+            for case in cases:
+                args, kwargs = case.make_inputs()
+                call = runner.call(case.function, *args, device=device, **kwargs)
+                output = call.value if case.capture == "value" else call.args_after[case.capture]
+                stored[case.name] = {
+                    "function": case.function, "args": args, "kwargs": kwargs, "output": to_device_free(output),
+                    "atol": case.atol, "rtol": case.rtol, "why": case.why,
+                    "mistakes": _mistakes(assignment, case, args, kwargs) if device == "cpu" else {},
+                    "inputs_sha": inputs_digest(args, kwargs),
+                    "solution_sha": function_digest(solution, case.function),
+                    "judge_sha": _judge_digest(assignment) if case.mistakes and device == "cpu" else "",
+                }
+                log(f"{assignment.name}/{case.name}: {case.function} -> {device}{' (public)' if public else ''}")
+            save_store(file, stored)
+            written.append(file)
     finally:
         runner.close()
-    file = ReferenceStore(assignment.references, device).file
-    save_store(file, stored)
-    return file
+    return written
 
 
 def verify(assignment: Assignment, device: str = "cpu") -> list[str]:
     """Why the stored references are stale (empty when they are current)."""
-    store = ReferenceStore(assignment.references, device)
+    problems = []
+    for file, public in _store_files(assignment, device):
+        cases = reference_cases(assignment, public)
+        if public and not cases:
+            if file.is_file():
+                problems.append(f"{file.name}: stored, but no public check declares PUBLIC_CASES")
+            continue
+        problems += _verify_store(assignment, ReferenceStore(file), cases, mistakes=device == "cpu")
+    return problems
+
+
+def _verify_store(assignment: Assignment, store: ReferenceStore, cases: list[ReferenceCase], mistakes: bool) -> list[str]:
     if not store.file.is_file():
         return [f"{store.file} is missing"]
     stored = store.load()
     solution = extract_submission(assignment.solution_notebook)
     problems = []
-    cases = reference_cases(assignment)
     for case in cases:
         entry = stored.get(case.name)
         if entry is None:
@@ -106,6 +159,8 @@ def verify(assignment: Assignment, device: str = "cpu") -> list[str]:
             problems.append(f"{case.name}: the solution of {case.function} changed since the reference was built")
         if (entry["atol"], entry["rtol"], entry["why"]) != (case.atol, case.rtol, case.why):
             problems.append(f"{case.name}: its tolerance changed since the reference was built")
+        if mistakes and case.mistakes and entry.get("judge_sha") != _judge_digest(assignment):
+            problems.append(f"{case.name}: judge.py changed since its mistakes were stored")
     extra = set(stored) - {c.name for c in cases}
     problems += [f"{name}: stored but no longer declared" for name in sorted(extra)]
     return problems
@@ -113,7 +168,7 @@ def verify(assignment: Assignment, device: str = "cpu") -> list[str]:
 
 def parity(assignment: Assignment) -> list[str]:
     """Cases whose CUDA reference differs from the CPU one by more than the case's tolerance."""
-    cpu, cuda = ReferenceStore(assignment.references, "cpu"), ReferenceStore(assignment.references, "cuda")
+    cpu, cuda = ReferenceStore.hidden(assignment.references, "cpu"), ReferenceStore.hidden(assignment.references, "cuda")
     if not cuda.file.is_file():
         return [f"{cuda.file} is missing: build it on a GPU machine with `vizgen references build --device cuda`"]
     problems = []

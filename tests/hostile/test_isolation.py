@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from helpers import scenario_maker, solution_cell, write_notebook
-from hostile import EXPECTED, HOSTILE, SECRET_MARKER
+from hostile.attacks import EXPECTED, HOSTILE, SECRET_MARKER
 from vizgen.course.config import GradingConfig
 from vizgen.sandbox import confine, contain
 from vizgen.engine.submission import grade_submission

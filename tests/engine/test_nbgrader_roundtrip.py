@@ -13,7 +13,7 @@ from vizgen.release.nbgrader_course import make_course
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", available(CoursePaths(Path(__file__).resolve().parents[1])))
+@pytest.mark.parametrize("name", available(CoursePaths(Path(__file__).resolve().parents[2])))
 def test_generate_submit_autograde_feedback_export(paths, tmp_path, name):
     assignment = load_assignment(paths, name)
     partial = assignment.dir / "samples" / "partial.ipynb"
@@ -66,7 +66,7 @@ def test_autograde_kernel_keeps_hidden_checks_from_an_added_cell(paths, tmp_path
     of it), one defines a helper a graded function calls (both graders see it and agree cell by cell)."""
     import nbformat
 
-    from hostile import SECRET_MARKER
+    from hostile.attacks import SECRET_MARKER
     from vizgen.sandbox import confine
 
     if not confine.plan().kernel:

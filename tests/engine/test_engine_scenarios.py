@@ -6,7 +6,7 @@ import nbformat
 import pytest
 
 from helpers import scenario_maker
-from scenarios import SCENARIOS
+from engine.scenarios import SCENARIOS
 from vizgen.course.config import GradingConfig
 from vizgen.engine.submission import grade_submission
 

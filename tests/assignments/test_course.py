@@ -12,7 +12,7 @@ from vizgen.course.assignment import available, load_assignment
 from vizgen.course.manifest import declared_checks
 from vizgen.release.nbgrader_course import run_nbgrader
 
-ASSIGNMENTS = available(CoursePaths(Path(__file__).resolve().parents[1]))  # a new folder is picked up as is
+ASSIGNMENTS = available(CoursePaths(Path(__file__).resolve().parents[2]))  # a new folder is picked up as is
 
 
 @pytest.fixture(scope="module", params=ASSIGNMENTS)

@@ -20,7 +20,7 @@ from vizgen.course.config import CoursePaths
 from vizgen.course import contract, manifest
 from vizgen.course.assignment import available, demo_notebooks, load_assignment
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NAME = "scaling"
 
 FILES = {

@@ -11,7 +11,7 @@ from vizgen.topics.pixelcnn import (FAMILY_SAMPLES, FamilyRow, as_images, bits_p
                              complete_lower_half, load_family, record_family, test_nll, timed, train_pixelcnn)
 from vizgen.library.quality import SampleQuality
 
-from test_benchmarks import _load  # loads a benchmark script by name
+from verbs.test_benchmarks import _load  # loads a benchmark script by name
 
 
 def _nll(logits, x):  # the students' pixelcnn_nll: BCE summed over pixels, mean over images

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from helpers import replace_solution
-from scenarios import SCENARIOS
+from engine.scenarios import SCENARIOS
 from vizgen.cli import main
 from vizgen.errors import VizgenError
 from vizgen.grade import grade
@@ -165,7 +165,7 @@ def test_forked_workers_grade_every_scenario_as_fresh_interpreters_do(paths, ass
 def test_benchmark_class_mixes_every_kind_of_submission(tmp_path):
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("_bench_batch", Path(__file__).parents[1] / "benchmarks" / "batch.py")
+    spec = importlib.util.spec_from_file_location("_bench_batch", Path(__file__).parents[2] / "benchmarks" / "batch.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     mix = bench.make_class(tmp_path / "submitted", 40)
