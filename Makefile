@@ -10,7 +10,7 @@ SAMPLES = $(shell $(VIZGEN) samples)
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	touch $@
 
@@ -25,6 +25,7 @@ demo: fetch
 	$(VIZGEN) grade --hidden --csv results/demo.csv --json results/demo $(SAMPLES)
 
 test: fetch
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
 release: install

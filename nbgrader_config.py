@@ -32,3 +32,13 @@ c.ExecutePreprocessor.timeout = 300
 # student's cells cannot read hidden checks, references or solutions; the check server beside the
 # kernel runs the checks. `make install` (or `python -m vizgen.engine.kernel --install`) installs it.
 c.Execute.kernel_name = "vizgen-confined"
+
+# Each test cell is scored by what the check server recorded, not by what the kernel printed: a
+# student's cell that replaces the checker cannot raise a score (vizgen.engine.nbgrader_scores).
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput, SaveAutoGrades  # noqa: E402
+
+from vizgen.engine.nbgrader_scores import RecordedExecute  # noqa: E402
+
+c.Autograde.autograde_preprocessors = [RecordedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]

@@ -51,6 +51,11 @@ HOSTILE = {
         "    path = os.path.join(_course(), 'autograder', 'network_visualization', 'references', 'cpu.pt')\n"
         "    stored = torch.load(io.BytesIO(_native_read(path)), weights_only=False)\n"
         "    return stored['saliency_photos']['output']\n")),
+    # Reads the assignment's judge (the grader's correct values and diagnoses) natively.
+    "native-read-of-judge": ("compute_saliency_maps", _FIND_COURSE + (
+        "def compute_saliency_maps(X, y, model):\n"
+        "    path = os.path.join(_course(), 'autograder', 'network_visualization', 'judge.py')\n"
+        "    raise ValueError(_native_read(path).decode())\n")),
     # Asks for far more memory than a function may use.
     "memory-hog": ("compute_saliency_maps", (
         "import torch\n\n"
@@ -126,6 +131,7 @@ EXPECTED = {
     "native-read-of-solution": "Permission denied",
     "native-read-of-hidden-check": "Permission denied",
     "native-read-of-reference": "Permission denied",
+    "native-read-of-judge": "Permission denied",
     "memory-hog": "compute_saliency_maps raised",
     "fork-storm": "grading does not allow student code to fork the process",
     "kills-the-grader": "guided_backprop",

@@ -75,7 +75,7 @@ def test_batch_with_two_lanes_writes_csv_json_and_report(paths, assignment, clas
     header = next(csv.reader((out / "grades.csv").open()))
     assert any(name.startswith("compute_saliency_maps:") for name in header)  # one column per check
     for student in scores:
-        record = json.loads((out / student / assignment.name / "results.json").read_text())
+        record = json.loads((out / "students" / student / assignment.name / "results.json").read_text())
         assert record["score"] == scores[student] and record["extra_data"]["student"] == student
     assert sorted(p.name for p in (tmp_path / "gs").glob("*.json")) == ["ada.json", "bob.json", "cy.json", "dee.json"]
     page = (out / "report.html").read_text()
@@ -108,11 +108,11 @@ def test_a_killed_batch_keeps_finished_grades_and_a_rerun_completes(paths, assig
     batch = subprocess.Popen(command, cwd=paths.root, env=env, start_new_session=True,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
-    while len(list(out.glob("*/*/results.json"))) < 2 and time.monotonic() < deadline and batch.poll() is None:
+    while len(list(out.glob("students/*/*/results.json"))) < 2 and time.monotonic() < deadline and batch.poll() is None:
         time.sleep(0.1)
     os.killpg(batch.pid, signal.SIGKILL)  # the CLI and its lanes
     batch.wait()
-    kept = {p: p.read_text() for p in out.glob("*/*/results.json")}
+    kept = {p: p.read_text() for p in out.glob("students/*/*/results.json")}
     assert 2 <= len(kept) < len(students), "the batch should have been killed half-way"
     for text in kept.values():
         json.loads(text)  # whole files only

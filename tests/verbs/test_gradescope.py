@@ -35,8 +35,11 @@ def validate(result: dict) -> None:
 
 @pytest.fixture(scope="module")
 def autograder(paths, assignment, tmp_path_factory):
+    return unpacked_autograder(paths, assignment, tmp_path_factory.mktemp("gradescope"))
+
+
+def unpacked_autograder(paths, assignment, work: Path) -> tuple[Path, list[str]]:
     """The zip unpacked where Gradescope puts it: <root>/source, <root>/run_autograder."""
-    work = tmp_path_factory.mktemp("gradescope")
     zipped = work / "autograder.zip"
     assert main(["gradescope", assignment.name, "-o", str(zipped)]) == 0
     root = work / "autograder"

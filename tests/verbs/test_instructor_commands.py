@@ -69,7 +69,7 @@ def test_instructor_commands_run_as_written(tmp_path):
     ours = {r["student"]: float(r["score"]) for r in csv.DictReader((clone / "graded" / "grades.csv").open())}
     exported = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader((clone / "graded" / "nbgrader-grades.csv").open())}
     assert ours == exported and ours["bob"] == 27 and 0 < ours["ada"] < 27
-    assert json.loads((clone / "graded" / "ada" / "network_visualization" / "results.json").read_text())["score"] == ours["ada"]
+    assert json.loads((clone / "graded" / "students" / "ada" / "network_visualization" / "results.json").read_text())["score"] == ours["ada"]
 
 
 @pytest.mark.slow

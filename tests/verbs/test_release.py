@@ -56,3 +56,39 @@ def test_release_cli_refuses_a_leaking_bundle(paths, assignment, tmp_path, monke
     assert code != 0 and not bundle.exists()
     assert "refusing to write the bundle" in capsys.readouterr().err
 
+
+
+_LEAKY = '''
+
+def leaky_gram(features, normalize=True):
+    flat = features.flatten(2)
+    products = flat @ flat.transpose(1, 2)
+    return products / flat[0].numel() if normalize else products
+'''
+
+
+def test_reproduction_audit_refuses_a_shipped_correct_answer(paths, tmp_path):
+    """A probes module that computes a graded function's answer, however it is written, is found by running it
+    on the hidden cases' inputs."""
+    import dataclasses
+
+    from vizgen.course.assignment import load_assignment
+    from vizgen.release.reproduction import audit_assignment
+
+    task = load_assignment(paths, "style_transfer")
+    probes = tmp_path / "probes.py"
+    probes.write_text(task.probes_file.read_text() + _LEAKY)
+    leaky = dataclasses.replace(task, config=dataclasses.replace(task.config, probes=str(probes)))
+    leaks = audit_assignment(leaky)
+    assert any("leaky_gram reproduces the solution's gram_matrix" in leak for leak in leaks), leaks
+    assert audit_assignment(task) == []
+
+
+def test_public_case_store_may_not_hold_a_hidden_case(paths, assignment, tmp_path):
+    from vizgen.engine.stores import ReferenceStore, save_store
+
+    fake_root = tmp_path / "course"
+    store = fake_root / "autograder" / assignment.name / "public" / "references.pt"
+    save_store(store, ReferenceStore.hidden(assignment.references).load())  # the hidden cases, as if public
+    problems = audit(CoursePaths(fake_root), [store], [assignment])
+    assert any("has the inputs of a hidden case" in p for p in problems), problems

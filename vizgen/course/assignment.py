@@ -8,6 +8,7 @@ What can be derived (the hidden checks' count, points and titles) is derived (se
 from __future__ import annotations
 
 import dataclasses
+import re
 import difflib
 import functools
 import tomllib
@@ -160,17 +161,27 @@ class Assignment:
 
 
 def available(paths: CoursePaths) -> list[str]:
+    """The course's assignments: the folders of autograder/ that hold an assignment.toml (real folders of
+    the course, never links), by name."""
     if not paths.autograder.is_dir():
         return []
-    return sorted(p.parent.name for p in paths.autograder.glob("*/assignment.toml"))
+    return sorted(p.parent.name for p in paths.autograder.glob("*/assignment.toml")
+                  if not p.parent.is_symlink() and NAME.fullmatch(p.parent.name))
+
+
+NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")  # an assignment's name: a plain word, never a path
 
 
 def load_assignment(paths: CoursePaths, name: str) -> Assignment:
-    config = paths.autograder / name / "assignment.toml"
-    if not config.is_file():
-        known = ", ".join(available(paths)) or "none found"
-        raise CourseLayoutError(f"unknown assignment {name!r}: choose one of {known} (folders of {paths.autograder}).")
-    return Assignment(name, paths, read_config(config))
+    """The assignment ``name`` of the course. The name must be one of ``available(paths)``: names come from
+    instructors (a command line, nbgrader's folders) or from student-editable places (a notebook's
+    metadata, a kernel's request), so a path or any other name is refused, never joined to a folder."""
+    known = available(paths)
+    if not isinstance(name, str) or name not in known:
+        shown = repr(name)[:80]
+        raise CourseLayoutError(f"unknown assignment {shown}: choose one of {', '.join(known) or 'none found'} "
+                                f"(folders of {paths.autograder}).")
+    return Assignment(name, paths, read_config(paths.autograder / name / "assignment.toml"))
 
 
 def demo_notebooks(paths: CoursePaths) -> list[Path]:
@@ -185,8 +196,9 @@ def detect_assignment(paths: CoursePaths, notebook: Path) -> Assignment:
     """The assignment a notebook belongs to: its metadata first, then its file name."""
     try:
         meta = read_notebook(notebook).metadata.get("vizgen", {})
-        if meta.get("assignment"):
-            return load_assignment(paths, meta["assignment"])
+        named = meta.get("assignment") if isinstance(meta, dict) else None
+        if named in available(paths):  # only a name of the course: the notebook's metadata is the student's
+            return load_assignment(paths, named)
     except NotebookError:  # an unreadable notebook is reported by the grader, with its own message
         pass
     for name in available(paths):

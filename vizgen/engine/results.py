@@ -66,16 +66,27 @@ def write_json(report: GradeReport, path: Path) -> None:
     path.write_text(json.dumps(report.to_gradescope(), indent=2) + "\n")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value):
+    """A CSV cell no spreadsheet runs as a formula: text that starts like one (a student id "=HYPERLINK(...)")
+    is prefixed with a quote. Numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def write_csv(reports: list[GradeReport], path: Path) -> None:
     names = list(dict.fromkeys(c.name for r in reports for c in r.checks))
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", "submission", "assignment", "score", "max_score", *names])
+        writer.writerow([csv_cell(v) for v in ["student", "submission", "assignment", "score", "max_score", *names]])
         for r in reports:
             by_name = {c.name: c.score for c in r.checks}
             row = [r.student, r.submission, r.assignment, r.score, r.max_score, *(by_name.get(n, "") for n in names)]
-            writer.writerow(row)
+            writer.writerow([csv_cell(v) for v in row])
 
 
 def format_checks(report: GradeReport) -> str:

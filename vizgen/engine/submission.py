@@ -20,6 +20,7 @@ from vizgen.errors import CourseLayoutError, NotebookError
 from vizgen.sandbox import audit
 from vizgen.course.assignment import Assignment
 from vizgen.engine.stores import PUBLIC_FILE, References, ReferenceStore
+from vizgen.course.manifest import declared_checks
 from vizgen.course.notebook import extract_submission
 from vizgen.author.messages import FunctionUnavailable
 from vizgen.engine.plugin import VizgenPlugin
@@ -99,6 +100,16 @@ def _edited_test_cells(assignment: Assignment, found: dict[str, str]) -> list[st
         cell for cell, source in original.items()
         if cell in found and _public_part(found[cell]) != _public_part(source)
     ]
+
+
+def failed_report(notebook: Path, assignment: Assignment, hidden: bool, reason: str) -> GradeReport:
+    """The report of a hand-in that could not be graded: every check (read from the check modules' source,
+    not run) at zero with ``reason``, which is also the report's note."""
+    folders = [assignment.public] + ([assignment.hidden] if hidden else [])
+    checks = [CheckResult(name=f"{c['function']}: {c['title']}", function=c["function"], points=float(c["points"]),
+                          score=0.0, message=reason, hidden=folder == assignment.hidden)
+              for folder in folders if folder.is_dir() for c in declared_checks(folder)]
+    return GradeReport(submission=str(notebook), assignment=assignment.name, checks=checks, notes=[reason])
 
 
 def grade_submission(

@@ -4,15 +4,14 @@ submission or a whole class.
 ``grade`` finds the hand-ins (``discover``), skips those already graded in the result store
 (``store``; a rerun after a kill loses nothing), grades the rest in this process or in N lanes
 (``lanes``), then writes the CSV, Gradescope JSON, the instructor's HTML report (``report``) and,
-if asked, nbgrader's gradebook (``gradebook``). ``grade_many`` is the loop of one lane: the
-worker for the next submission starts while the current one is graded.
+if asked, nbgrader's gradebook (``gradebook``). ``handins.grade_many`` is the loop of one lane:
+the worker for the next submission starts while the current one is graded.
 """
 
 from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,52 +20,7 @@ from vizgen.errors import VizgenError
 from vizgen.grade.discover import Handin, discover
 from vizgen.grade.store import ResultStore, notebook_digest
 from vizgen.engine.results import GradeReport, write_csv, write_json
-from vizgen.sandbox.spawn import WorkerHandle, spawn_worker
-
-
-def _with_lookahead(handins: Iterable[Handin]):
-    """(handin, whether another may follow): known for a list; a stream (a lane's) is assumed to go on."""
-    if isinstance(handins, Sequence):
-        for index, handin in enumerate(handins):
-            yield handin, index + 1 < len(handins)
-    else:
-        for handin in handins:
-            yield handin, True
-
-
-def grade_many(
-    handins: Iterable[Handin],
-    hidden: bool = False,
-    config: GradingConfig | None = None,
-    worker: WorkerHandle | None = None,
-    on_report: Callable[[Handin, GradeReport], None] | None = None,
-    spawn: Callable[[tuple[str, ...]], WorkerHandle] = spawn_worker,
-) -> list[GradeReport]:
-    """Grade each hand-in in turn; ``on_report`` is called as soon as each is graded.
-
-    ``spawn`` starts a worker: a fresh interpreter (``spawn.spawn_worker``) or a fork of a
-    batch's pre-fork server (``prefork.PreforkServer.spawn``).
-
-    The worker for the next submission starts while the current one is graded (with the
-    current assignment's warm imports: the next one is most likely of the same assignment).
-    """
-    reports = []
-    upcoming = worker
-    try:
-        for handin, more in _with_lookahead(handins):
-            current = upcoming or spawn(handin.assignment.warm_imports)
-            upcoming = spawn(handin.assignment.warm_imports) if more else None
-            from vizgen.engine.submission import grade_submission  # imports torch: after the first worker started
-
-            report = grade_submission(handin.notebook, handin.assignment, hidden=hidden, config=config, worker=current)
-            report.student = handin.student
-            reports.append(report)
-            if on_report is not None:
-                on_report(handin, report)
-    finally:
-        if upcoming is not None:
-            upcoming.stop()
-    return reports
+from vizgen.grade.handins import grade_many
 
 
 @dataclass

@@ -14,16 +14,26 @@ from pathlib import Path
 
 from vizgen.course.config import CoursePaths
 from vizgen.errors import VizgenError
-from vizgen.course.assignment import Assignment, load_assignment, resolve_assignment
+from vizgen.course.assignment import Assignment, available, load_assignment, resolve_assignment
 
 
 @dataclass(frozen=True)
 class Handin:
-    """One student's notebook for one assignment."""
+    """One student's notebook for one assignment; ``refused`` says why it is not graded (it scores zero)."""
 
     student: str
     notebook: Path
     assignment: Assignment
+    refused: str = ""
+
+
+def _outside(notebook: Path, folder: Path) -> str:
+    """Why a hand-in found under ``folder`` is refused: it resolves (through links) to a file outside it."""
+    real, root = notebook.resolve(), folder.resolve()
+    if real != root and root not in real.parents:
+        return (f"the hand-in {notebook.name} is a link to a file outside the submissions folder: it was not graded; "
+                "submit the notebook file itself")
+    return ""
 
 
 def _path_id(notebook: Path) -> str:
@@ -33,17 +43,18 @@ def _path_id(notebook: Path) -> str:
 def _from_folder(paths: CoursePaths, folder: Path, name: str | None, tasks: dict) -> list[Handin]:
     """nbgrader's ``<folder>/<student>/<assignment>/*.ipynb``; the assignment's own notebook first."""
     handins = []
+    known = available(paths)
     for student_dir in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         for assignment_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
-            if name and assignment_dir.name != name:
-                continue
+            if (name and assignment_dir.name != name) or assignment_dir.name not in known:
+                continue  # another course's folder, or notes beside the hand-ins: not ours to grade
             if assignment_dir.name not in tasks:
                 tasks[assignment_dir.name] = load_assignment(paths, assignment_dir.name)
             task = tasks[assignment_dir.name]
             expected = assignment_dir / task.notebook
             found = sorted(assignment_dir.glob("*.ipynb"))
             notebook = expected if expected.is_file() else (found[0] if len(found) == 1 else expected)
-            handins.append(Handin(student_dir.name, notebook, task))
+            handins.append(Handin(student_dir.name, notebook, task, _outside(notebook, folder)))
     if not handins:
         raise VizgenError(
             f"{folder} holds no submissions in nbgrader's layout <student>/<assignment>/*.ipynb"

@@ -7,8 +7,9 @@ hand-in when it reports the last one done, so a slow submission (a student's inf
 holds up one lane only. A lane writes each result to the store itself before it reports it:
 killing the batch loses only the submissions being graded at that moment.
 
-Protocol, one JSON object per line: parent -> lane {"student", "notebook", "assignment"};
-lane -> parent {"done": [student, assignment]}.
+Protocol, one JSON object per line: parent -> lane {"student", "notebook", "assignment", "refused"};
+lane -> parent {"done": [student, assignment]}. A lane that dies costs the hand-in it was grading,
+stored at zero with the reason, and another lane takes its place.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from pathlib import Path
 from vizgen.course.config import COURSE_ROOT_ENV, CoursePaths, GradingConfig
 from vizgen.errors import VizgenError
 from vizgen.grade.discover import Handin
-from vizgen.grade.store import ResultStore
+from vizgen.grade.store import ResultStore, notebook_digest
 
 
 def _job(handin: Handin) -> str:
-    return json.dumps({"student": handin.student, "notebook": str(handin.notebook.resolve()),
-                       "assignment": handin.assignment.name}) + "\n"
+    return json.dumps({"student": handin.student, "notebook": str(handin.notebook.absolute()),
+                       "assignment": handin.assignment.name, "refused": handin.refused}) + "\n"
 
 
 def run_lanes(
@@ -43,7 +44,8 @@ def run_lanes(
     fresh_workers: bool = False,
     config: GradingConfig | None = None,
 ) -> None:
-    """Grade ``handins`` in ``jobs`` lanes; ``finished(student, assignment)`` once each result is stored."""
+    """Grade ``handins`` in ``jobs`` lanes; ``finished(student, assignment)`` once each result is stored. A
+    lane that dies costs the hand-in it was grading (stored at zero, with the reason) and is replaced."""
     config = config or GradingConfig()
     queue = list(reversed(handins))  # pop() takes the next in order
     command = [sys.executable, "-m", "vizgen.grade.lanes", "--store", str(store.root.resolve())]
@@ -54,23 +56,29 @@ def run_lanes(
     env = {**os.environ, COURSE_ROOT_ENV: str(paths.root)}
     selector = selectors.DefaultSelector()
     in_flight: dict[subprocess.Popen, Handin | None] = {}
-    lost: list[Handin] = []
-    for _ in range(min(jobs, len(handins))):
+
+    def start_lane() -> None:
         lane = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env)
         selector.register(lane.stdout, selectors.EVENT_READ, lane)
         in_flight[lane] = None
+        _feed(lane, queue, in_flight)
+
+    for _ in range(min(jobs, len(handins))):
+        start_lane()
     try:
-        for lane in in_flight:
-            _feed(lane, queue, in_flight)
         while selector.get_map():
             for key, _ in selector.select():
                 lane = key.data
                 line = lane.stdout.readline()
-                if not line:  # the lane died: what it was grading is not stored
+                if not line:  # the lane died: what it was grading is stored at zero, and another lane goes on
                     selector.unregister(lane.stdout)
-                    if in_flight[lane] is not None:
-                        lost.append(in_flight[lane])
-                    in_flight[lane] = None
+                    lost = in_flight.pop(lane)
+                    code = lane.wait()
+                    if lost is not None:
+                        _store_lost(store, lost, hidden, code)
+                        finished(lost.student, lost.assignment.name)
+                    if queue:
+                        start_lane()
                     continue
                 try:
                     student, name = json.loads(line)["done"]
@@ -83,11 +91,20 @@ def run_lanes(
             if lane.stdin and not lane.stdin.closed:
                 lane.stdin.close()
             lane.wait()
-    ungraded = lost + queue[::-1]
-    if ungraded:
-        names = ", ".join(h.student for h in ungraded[:5])
-        raise VizgenError(f"a grading lane died; {len(ungraded)} submission(s) not graded ({names}...): run the same "
-                          "command again (finished students are kept), with --jobs 1 to see the lane's error.")
+    if queue:
+        names = ", ".join(h.student for h in queue[::-1][:5])
+        raise VizgenError(f"{len(queue)} submission(s) were not graded ({names}...): run the same command again "
+                          "(finished students are kept), with --jobs 1 to see the error.")
+
+
+def _store_lost(store: ResultStore, handin: Handin, hidden: bool, code: int) -> None:
+    from vizgen.engine.submission import failed_report
+
+    report = failed_report(handin.notebook, handin.assignment, hidden, (
+        f"grading this notebook stopped its grading lane (exit code {code}): it scores zero for now; tell the course "
+        "staff, who can regrade it with --force"))
+    report.student = handin.student
+    store.save(report, handin.student, notebook_digest(handin.notebook), hidden)
 
 
 def _feed(lane: subprocess.Popen, queue: list[Handin], in_flight: dict) -> None:
@@ -121,8 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     from vizgen.engine import submission as engine  # noqa: F401 - torch and pytest
 
     from vizgen.course.config import course_paths
-    from vizgen.grade import grade_many
-    from vizgen.grade.store import notebook_digest
+    from vizgen.grade.handins import grade_many
     from vizgen.course.assignment import load_assignment
 
     paths, tasks, store = course_paths(), {}, ResultStore(args.store)
@@ -132,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
             job = json.loads(line)
             if job["assignment"] not in tasks:
                 tasks[job["assignment"]] = load_assignment(paths, job["assignment"])
-            yield Handin(job["student"], Path(job["notebook"]), tasks[job["assignment"]])
+            yield Handin(job["student"], Path(job["notebook"]), tasks[job["assignment"]], job.get("refused", ""))
 
     def report_done(handin: Handin, report) -> None:
         store.save(report, handin.student, notebook_digest(handin.notebook), args.hidden)

@@ -1,6 +1,7 @@
 """The result store of a batch: one Gradescope ``results.json`` per student, written atomically.
 
-``<out>/<student>/<assignment>/results.json`` holds Gradescope's fields plus ``extra_data``
+``<out>/students/<student>/<assignment>/results.json`` (apart from the class files in ``<out>``, so
+that no student id can collide with one) holds Gradescope's fields plus ``extra_data``
 (Gradescope's field for extra data: the check's function, points and timing; the student, the
 notebook and its SHA-256). Each file is written to a temporary name and renamed, so a batch
 killed half-way leaves only whole results; a rerun skips a student whose result matches the
@@ -17,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vizgen.engine.results import CheckResult, GradeReport
+
+
+STUDENTS = "students"  # the per-student results' folder in a store
 
 
 def notebook_digest(notebook: Path) -> str:
@@ -71,7 +75,7 @@ class ResultStore:
     root: Path
 
     def path(self, student: str, assignment: str) -> Path:
-        return self.root / student / assignment / "results.json"
+        return self.root / STUDENTS / student / assignment / "results.json"
 
     def save(self, report: GradeReport, student: str, digest: str, hidden: bool) -> Path:
         path = self.path(student, report.assignment)

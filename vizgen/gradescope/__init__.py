@@ -55,8 +55,15 @@ if [ -z "$NOTEBOOK" ]; then
   exit 0
 fi
 cd "$AUTOGRADER/source"
+rm -f "$AUTOGRADER/results/results.json"
 # $FLAGS unquoted: empty, or one or more flags
-exec "$VIZGEN" grade --hidden $FLAGS --assignment {name} "$NOTEBOOK" --json "$AUTOGRADER/results/results.json"
+"$VIZGEN" grade --hidden $FLAGS --assignment {name} "$NOTEBOOK" --json "$AUTOGRADER/results/results.json"
+status=$?
+if [ ! -s "$AUTOGRADER/results/results.json" ]; then  # a result whatever happened: the student sees why
+  printf '{{"score": 0, "output": "Grading stopped (exit code %s) before it wrote a result: resubmit, or ask the course staff (the autograder log says why).", "tests": []}}\n' "$status" \
+    > "$AUTOGRADER/results/results.json"
+fi
+exit 0
 """
 
 
@@ -78,6 +85,7 @@ def course_files(paths: CoursePaths, task: Assignment) -> list[Path]:
     files = [paths.root / "pyproject.toml", paths.root / "nbgrader_config.py", paths.datasets / "README.md",
              task.release_notebook, task.dir / "assignment.toml"]
     files += [task.probes_file] if task.probes_file else []
+    files += [task.judge_file] if task.judge_file.is_file() else []  # the grader's side: this zip is for Gradescope
     files += sorted(p for p in (paths.root / "vizgen").rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     for part in (task.public, task.hidden, task.references):
         files += sorted(p for p in part.rglob("*") if p.is_file() and "__pycache__" not in p.parts)

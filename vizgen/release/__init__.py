@@ -3,8 +3,11 @@
 The bundle holds the released notebooks, the `vizgen` package, the public checks, the dataset
 instructions and the style paintings when this checkout has them verified (they come from no
 registry, so `vizgen fetch` in the bundle checks them in place); its README is the students'
-own (``README.student.md``: install, fetch, open a notebook, self-check, what to submit). It is audited before it is kept: a solution region, a hidden check, a reference
-output or a sample submission in it makes the release fail, and the zip is removed.
+own (``README.student.md``: install, fetch, open a notebook, self-check, what to submit). It is
+audited before it is kept: a solution region, a hidden check, a reference output, a sample
+submission, a judge or mistakes module, a public case store holding a hidden case's inputs, or a
+shipped function that reproduces a solution function on the hidden cases' inputs
+(``reproduction``) makes the release fail, and the zip is removed.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from vizgen.course import contract
 from vizgen.course.assignment import Assignment, available, load_assignment
 from vizgen.course.notebook import read_notebook
 from vizgen.course.manifest import write_manifest
+from vizgen.engine.stores import PUBLIC_FILE, ReferenceStore, inputs_digest
+from vizgen.release import reproduction
 from vizgen.release.nbgrader_course import nbgrader_env, run_nbgrader
 from vizgen.sandbox.audit import SECRET_PARTS
 
@@ -104,6 +109,7 @@ def bundle_files(paths: CoursePaths, tasks: list[Assignment]) -> list[Path]:
     for task in tasks:
         files += sorted(task.release_notebook.parent.glob("*.ipynb"))
         files += [task.dir / "assignment.toml", *sorted(task.public.glob("*.py")), *sorted(task.public.glob("*.json"))]
+        files += [task.public / PUBLIC_FILE]  # the public cases, with their mistakes: data, never code
         files += [task.probes_file] if task.probes_file else []  # the public checks import it
     return [f for f in files if f.is_file()]
 
@@ -119,7 +125,10 @@ def audit(paths: CoursePaths, files: list[Path], tasks: list[Assignment]) -> lis
             leaks.append(f"{rel}: hidden checks, references, samples and solutions never ship")
             continue
         if file.suffix in (".pt", ".pth", ".npz"):
-            if rel.parts[:2] != ("vizgen", "weights"):  # the course's own model weights ship
+            public_cases = rel.parts[0] == "autograder" and rel.parts[2:] == ("public", PUBLIC_FILE)
+            if public_cases:
+                leaks += _hidden_inputs_in(file, rel, tasks)
+            elif rel.parts[:2] != ("vizgen", "weights"):  # the course's own model weights ship
                 leaks.append(f"{rel}: stored tensors (reference outputs?) never ship")
             continue
         text = file.read_text(errors="replace")
@@ -130,6 +139,18 @@ def audit(paths: CoursePaths, files: list[Path], tasks: list[Assignment]) -> lis
         if found:
             leaks.append(f"{rel}: contains solution code, e.g. {found[0]!r}")
     return leaks
+
+
+def _hidden_inputs_in(file: Path, rel: Path, tasks: list[Assignment]) -> list[str]:
+    """A public case store may hold no case whose inputs are a hidden case's (that would ship a hidden answer)."""
+    task = next((t for t in tasks if t.name == rel.parts[1]), None)
+    hidden = ReferenceStore.hidden(task.references) if task else None
+    if hidden is None or not hidden.file.is_file():
+        return []
+    secret = {inputs_digest(c["args"], c["kwargs"]) for c in hidden.load().values()}
+    shipped = ReferenceStore(file).load()
+    return [f"{rel}: public case {name!r} has the inputs of a hidden case" for name, c in shipped.items()
+            if inputs_digest(c["args"], c["kwargs"]) in secret]
 
 
 def release(paths: CoursePaths, names: list[str] | None = None, bundle: Path | None = None, log=print) -> list[Path]:
@@ -146,7 +167,7 @@ def release(paths: CoursePaths, names: list[str] | None = None, bundle: Path | N
     if bundle is None:
         return [t.release_notebook for t in tasks]
     files = bundle_files(paths, tasks)
-    leaks = audit(paths, files, tasks)
+    leaks = audit(paths, files, tasks) + reproduction.scan(paths.root, [t.name for t in tasks])
     if leaks:
         raise ReleaseLeakError("refusing to write the bundle:\n  " + "\n  ".join(leaks))
     bundle.parent.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,9 @@ call through the same ``invoke``, so that they grade alike.
 from __future__ import annotations
 
 import inspect
+import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import InitVar, dataclass, field
 from multiprocessing.connection import Connection
@@ -128,6 +130,7 @@ class SandboxRunner(_Requests):
         self._worker: WorkerHandle | None = None
         self._ready: dict | None = None
         self._exit: int | None = None
+        self._scratch: list[str] = []  # each worker's folder: made here, removed when grading ends
         self._start(worker)
 
     def _readable(self) -> list[Path]:
@@ -159,7 +162,9 @@ class SandboxRunner(_Requests):
             "max_reply_bytes": self.config.max_reply_mb * 2**20,
             "limits": self.config.limits(),
             "support": str(self.support.file) if self.support.file else None,
+            "scratch": tempfile.mkdtemp(prefix="vizgen-student-"),
         }
+        self._scratch.append(settings["scratch"])
         functions = {name: self.submission.cells_for(name) for name in self.submission.functions}
         self._worker = worker or spawn_worker(self.warm_imports)
         self._worker.send.send_bytes(wire.encode({"settings": settings, "functions": functions}))
@@ -247,6 +252,9 @@ class SandboxRunner(_Requests):
 
     def close(self) -> None:
         self._stop()
+        for folder in self._scratch:  # what student code wrote goes with it
+            shutil.rmtree(folder, ignore_errors=True)
+        self._scratch.clear()
 
 
 def answer_call(namespace: dict, request: dict, paths: CoursePaths | None, support: Support | None = None) -> dict:

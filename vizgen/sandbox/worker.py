@@ -155,7 +155,8 @@ class ConfinedWorker:
 
     def __init__(self, conn: Connection, settings: dict, functions: dict[str, list]) -> None:
         self.conn, self.settings, self.functions = conn, settings, functions
-        self.scratch = tempfile.mkdtemp(prefix="vizgen-student-")
+        self.scratch = settings.get("scratch") or tempfile.mkdtemp(prefix="vizgen-student-")  # the grader removes it
+        os.makedirs(self.scratch, mode=0o700, exist_ok=True)
         self.paths = CoursePaths(Path(settings["root"])) if settings["root"] else None
         # the assignment's probes and models: trusted code, imported before confinement and student code
         self.support = load_support(Path(settings["support"]) if settings["support"] else None)
@@ -238,7 +239,7 @@ class ConfinedWorker:
         errors = _load(self.functions.get(function, []), namespace)
         reader.read()  # what loading printed is not the calls' output
         fn = namespace.get(function)
-        missing = None if callable(fn) else (
+        missing = None if callable(fn) and not errors else (  # a definition it needs failed: say which, not NameError
             f"{function} could not be loaded: {'; '.join(errors) or 'its cell does not define it'}: run that cell in "
             "Jupyter and fix the error (grading runs only the imports and definitions your function needs)")
         while True:

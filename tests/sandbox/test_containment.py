@@ -1,0 +1,142 @@
+"""The sandbox's walls, one by one: no new processes (seccomp), a PID namespace of its own with its own
+/proc, an allow-listed environment, a folder and a domain per function, and definitions loaded per function."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+import torch
+
+from helpers import solution_cell, write_notebook
+from vizgen.author.messages import FunctionUnavailable, StudentCodeError
+from vizgen.course.config import GradingConfig
+from vizgen.course.notebook import extract_submission
+from vizgen.sandbox import contain, environment, seccomp, wire
+from vizgen.sandbox.runners import SandboxRunner
+
+FAST = GradingConfig(call_timeout_s=10.0)
+
+
+def _child(body) -> int:
+    """Run ``body()`` in a forked child; its exit code (0 when it returned)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            body()
+            os._exit(0)
+        except BaseException:  # noqa: BLE001 - the exit code says it
+            os._exit(1)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+
+
+@pytest.mark.skipif(seccomp.prepare() is None, reason="no seccomp filter for this machine")
+def test_seccomp_refuses_processes_but_not_threads():
+    import threading
+
+    def body():
+        seccomp.prepare().apply()
+        done = []
+        thread = threading.Thread(target=lambda: done.append(1))
+        thread.start()
+        thread.join()
+        assert done == [1]
+        torch.set_num_threads(2)
+        assert float((torch.ones(300, 300) @ torch.ones(300, 300))[0, 0]) == 300.0
+        with pytest.raises(PermissionError):
+            os.fork()
+        with pytest.raises(PermissionError):
+            os.posix_spawn("/bin/true", ["true"], {})
+
+    assert _child(body) == 0
+
+
+def _named(name: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            if entry.isdigit() and open(f"/proc/{entry}/comm").read().strip() == name:
+                found.append(int(entry))
+        except OSError:
+            pass
+    return found
+
+
+@pytest.mark.skipif(not contain.available(), reason="no PID namespace here (neither root nor user namespaces)")
+def test_pid_namespace_hides_other_processes_and_takes_its_children_along():
+    import ctypes
+
+    grader, name = os.getpid(), f"vzstray{os.getpid() % 10000}"
+    read, write = os.pipe()
+
+    def body():
+        contain.enter()
+        visible = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+        assert visible == [1] and not os.path.exists(f"/proc/{grader}")
+        if os.fork() == 0:  # a straggler in a session of its own: killing a process group would miss it
+            os.setsid()
+            ctypes.CDLL(None).prctl(15, name.encode(), 0, 0, 0)  # PR_SET_NAME
+            os.write(write, b"x")
+            time.sleep(60)
+            os._exit(0)
+        assert os.read(read, 1) == b"x"
+
+    assert _child(body) == 0
+    os.close(write)
+    os.close(read)
+    deadline = time.monotonic() + 5
+    while _named(name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _named(name)  # it died with process 1 of its namespace
+
+
+def test_environment_is_an_allow_list(monkeypatch):
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp_secret")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    env = environment.minimal(home="/tmp/x")
+    assert "GITHUB_TOKEN" not in env and env["OMP_NUM_THREADS"] == "1" and env["HOME"] == "/tmp/x"
+
+
+def test_reserved_wire_tags_are_refused_in_student_data():
+    with pytest.raises(wire.NotPlainData, match="which grading reserves"):
+        wire.plain({"__tuple__": [1]}, "the return value")
+    assert wire.decode(wire.encode({"a": (1, 2)})) == {"a": (1, 2)}
+
+
+_CELLS = {
+    "shared": "import torch\n\nclass Boom:\n    raise RuntimeError('defined at load time')\n",
+    "uses_boom": "def uses_boom(x):\n    return Boom\n",
+    "innocent": "def innocent(x):\n    return x + 1\n",
+    "writer": "def writer(name):\n    open(name, 'w').write('note')\n    return 1\n",
+    "reader": "def reader(name):\n    return open(name).read()\n",
+    "parent": "import os\n\ndef parent():\n    return os.getppid()\n",
+}
+
+
+@pytest.fixture(scope="module")
+def runner(tmp_path_factory):
+    notebook = write_notebook(tmp_path_factory.mktemp("cells") / "n.ipynb",
+                              [solution_cell(k, v) for k, v in _CELLS.items()])
+    r = SandboxRunner(extract_submission(notebook), {}, None, [], FAST)
+    yield r
+    r.close()
+
+
+def test_definition_time_code_costs_only_the_functions_that_need_it(runner):
+    assert runner.call("innocent", 1).value == 2
+    with pytest.raises(FunctionUnavailable, match="RuntimeError: defined at load time"):
+        runner.call("uses_boom", 1)
+
+
+def test_each_function_writes_in_a_folder_of_its_own(runner):
+    assert runner.call("writer", "note.txt").value == 1
+    with pytest.raises(StudentCodeError, match="FileNotFoundError|PermissionError"):
+        runner.call("reader", "note.txt")  # its own folder holds no such file
+    with pytest.raises(StudentCodeError, match="PermissionError|denied|not allow"):
+        runner.call("reader", os.path.join("..", "writer", "note.txt"))  # and the writer's folder is closed to it
+
+
+def test_cpu_time_is_measured_outside_the_student_process(runner):
+    call = runner.call("innocent", torch.ones(3))
+    assert 0.0 <= call.cpu_seconds < 1.0

@@ -1,0 +1,76 @@
+"""The loop of one grading lane: each hand-in graded in turn, whatever its notebook holds.
+
+``grade_many`` starts the worker for the next submission while the current one is graded (with the
+current assignment's warm imports: the next one is most likely of the same assignment);
+``grade_handin`` turns a refused hand-in, or one whose grading fails in the grader, into a report
+with every check at zero and the reason, so that one notebook never stops the class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from vizgen.course.config import GradingConfig
+from vizgen.engine.results import GradeReport
+from vizgen.grade.discover import Handin
+from vizgen.sandbox.spawn import WorkerHandle, spawn_worker
+
+
+def _with_lookahead(handins: Iterable[Handin]):
+    """(handin, whether another may follow): known for a list; a stream (a lane's) is assumed to go on."""
+    if isinstance(handins, Sequence):
+        for index, handin in enumerate(handins):
+            yield handin, index + 1 < len(handins)
+    else:
+        for handin in handins:
+            yield handin, True
+
+
+def grade_handin(handin: Handin, hidden: bool, config: GradingConfig | None, worker: WorkerHandle) -> GradeReport:
+    """One hand-in's report, whatever the notebook holds: a refused hand-in, or one whose grading fails in
+    the grader, gets every check at zero with the reason, and the batch goes on."""
+    from vizgen.engine.submission import failed_report, grade_submission  # imports torch: after the first worker started
+
+    if handin.refused:
+        worker.stop()
+        return failed_report(handin.notebook, handin.assignment, hidden, handin.refused)
+    try:
+        return grade_submission(handin.notebook, handin.assignment, hidden=hidden, config=config, worker=worker)
+    except Exception as error:  # noqa: BLE001 - one notebook never stops the class
+        worker.stop()
+        return failed_report(handin.notebook, handin.assignment, hidden, (
+            f"grading this notebook failed ({type(error).__name__}: {str(error)[:300]}): it scores zero for now; "
+            "tell the course staff, who can regrade it with --force"))
+
+
+def grade_many(
+    handins: Iterable[Handin],
+    hidden: bool = False,
+    config: GradingConfig | None = None,
+    worker: WorkerHandle | None = None,
+    on_report: Callable[[Handin, GradeReport], None] | None = None,
+    spawn: Callable[[tuple[str, ...]], WorkerHandle] = spawn_worker,
+) -> list[GradeReport]:
+    """Grade each hand-in in turn; ``on_report`` is called as soon as each is graded.
+
+    ``spawn`` starts a worker: a fresh interpreter (``spawn.spawn_worker``) or a fork of a
+    batch's pre-fork server (``prefork.PreforkServer.spawn``).
+
+    The worker for the next submission starts while the current one is graded (with the
+    current assignment's warm imports: the next one is most likely of the same assignment).
+    """
+    reports = []
+    upcoming = worker
+    try:
+        for handin, more in _with_lookahead(handins):
+            current = upcoming or spawn(handin.assignment.warm_imports)
+            upcoming = spawn(handin.assignment.warm_imports) if more else None
+            report = grade_handin(handin, hidden, config, current)
+            report.student = handin.student
+            reports.append(report)
+            if on_report is not None:
+                on_report(handin, report)
+    finally:
+        if upcoming is not None:
+            upcoming.stop()
+    return reports
