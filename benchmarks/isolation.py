@@ -1,102 +1,152 @@
-"""What kernel confinement costs: `vizgen grade --hidden` with Landlock vs with the audit hooks alone.
+"""What the sandbox's walls cost, and whether grading stays as fast as a baseline commit's.
 
-Both variants fork one process per graded function; they differ only in the confinement the worker
-applies before student code runs (and the nested domain each function's process adds). Runs are
-interleaved (A, B, A, B, ...) so that the machine's drift hits both alike. It also times the
-confinement itself inside a process (the worker's ruleset, each function's nested domain), which
-the whole-command difference is too noisy to resolve on a shared machine; it exits 1 when that cost
-for a submission of ten functions exceeds the limit the README promises (50 ms).
+1. The walls themselves, timed inside processes (the whole-command difference is too noisy on a shared
+   machine to resolve them): the worker's Landlock ruleset, its PID namespace (``contain.enter``: one
+   fork and a ``/proc`` mount), and per graded function the nested domain (built and enforced) and the
+   seccomp filter. It exits 1 when they cost more than ``--limit-ms`` for a submission of ten functions.
+2. With ``--baseline REF``: `vizgen grade --hidden` on every assignment's solution, this tree against the
+   commit REF (checked out in a scratch worktree), interleaved (A, B, A, B, ...) so that the machine's
+   drift hits both alike; it exits 1 when a median is more than ``--slower`` (10%) above the baseline's.
 
-    .venv/bin/python benchmarks/isolation.py [--repeats 7] [--limit-ms 50]
+    .venv/bin/python benchmarks/isolation.py [--repeats 5] [--limit-ms 50] [--baseline 8a25ab4]
+
+Results go to benchmarks/isolation.json with the date, the CPU and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
+import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from vizgen.course.assignment import available, load_assignment  # noqa: E402
 from vizgen.course.config import CoursePaths  # noqa: E402
 from vizgen.sandbox import confine  # noqa: E402
-from vizgen.course.assignment import available, load_assignment  # noqa: E402
-
-
-def grade_once(notebook: Path, level: str) -> float:
-    vizgen = Path(sys.executable).with_name("vizgen")
-    start = time.perf_counter()
-    subprocess.run([str(vizgen), "grade", "--hidden", "--isolation", level, str(notebook)], cwd=ROOT, check=True,
-                   capture_output=True)
-    return time.perf_counter() - start
-
 
 _DIRECT = """
 import json, os, tempfile, time
 from pathlib import Path
 from vizgen.course.config import CoursePaths
-from vizgen.sandbox import confine, audit as sandbox
+from vizgen.sandbox import audit, confine, contain, seccomp
 paths = CoursePaths(Path(os.environ["VIZGEN_COURSE_ROOT"]))
+read, write = os.pipe()
 start = time.perf_counter()
+contain.enter(keep_fds=(read,))  # the caller waits in a shell: the rest runs as process 1 of the namespace
+contained = time.perf_counter() - start
+scratch = tempfile.mkdtemp()
 policy = confine.Policy(readable=confine.default_readable([str(paths.cache), str(paths.styles)]),
-                        scratch=tempfile.mkdtemp(), denied=tuple(sandbox.default_denied(paths.root)))
+                        scratch=scratch, denied=tuple(audit.default_denied(paths.root)))
+builds = []
+for k in range(5):  # as the worker builds them: one per graded function, the first one paying the imports
+    folder = os.path.join(scratch, f"f{k}")
+    os.makedirs(folder)
+    start = time.perf_counter()
+    nested = confine.function_ruleset(policy, folder)
+    builds.append(time.perf_counter() - start)
+build = sorted(builds)[len(builds) // 2]
+filter_ = seccomp.prepare()
+start = time.perf_counter()
 confine.confine("landlock", policy)
 worker = time.perf_counter() - start
-scope = confine.nested_signal_scope()
-read, write = os.pipe()
 if os.fork() == 0:
     start = time.perf_counter()
-    scope.restrict()
-    os.write(write, str(time.perf_counter() - start).encode())
+    nested.restrict()
+    restrict = time.perf_counter() - start
+    start = time.perf_counter()
+    filter_.apply()
+    applied = time.perf_counter() - start
+    os.write(write, json.dumps({"contain_ms": contained * 1000, "worker_ms": worker * 1000,
+                                "function_ruleset_ms": (build + restrict) * 1000, "seccomp_ms": applied * 1000}).encode())
     os._exit(0)
 os.wait()
-print(json.dumps({"worker_ms": worker * 1000, "per_function_ms": float(os.read(read, 64)) * 1000}))
 """
 
 
 def direct_cost() -> dict:
-    """The confinement's own cost, timed inside a process: the worker's ruleset, and each function's
-    nested domain (the whole-command A/B below is too noisy on a shared machine to see it)."""
-    done = subprocess.run([sys.executable, "-c", _DIRECT], capture_output=True, text=True, check=True,
-                          env={**__import__("os").environ, "VIZGEN_COURSE_ROOT": str(ROOT)})
-    return json.loads(done.stdout)
+    """The walls' own cost, timed inside processes."""
+    read, write = os.pipe()
+    code = _DIRECT.replace("read, write = os.pipe()", f"read, write = {read}, {write}")
+    subprocess.run([sys.executable, "-c", code], check=True, pass_fds=(read, write),
+                   env={**os.environ, "VIZGEN_COURSE_ROOT": str(ROOT)})
+    os.close(write)
+    data = os.read(read, 4096)
+    os.close(read)
+    return json.loads(data)
+
+
+def _baseline_tree(ref: str) -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="vizgen-baseline-")) / "tree"
+    subprocess.run(["git", "worktree", "add", "--detach", str(folder), ref], cwd=ROOT, check=True, capture_output=True)
+    for part in ("cache", "styles"):
+        target = folder / "datasets" / part
+        if not target.exists():
+            target.symlink_to(ROOT / "datasets" / part)
+    return folder
+
+
+def grade_once(tree: Path, notebook: Path) -> float:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    env.pop("VIZGEN_COURSE_ROOT", None)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "vizgen.cli", "grade", "--hidden", str(notebook)], cwd=tree, env=env,
+                   check=True, capture_output=True)
+    return time.perf_counter() - start
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--limit-ms", type=float, default=50.0)
+    parser.add_argument("--baseline", help="a commit to compare whole-command grading times with")
+    parser.add_argument("--slower", type=float, default=0.10, help="the allowed slowdown against the baseline")
     args = parser.parse_args()
-    if not confine.plan().kernel or confine.plan().level != "landlock":
-        print(f"no Landlock here ({confine.plan().describe()}): nothing to compare")
+    if confine.plan().level != "landlock":
+        print(f"no Landlock here ({confine.plan().describe()}): nothing to time")
         return 0
+    results: dict = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                     "cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
+                     "load_before": os.getloadavg()}
     direct = direct_cost()
-    print(f"confining the worker: {direct['worker_ms']:.1f} ms; each function's nested domain: "
-          f"{direct['per_function_ms']:.2f} ms")
-    results: dict = {"direct": direct}
-    for name in available(CoursePaths(ROOT)):
-        notebook = load_assignment(CoursePaths(ROOT), name).solution_notebook
-        grade_once(notebook, "landlock")  # warm the file cache
-        runs: dict[str, list[float]] = {"landlock": [], "audit-hooks": []}
-        for _ in range(args.repeats):
-            for level in runs:
-                runs[level].append(grade_once(notebook, level))
-        medians = {level: statistics.median(times) for level, times in runs.items()}
-        paired = statistics.median(a - b for a, b in zip(runs["landlock"], runs["audit-hooks"]))
-        results[name] = {"median_s": medians, "paired_cost_ms": paired * 1000, "runs_s": runs}
-        print(f"{name}: landlock {medians['landlock']:.2f} s, audit hooks only {medians['audit-hooks']:.2f} s, "
-              f"confinement costs {paired * 1000:+.0f} ms (median of paired differences)")
+    results["direct"] = direct
+    per_submission = direct["contain_ms"] + direct["worker_ms"] + 10 * (direct["function_ruleset_ms"] + direct["seccomp_ms"])
+    print(f"PID namespace {direct['contain_ms']:.1f} ms; worker's Landlock {direct['worker_ms']:.1f} ms; per function: "
+          f"nested domain {direct['function_ruleset_ms']:.2f} ms, seccomp {direct['seccomp_ms']:.3f} ms; "
+          f"a ten-function submission {per_submission:.1f} ms (limit {args.limit_ms:.0f} ms)")
+    failed = per_submission > args.limit_ms
+    if args.baseline:
+        baseline = _baseline_tree(args.baseline)
+        try:
+            for name in available(CoursePaths(ROOT)):
+                notebook = load_assignment(CoursePaths(ROOT), name).solution_notebook.relative_to(ROOT)
+                trees = {"this tree": ROOT, args.baseline: baseline}
+                for tree in trees.values():
+                    grade_once(tree, notebook)  # warm the file cache
+                runs: dict[str, list[float]] = {label: [] for label in trees}
+                for _ in range(args.repeats):
+                    for label, tree in trees.items():
+                        runs[label].append(grade_once(tree, notebook))
+                medians = {label: statistics.median(times) for label, times in runs.items()}
+                ratio = medians["this tree"] / medians[args.baseline]
+                results[name] = {"median_s": medians, "ratio": ratio, "runs_s": runs}
+                print(f"{name}: {medians['this tree']:.2f} s against {medians[args.baseline]:.2f} s at "
+                      f"{args.baseline} ({ratio:.2f}x)")
+                failed |= ratio > 1 + args.slower
+        finally:
+            subprocess.run(["git", "worktree", "remove", "--force", str(baseline)], cwd=ROOT, capture_output=True)
+    results["load_after"] = os.getloadavg()
     (ROOT / "benchmarks" / "isolation.json").write_text(json.dumps(results, indent=2) + "\n")
-    worst = direct["worker_ms"] + 10 * direct["per_function_ms"]  # a submission of ten graded functions
-    if worst > args.limit_ms:
-        print(f"confinement costs {worst:.0f} ms > {args.limit_ms:.0f} ms")
-        return 1
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -140,3 +140,48 @@ def test_each_function_writes_in_a_folder_of_its_own(runner):
 def test_cpu_time_is_measured_outside_the_student_process(runner):
     call = runner.call("innocent", torch.ones(3))
     assert 0.0 <= call.cpu_seconds < 1.0
+
+
+_GRADIENTS = {
+    "honest": "import torch\n\ndef honest(x, w):\n    return (w * x ** 2).sum() + torch.randn(()) * 0\n",
+    "listed": "def listed(feats, w):\n    return sum((f ** 2).sum() for f in feats) * w\n",
+    "noisy": "import torch\n\ndef noisy(mu, logvar):\n    return (mu + torch.randn_like(mu) * (0.5 * logvar).exp()).sum()\n",
+    "liar": ("import torch\n\ndef liar(x, w):  # computes w * x ** 3, reports the gradient of w * x ** 2\n"
+             "    torch.autograd.grad = lambda out, inputs, **k: tuple(2 * w * t.detach() for t in inputs)\n"
+             "    return (w * x ** 3).sum()\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def differentiating(tmp_path_factory):
+    notebook = write_notebook(tmp_path_factory.mktemp("grads") / "n.ipynb",
+                              [solution_cell(k, v) for k, v in _GRADIENTS.items()])
+    r = SandboxRunner(extract_submission(notebook), {}, None, [], FAST)
+    yield r
+    r.close()
+
+
+def test_verified_gradients_of_an_honest_function_agree(differentiating):
+    from vizgen.author import expect_gradients
+
+    x = torch.randn(5, dtype=torch.float64).requires_grad_()
+    call = differentiating.differentiate("honest", x, 1.5, wrt=(0,), verify=True)
+    assert torch.allclose(call.gradients["x"], 3.0 * x.detach())
+    expect_gradients(call, "honest", "use torch operations")
+    feats = [torch.randn(2, 3).requires_grad_(), torch.randn(4).requires_grad_()]
+    call = differentiating.differentiate("listed", feats, 2.0, wrt=(0,), verify=True)
+    assert [g.shape for g in call.gradients["feats"]] == [(2, 3), (4,)]
+    expect_gradients(call, "listed", "use torch operations")
+    mu, logvar = torch.zeros(3).requires_grad_(), torch.zeros(3).requires_grad_()
+    expect_gradients(differentiating.differentiate("noisy", mu, logvar, wrt=(0, 1), verify=True), "noisy",
+                     "same seed, same noise")
+
+
+def test_gradients_reported_by_a_patched_autograd_are_caught(differentiating):
+    from vizgen.author import CheckFailure, expect_gradients
+
+    x = torch.randn(5).requires_grad_()
+    call = differentiating.differentiate("liar", x, 1.5, wrt=(0,), verify=True)
+    assert torch.allclose(call.gradients["x"], 3.0 * x.detach())  # the lie got through (3 x, not 4.5 x^2)...
+    with pytest.raises(CheckFailure, match="does not match how its value changes"):  # ...and is caught
+        expect_gradients(call, "liar", "compute the value with torch operations")

@@ -100,3 +100,10 @@ def test_no_package_holds_more_than_twelve_modules():
         if len(modules) > 12:
             crowded[str(folder.relative_to(ROOT))] = len(modules)
     assert not crowded, crowded
+
+
+def test_topic_modules_borrow_nothing_from_each_other():
+    """General helpers live in the library; a topic module imports no other topic module."""
+    borrowed = [f"{m} imports {t}" for m, targets in GRAPH.items() if m.startswith("vizgen.topics.")
+                for t in targets if t.startswith("vizgen.topics.") and t != m]
+    assert not borrowed, borrowed

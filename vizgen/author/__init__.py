@@ -14,7 +14,7 @@ from vizgen.author.call import Call
 from vizgen.author.cases import ReferenceCase, StoredCase
 from vizgen.author.checks import check
 from vizgen.author.expect import (effects_of, expect_array, expect_classified_as, expect_clean_model, expect_close,
-                                  expect_device, expect_dtype, expect_finite, expect_hooks_removed_on_error,
+                                  expect_device, expect_dtype, expect_finite, expect_gradients, expect_hooks_removed_on_error,
                                   expect_input_unchanged, expect_iou, expect_loss, expect_module, expect_shape,
                                   expect_tensor, fail)
 from vizgen.author.inputs import photo, photo_batch, random_images
@@ -28,7 +28,7 @@ __all__ = [
     "Alternative", "Call", "Forgery", "CheckFailure", "Mistake", "ModelSpec", "ReferenceCase", "StoredCase", "StudentCodeError",
     "Support", "assignment_judge", "assignment_probes", "check", "effects_of", "expect_array", "expect_case",
     "expect_classified_as", "expect_clean_model", "expect_close", "expect_device", "expect_dtype", "expect_finite",
-    "expect_hooks_removed_on_error", "expect_input_unchanged", "expect_iou", "expect_loss", "expect_match",
+    "expect_gradients", "expect_hooks_removed_on_error", "expect_input_unchanged", "expect_iou", "expect_loss", "expect_match",
     "expect_module", "expect_shape", "expect_tensor", "fail", "photo", "photo_batch", "random_images",
     "reproduced_mistake", "reproduces",
 ]

@@ -20,3 +20,4 @@ class Call:
     params: list[str] = field(default_factory=list)  # the function's parameter names
     gradients: dict[str, Any] = field(default_factory=dict)  # d result / d argument, by name (``differentiate``)
     cpu_seconds: float = 0.0  # CPU time of the call, measured outside the student's process where it can be
+    gradient_check: dict[str, float] = field(default_factory=dict)  # differentiate(verify=True): reported vs measured

@@ -168,6 +168,20 @@ def expect_input_unchanged(call: Call, name: str) -> None:
         )
 
 
+def expect_gradients(call: Call, name: str, hint: str) -> None:
+    """The gradients a ``differentiate(..., verify=True)`` call reported agree with how the function's value
+    changes along a random direction (central differences, same random seed): a gradient the function does
+    not have, or a value cut off from its inputs (.detach(), .item(), NumPy), fails with ``hint``."""
+    if "directions" not in call.gradient_check:
+        raise CourseLayoutError(f"the check asks whether {call.function}'s gradients agree with its values, but the "
+                                "call was not made with differentiate(..., verify=True)")
+    for check in call.gradient_check["directions"]:  # a random direction, and the reported gradient's own
+        reported, measured = check["reported"], check["measured"]
+        if abs(reported - measured) > 0.05 * max(abs(reported), abs(measured)) + check["noise"] + 1e-9:
+            raise CheckFailure(f"{name}'s gradient does not match how its value changes: along a direction the value "
+                               f"changes at a rate of {measured:.4g}, while its gradient gives {reported:.4g}: {hint}.")
+
+
 def expect_module(summary: dict, name: str, output_shape: Sequence[int] | None = None,
                   parameters: int | None = None, layers: Sequence[str] | None = None,
                   layers_hint: str = "follow the architecture in the notebook, in order") -> None:

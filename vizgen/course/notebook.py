@@ -65,18 +65,25 @@ def bound_names(node: ast.stmt) -> list[str]:
 
 def needed_nodes(sub: Submission, function: str) -> list[tuple[str, ast.stmt]]:
     """(cell filename, statement) of every top-level statement ``function`` reaches by name, transitively
-    (helpers, classes, constants, imports; a name bound twice resolves to its last binding, as in the
-    kernel), in notebook order; star imports are always kept."""
+    (helpers, classes, constants, imports), in notebook order. A definition bound twice resolves to its
+    last binding, as in the kernel; every import of a needed name is kept, so that a cell that uses the
+    name before a later cell imports it again still finds it. Star imports are always kept."""
     nodes = sub.statements()
-    top = {name: (filename, node) for filename, node in nodes for name in bound_names(node)}
+    last: dict[str, tuple[str, ast.stmt]] = {}
+    imports: dict[str, list[ast.stmt]] = {}
+    for filename, node in nodes:
+        for name in bound_names(node):
+            last[name] = (filename, node)
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                imports.setdefault(name, []).append(node)
     seen: set[int] = {id(n) for _, n in nodes if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)}
     pending = [function]
     while pending:
-        entry = top.get(pending.pop())
-        if entry is None or id(entry[1]) in seen:
-            continue
-        seen.add(id(entry[1]))
-        pending += [n.id for n in ast.walk(entry[1]) if isinstance(n, ast.Name)]
+        name = pending.pop()
+        for node in [last[name][1]] + imports.get(name, []) if name in last else []:
+            if id(node) not in seen:
+                seen.add(id(node))
+                pending += [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
     return [(filename, node) for filename, node in nodes if id(node) in seen]
 
 

@@ -33,8 +33,8 @@ class Student:
     def probe(self, probe: str, function: str, *args, **kwargs):
         return self._runner.probe(probe, function, *args, **kwargs)
 
-    def differentiate(self, function: str, *args, wrt: tuple = (), **kwargs):
-        return self._runner.differentiate(function, *args, wrt=wrt, **kwargs)
+    def differentiate(self, function: str, *args, wrt: tuple = (), verify: bool = False, **kwargs):
+        return self._runner.differentiate(function, *args, wrt=wrt, verify=verify, **kwargs)
 
     def __getattr__(self, function: str):
         if function.startswith("_"):

@@ -133,7 +133,8 @@ def default_readable(extra: list[str]) -> tuple[str, ...]:
 
 def safe_readable(readable: tuple[str, ...], denied: tuple[str, ...]) -> tuple[str, ...]:
     """Drop every readable entry that contains a denied folder (granting it would grant the secret)."""
-    return tuple(r for r in readable if not any(_inside(os.path.realpath(d), r) for d in denied))
+    secrets = [os.path.realpath(d) for d in denied]
+    return tuple(r for r in readable if not any(_inside(secret, r) for secret in secrets))
 
 
 def confine(level: str, policy: Policy) -> None:
@@ -173,7 +174,8 @@ def function_ruleset(policy: Policy, folder: str):
     ctypes); None where Landlock is missing."""
     if landlock_abi() < 1:
         return None
-    return landlock_ruleset(Policy(policy.readable, folder, policy.denied, policy.devices))
+    readable = safe_readable(policy.readable, policy.denied)  # filtered once here; the folder is inside scratch
+    return landlock_ruleset(Policy(readable, folder, (), policy.devices))
 
 
 def _drop_uid(policy: Policy) -> None:

@@ -103,15 +103,43 @@ def materialize(value: Any, models: dict, device: str, paths: CoursePaths | None
     return value
 
 
+def _leaves(value: Any) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value] if value.requires_grad else []
+    return [t for t in value if isinstance(t, torch.Tensor) and t.requires_grad] if isinstance(value, (list, tuple)) else []
+
+
 def _gradients(value: Any, inputs: dict) -> dict:
-    """d value / d input for each named input (zeros where none flows), or why there are none."""
+    """d value / d input for each named input, a tensor or a list of tensors (zeros where none flows; None for a
+    list's items that require no grad), or why there are none."""
     if not isinstance(value, torch.Tensor) or value.numel() != 1 or not value.requires_grad:
         return {"why": "the value is not a scalar tensor with a gradient graph"}
-    grads = torch.autograd.grad(value.sum(), list(inputs.values()), allow_unused=True)
-    return {str(k): (g if g is not None else torch.zeros_like(x)).detach() for (k, x), g in zip(inputs.items(), grads)}
+    leaves = [leaf for x in inputs.values() for leaf in _leaves(x)]
+    found = iter(torch.autograd.grad(value.sum(), leaves, allow_unused=True) if leaves else ())
+    out = {}
+    for key, x in inputs.items():
+        items = [x] if isinstance(x, torch.Tensor) else list(x)
+        grads = []
+        for item in items:
+            if isinstance(item, torch.Tensor) and item.requires_grad:
+                g = next(found)
+                grads.append((g if g is not None else torch.zeros_like(item)).detach())
+            else:
+                grads.append(None)
+        out[str(key)] = grads[0] if isinstance(x, torch.Tensor) else grads
+    return out
 
 
-def invoke(fn: Callable, args: list, kwargs: dict, gradients: list | None = None) -> dict:
+def _seed_everything(seed: int) -> None:
+    """The process's random streams, seeded: a call repeated with the same seed draws the same noise."""
+    import random
+
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    random.seed(seed)
+
+
+def invoke(fn: Callable, args: list, kwargs: dict, gradients: list | None = None, seed: int | None = None) -> dict:
     """Run ``fn(*args, **kwargs)``; return {result, args_after, effects, error, seconds} as plain data,
     and, when ``gradients`` names arguments (positions or keywords), "gradients": the gradient of the
     scalar result with respect to each of them: the student's function's own derivative on the
@@ -123,10 +151,12 @@ def invoke(fn: Callable, args: list, kwargs: dict, gradients: list | None = None
     named = list(enumerate(args)) + list(kwargs.items())
     models = {k: (v, _model_state(v)) for k, v in named if isinstance(v, nn.Module)}
     arrays = {k: (_snapshot(v), v) for k, v in named if isinstance(v, (torch.Tensor, np.ndarray))}
-    wrt = {k: v for k, v in named if k in (gradients or []) and isinstance(v, torch.Tensor) and v.requires_grad}
+    wrt = {k: v for k, v in named if k in (gradients or []) and _leaves(v)}
     start = time.perf_counter()
     outcome: dict[str, Any] = {"result": None, "error": None}
     try:
+        if seed is not None:
+            _seed_everything(seed)
         value = fn(*args, **kwargs)
         if gradients:
             outcome["gradients"] = _gradients(value, wrt)
@@ -143,11 +173,11 @@ def invoke(fn: Callable, args: list, kwargs: dict, gradients: list | None = None
 
 
 def run_request(fn: Callable, probe: str | None, args: list, kwargs: dict, device: str, paths: CoursePaths | None,
-                support: Support, gradients: list | None = None) -> dict:
+                support: Support, gradients: list | None = None, seed: int | None = None) -> dict:
     """One call as every runner makes it: private copies of the arguments (models built from their
     specs, on ``device``), the probe ``support.probes[probe]`` wrapped around ``fn`` when one is named
     (code that runs beside the student's and only records), then ``invoke``."""
     models: dict = {}
     target = functools.partial(support.probes[probe], fn) if probe else fn
     return invoke(target, materialize(args, models, device, paths, support),
-                  materialize(kwargs, models, device, paths, support), gradients)
+                  materialize(kwargs, models, device, paths, support), gradients, seed)

@@ -10,6 +10,7 @@ call through the same ``invoke``, so that they grade alike.
 from __future__ import annotations
 
 import inspect
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -91,14 +92,77 @@ class _Requests:
                              "(or register it in the assignment's probes module).")
         return self._request(function, probe, list(args), kwargs, "cpu", None)
 
-    def differentiate(self, function: str, *args: Any, wrt: tuple = (), **kwargs: Any) -> Call:
+    def differentiate(self, function: str, *args: Any, wrt: tuple = (), verify: bool = False, **kwargs: Any) -> Call:
         """Call ``function`` and return, in ``Call.gradients``, the gradient of its scalar result with respect
-        to the arguments ``wrt`` names (positions or keywords; send those tensors with requires_grad)."""
-        return self._request(function, None, list(args), kwargs, "cpu", list(wrt))
+        to the arguments ``wrt`` names (positions or keywords; send those tensors with requires_grad).
+
+        The gradients are computed in the student's process, which could report others than its function
+        has. ``verify`` checks them against the function's values: two more calls, with the same random
+        seed, at the arguments moved by +-eps along a random direction, give the directional derivative
+        by central differences; ``Call.gradient_check`` holds it beside the one the reported gradients
+        give (``expect_gradients`` judges them)."""
+        if not verify:
+            return self._request(function, None, list(args), kwargs, "cpu", list(wrt))
+        seed = secrets.randbelow(2**31)
+        call = self._request(function, None, list(args), kwargs, "cpu", list(wrt), seed)
+        generator = torch.Generator().manual_seed(seed)
+        moved = {key: _differentiable(args, kwargs, key) for key in wrt}  # key -> [tensor or None, ...]
+        reported_grads = {}
+        for key in wrt:
+            name = call.params[key] if isinstance(key, int) and key < len(call.params) else str(key)
+            grads = call.gradients.get(name)
+            grads = [grads] if isinstance(grads, torch.Tensor) else list(grads or [])
+            reported_grads[key] = [g if isinstance(g, torch.Tensor) else None for g in grads] + [None] * len(moved[key])
+        random_direction = {k: [torch.randn(t.shape, generator=generator, dtype=t.dtype) if t is not None else None
+                                for t in ts] for k, ts in moved.items()}
+        along_gradient = {k: [g.to(t.dtype) if t is not None and g is not None and g.shape == t.shape else None
+                              for t, g in zip(ts, reported_grads[k])] for k, ts in moved.items()}
+        eps = 1e-3 * max(1.0, *(float(t.detach().abs().max()) for ts in moved.values() for t in ts if t is not None))
+        checks = []
+        for direction in (random_direction, along_gradient):  # a random one, and the reported gradient's own
+            norm = sum(float(d.double().pow(2).sum()) for ds in direction.values() for d in ds if d is not None) ** 0.5
+            if norm == 0:
+                continue
+            direction = {k: [d / norm if d is not None else None for d in ds] for k, ds in direction.items()}
+            values = [self._shifted_value(function, args, kwargs, moved, direction, sign * eps, seed) for sign in (1, -1)]
+            reported = sum(float((g.double() * d.double()).sum()) for k in wrt
+                           for g, d in zip(reported_grads[k], direction[k]) if g is not None and d is not None)
+            checks.append({"reported": reported, "measured": (values[0] - values[1]) / (2 * eps),
+                           "noise": 1e-6 * (abs(values[0]) + abs(values[1])) / eps})
+        call.gradient_check = {"directions": checks}
+        return call
+
+    def _shifted_value(self, function: str, args: list, kwargs: dict, moved: dict, direction: dict, step: float,
+                       seed: int) -> float:
+        """The function's value with the ``moved`` tensors shifted by ``step`` along ``direction`` (same seed)."""
+        shifted_args, shifted_kwargs = list(args), dict(kwargs)
+        for key, tensors in moved.items():
+            shifted = [t if t is None or d is None else (t.detach() + step * d).requires_grad_(t.requires_grad)
+                       for t, d in zip(tensors, direction[key])]
+            original = args[key] if isinstance(key, int) else kwargs[key]
+            shifted = shifted[0] if isinstance(original, torch.Tensor) else type(original)(
+                s if s is not None else o for s, o in zip(shifted, original))
+            if isinstance(key, int):
+                shifted_args[key] = shifted
+            else:
+                shifted_kwargs[key] = shifted
+        value = self._request(function, None, shifted_args, shifted_kwargs, "cpu", None, seed).value
+        return float(torch.as_tensor(value).detach().double())
 
     def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str,
-                 gradients: list | None) -> Call:
+                 gradients: list | None, seed: int | None = None) -> Call:
         raise NotImplementedError
+
+
+def _differentiable(args: list, kwargs: dict, key: int | str) -> list:
+    """The tensors of argument ``key`` (a tensor, or a list or tuple of them) that the gradient is taken for;
+    None in place of a list's items that require no grad."""
+    value = args[key] if isinstance(key, int) else kwargs[key]
+    items = [value] if isinstance(value, torch.Tensor) else list(value) if isinstance(value, (list, tuple)) else []
+    found = [t if isinstance(t, torch.Tensor) and t.requires_grad else None for t in items]
+    if not any(t is not None for t in found):
+        raise TypeError(f"differentiate(wrt=...) names {key!r}: send a tensor (or a list of tensors) with requires_grad")
+    return found
 
 
 def _check_signature(function: str, params: list[str], expected: dict[str, list[str]]) -> None:
@@ -203,7 +267,7 @@ class SandboxRunner(_Requests):
         return self._ready
 
     def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str,
-                 gradients: list | None) -> Call:
+                 gradients: list | None, seed: int | None = None) -> Call:
         info = self.submission.functions.get(function)
         if function in self.broken:
             raise messages.FunctionUnavailable(self.broken[function])
@@ -219,7 +283,7 @@ class SandboxRunner(_Requests):
         if ready.get("failed"):
             raise messages.FunctionUnavailable(f"{function} could not be run: {ready['failed']}; grade again")
         request = {"function": function, "probe": probe, "args": args, "kwargs": kwargs, "device": device,
-                   "gradients": gradients}
+                   "gradients": gradients, "seed": seed}
         self._worker.send.send_bytes(wire.encode(request))
         header = self._receive(self.config.call_timeout_s + self._GRACE_S)
         if header is None:  # the worker itself hung or died: it is restarted for the next call
@@ -271,7 +335,7 @@ def answer_call(namespace: dict, request: dict, paths: CoursePaths | None, suppo
     support = support or load_support(Path(request["support"]) if request.get("support") else None)
     start = time.process_time()
     outcome = run_request(fn, request["probe"], request["args"], request["kwargs"], request["device"], paths, support,
-                          request.get("gradients"))
+                          request.get("gradients"), request.get("seed"))
     return {"outcome": outcome, "params": [] if request["probe"] else params, "cpu_seconds": time.process_time() - start}
 
 
@@ -297,9 +361,9 @@ class InProcessRunner(_Requests):
     support: Support = field(default_factory=engine_support)
 
     def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str,
-                 gradients: list | None) -> Call:
+                 gradients: list | None, seed: int | None = None) -> Call:
         request = {"function": function, "probe": probe, "args": args, "kwargs": kwargs, "device": device,
-                   "expected": self.expected.get(function), "gradients": gradients}
+                   "expected": self.expected.get(function), "gradients": gradients, "seed": seed}
         return reply_to_call(function, request, answer_call(self.namespace, request, self.paths, self.support))
 
     def close(self) -> None:
@@ -323,9 +387,9 @@ class KernelRunner(_Requests):
             return None
 
     def _request(self, function: str, probe: str | None, args: list, kwargs: dict, device: str,
-                 gradients: list | None) -> Call:
+                 gradients: list | None, seed: int | None = None) -> Call:
         request = {"function": function, "probe": probe, "args": args, "kwargs": kwargs, "device": device,
-                   "expected": self.expected.get(function), "gradients": gradients,
+                   "expected": self.expected.get(function), "gradients": gradients, "seed": seed,
                    "support": str(self.support.file) if self.support.file else None}  # the kernel can read it
         before = self._cpu()
         self.conn.send_bytes(wire.encode({"call": request}))

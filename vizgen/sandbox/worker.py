@@ -179,16 +179,15 @@ class ConfinedWorker:
             torch.cuda.init()
         self.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)  # no other process of this uid may read this one's memory
         level = self.settings["isolation"]
-        policy = confine.Policy(
-            readable=confine.default_readable(self.settings["readable"]),
-            scratch=self.scratch,
-            denied=tuple(self.settings["denied"]),
-        )
+        denied = tuple(self.settings["denied"])
+        readable = confine.safe_readable(confine.default_readable(self.settings["readable"]), denied)
+        policy = confine.Policy(readable=readable, scratch=self.scratch, denied=denied)
+        nested = confine.Policy(readable=readable, scratch=self.scratch, denied=())  # already safe: not filtered again
         for function in self.functions:
             folder = os.path.join(self.scratch, _folder_name(function))
             os.makedirs(folder, exist_ok=True)
             if level == "landlock":
-                self.rulesets[function] = confine.function_ruleset(policy, folder)
+                self.rulesets[function] = confine.function_ruleset(nested, folder)
         error = ""
         try:
             confine.confine(level, policy)
@@ -251,7 +250,7 @@ class ConfinedWorker:
                 conn.send_bytes(encode({"load_error": missing}))
                 continue
             outcome = run_request(fn, request["probe"], request["args"], request["kwargs"], request["device"],
-                                  self.paths, self.support, request.get("gradients"))
+                                  self.paths, self.support, request.get("gradients"), request.get("seed"))
             sys.stdout.flush()
             sys.stderr.flush()
             outcome["output"] = reader.read()[-self.settings["max_output_chars"]:]
