@@ -1,118 +1,75 @@
-"""The variational autoencoder assignment's support module: its probes and the named mistakes.
+"""What runs beside the student's code in the VAE assignment: two recording probes, a tiny model and inputs.
 
-Probes run next to the student's functions (registered by ``SUPPORT`` below) and
-return plain summaries: a VAE's method shapes, the gradients that reach ``mu`` and ``logvar``
-through ``reparametrize``, importance-weighted estimates on a tiny model whose likelihood has a
-closed form, and a tiny VAE's outputs before and after training on the student's loss.  ``vae_loss_candidates`` recomputes the usual wrong negative ELBOs so
-that a wrong value names its likely bug.
+This module is imported in the process of each graded function, before the student's code, and it
+ships to students with the public checks: it computes no correct answer, no mistake and no verdict.
+Its probes call the student's function once on inputs the grader chose and return raw material:
 
-The negative ELBO (Kingma and Welling 2014, "Auto-Encoding Variational Bayes", ICLR, eq. 10 with a
-Bernoulli decoder and the Gaussian KL of their Appendix B):
-    -ELBO(x) = sum_pixels BCE(logits, x) + 1/2 sum_latent (mu^2 + exp(logvar) - 1 - logvar).
+- ``vae_summary`` builds the student's ``VAE`` and runs one of its methods (``encode``, ``decode`` or
+  ``forward``) on the grader's input: the layers, the parameter count and the method's raw output.
+  One method per call, so no student code runs after what it returned was recorded.
+- ``iw_estimate`` calls the student's ``importance_weighted_nll`` once on a ``TinyVAE`` built from the
+  grader's tensors: the estimate and the model's state after the call. The grader runs the loop over
+  k and repeats itself (``judge.iw_estimates``), one call at a time.
+
+Everything that judges these records (shapes, signs, the exact -log p(x), the negative ELBO, the
+training loop on the student's loss, PCA) is in ``judge.py`` or in the stored public references.
 """
 
 from __future__ import annotations
 
 from typing import Callable
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from vizgen.author.probes import describe_layer
 from vizgen.author.support import Support
-
 
 VAE_LOSS_FORMULA = ("F.binary_cross_entropy_with_logits(logits, x, reduction='sum') "
                     "- 0.5 * torch.sum(1 + logvar - mu ** 2 - logvar.exp()), divided by the batch size")
+PCA_FORMULA = "mean + (X - mean) @ V_k @ V_k.T, with V_k the first k rows of Vh (torch.linalg.svd of X - mean), transposed"
+VAE_METHODS = ("encode", "decode", "forward")
 
 
-def _bce(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Per-image BCE summed over pixels ``(N,)``, stable for any logit (the -log p(x|z) of a Bernoulli decoder)."""
-    return F.binary_cross_entropy_with_logits(logits.double(), x.double(), reduction="none").sum(dim=1)
+def _raw(output) -> object:
+    """What a method returned, as plain data: tensors detached, tuples kept, anything else by its type's name."""
+    if isinstance(output, torch.Tensor):
+        return output.detach().clone()
+    if isinstance(output, (tuple, list)):
+        return tuple(_raw(o) for o in output)
+    return {"type": type(output).__name__}
 
 
-def _kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Per-image KL(N(mu, exp(logvar)) || N(0, I)) summed over latent dimensions ``(N,)`` (Kingma and Welling 2014, App. B)."""
-    mu, logvar = mu.double(), logvar.double()
-    return 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(dim=1)
-
-
-def true_negative_elbo(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> float:
-    """The negative ELBO in nats per image (float64), the grader's own: BCE over pixels + KL, batch mean."""
-    return (_bce(logits, x) + _kl(mu, logvar)).mean().item()
-
-
-def vae_loss_candidates(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> dict[str, float]:
-    """The correct negative ELBO first, then the values of the usual mistakes on the same inputs."""
-    logits, x, mu, logvar = (t.double() for t in (logits, x, mu, logvar))
-    bce, kl = _bce(logits, x), _kl(mu, logvar)
-    probs = torch.sigmoid(logits)
-    kl_sum = 0.5 * (mu**2 + logvar.exp() - 1 - logvar)  # (N, D)
-    return {
-        "correct": (bce + kl).mean().item(),
-        "the logits were passed through a sigmoid before the loss on logits (probabilities passed as logits)": (
-            _bce(probs, x) + kl).mean().item(),
-        "the logits were treated as probabilities (use binary_cross_entropy_with_logits, not binary_cross_entropy)": (
-            F.binary_cross_entropy(logits.clamp(0, 1), x, reduction="none").sum(dim=1) + kl).mean().item(),
-        "the reconstruction term is a mean over pixels instead of a sum over the 784 pixels": (
-            bce / x.shape[1] + kl).mean().item(),
-        "the KL term is a mean over latent dimensions instead of a sum": (bce + kl_sum.mean(dim=1)).mean().item(),
-        "the KL term has the wrong sign (the ELBO subtracts the KL; the loss adds it)": (bce - kl).mean().item(),
-        "the KL term lacks its factor 1/2": (bce + 2 * kl).mean().item(),
-        "exp(logvar) was used as the standard deviation (it is the variance; sigma = exp(logvar / 2))": (
-            bce + 0.5 * (mu**2 + (2 * logvar).exp() - 1 - 2 * logvar).sum(dim=1)).mean().item(),
-        "the KL term is missing": bce.mean().item(),
-        "the loss is a sum over the batch instead of a mean": (bce + kl).sum().item(),
-        "the loss is a mean over every pixel and latent value": (
-            F.binary_cross_entropy_with_logits(logits, x) + kl_sum.mean()).item(),
-    }
-
-
-def vae_summary(build: Callable, *args, batch: int = 3, **kwargs) -> dict:
-    """``module_summary`` of ``build(*args)`` plus the shapes of ``encode``, ``decode`` and ``forward``
-    on a seeded batch, and the decoder's smallest output (a logit can be negative, a probability not)."""
-    from vizgen.author.probes import module_summary  # probes.py registers this module's probes: import late
-
-    summary = module_summary(build, *args, **kwargs)
-    summary.update({"encode": (), "decode": (), "forward": (), "decode_min": float("nan"), "error": ""})
-    if not summary["is_module"]:
-        return summary
+def vae_summary(build: Callable, *args, method: str = "", inputs: torch.Tensor | None = None, **kwargs) -> dict:
+    """Build ``build(*args, **kwargs)`` (the student's VAE) and record its leaf layers and parameter count,
+    then, when ``method`` names one, call it once on ``inputs`` (under no_grad) and record its raw output
+    (or the error it raised). Nothing is judged here."""
+    if method and method not in VAE_METHODS:
+        raise ValueError(f"method must be one of {VAE_METHODS}, not {method!r}")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         model = build(*args, **kwargs)
-        pixels = args[0] if args else kwargs.get("input_size", 784)  # the constructor's input_size
-        x = torch.bernoulli(torch.full((batch, pixels), 0.3))  # (B, input_size)
-        try:
-            with torch.no_grad():
-                mu, logvar = model.encode(x)  # (B, D) each
-                summary["encode"] = (tuple(mu.shape), tuple(logvar.shape))
-                logits = model.decode(torch.randn(batch, mu.shape[1]) * 3)  # (B, 784)
-                summary["decode"], summary["decode_min"] = tuple(logits.shape), float(logits.min())
-                summary["forward"] = tuple(tuple(t.shape) for t in model(x))
-        except Exception as error:  # noqa: BLE001 - a wrong architecture fails here; report why
-            summary["error"] = f"{type(error).__name__}: {error}"[:300]
-    return summary
-
-
-def reparametrize_gradients(reparametrize: Callable, mu: torch.Tensor, logvar: torch.Tensor) -> dict:
-    """Call ``reparametrize(mu, logvar)`` on leaves that require grad, backpropagate ``z.sum()``; return
-    ``z`` and the gradients of ``mu`` and ``logvar`` (zeros where none arrived) and whether ``z`` had a graph."""
-    mu, logvar = mu.detach().requires_grad_(), logvar.detach().requires_grad_()
-    z = reparametrize(mu, logvar)
-    if not isinstance(z, torch.Tensor):
-        return {"z": None, "type": type(z).__name__}
-    has_graph = z.requires_grad
-    grads = torch.autograd.grad(z.sum(), [mu, logvar], allow_unused=True) if has_graph else (None, None)
-    mu_grad, logvar_grad = (g if g is not None else torch.zeros_like(mu) for g in grads)
-    return {"z": z.detach(), "type": "Tensor", "has_graph": has_graph, "mu_grad": mu_grad, "logvar_grad": logvar_grad}
+        if not isinstance(model, nn.Module):
+            return {"is_module": False, "type": type(model).__name__}
+        layers = tuple(describe_layer(m) for m in model.modules() if not list(m.children()))
+        parameters = sum(p.numel() for p in model.parameters())
+        output, error = None, ""
+        if method:
+            try:
+                with torch.no_grad():
+                    output = _raw(getattr(model, method)(inputs))
+            except Exception as raised:  # noqa: BLE001 - a wrong architecture fails here; record why
+                error = f"{type(raised).__name__}: {raised}"[:300]
+    return {"is_module": True, "type": type(model).__name__, "layers": layers, "parameters": parameters,
+            "method": method, "output": output, "error": error}
 
 
 class TinyVAE(nn.Module):
     """A VAE on a few pixels whose parts are known: q(z|x) = N(mu_q, exp(logvar_q)) whatever x is, and a
-    linear Bernoulli decoder ``logits = z @ weight.T + bias``. With ``weight = 0`` the decoder ignores
-    z, so log p(x) = -BCE(bias, x) exactly, and with ``mu_q = 0, logvar_q = 0`` q is the true
-    posterior: every importance weight equals p(x)."""
+    linear Bernoulli decoder ``logits = z @ weight.T + bias``. With ``weight = 0`` the decoder ignores z,
+    so log p(x) has a closed form (the grader's), and with ``mu_q = 0, logvar_q = 0`` q is the true
+    posterior. The probes use ``encode`` and ``decode`` only; ``forward`` decodes the mean code (it
+    draws no z)."""
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, mu_q: torch.Tensor, logvar_q: torch.Tensor):
         super().__init__()
@@ -131,96 +88,29 @@ class TinyVAE(nn.Module):
         return self.decoder(z)  # (..., P) logits
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        mu, logvar = self.encode(x)
-        noise = torch.randn_like(mu)  # (N, D)
-        code = mu + noise * (0.5 * logvar).exp()  # (N, D): the reparametrisation (the students' to write)
-        return self.decoder(code), mu, logvar
+        mu, logvar = self.encode(x)  # (N, D) each
+        return self.decoder(mu), mu, logvar  # the logits at the mean code, (N, P)
 
 
-def iw_estimates(iw_nll: Callable, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, mu_q: torch.Tensor,
-                 logvar_q: torch.Tensor, ks: tuple = (1,), repeats: int = 1, seed: int = 0) -> dict:
-    """``iw_nll(model, x, k)`` on a ``TinyVAE``, ``repeats`` times for each k: ``estimates (len(ks), repeats)``
-    float64, whether any carried a gradient and whether the model (eval mode) changed, or the type returned when it is not a scalar tensor."""
+def iw_estimate(iw_nll: Callable, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, mu_q: torch.Tensor,
+                logvar_q: torch.Tensor, k: int = 1, seed: int = 0) -> dict:
+    """One call ``iw_nll(model, x, k)`` on a fresh ``TinyVAE`` (eval mode, parameters that require grad),
+    with the global generator seeded with ``seed``: the value it returned (detached; whether it required
+    grad; its type and shape when it is no tensor) and the model's state and mode after the call."""
     model = TinyVAE(weight, bias, mu_q, logvar_q).eval()
-    out = torch.empty(len(ks), repeats, dtype=torch.float64)
-    tracked = False  # did any estimate carry a gradient graph (the bound needs none)?
-    params = [p.detach().clone() for p in model.parameters()]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        for i, k in enumerate(ks):
-            for r in range(repeats):
-                value = iw_nll(model, x, k)
-                if not isinstance(value, torch.Tensor) or value.numel() != 1:
-                    shape = tuple(value.shape) if isinstance(value, torch.Tensor) else None
-                    return {"estimates": None, "type": type(value).__name__, "shape": shape}
-                tracked |= value.requires_grad
-                out[i, r] = float(value.detach())
-    changed = model.training or any(not torch.equal(a, b) for a, b in zip(params, model.parameters()))
-    return {"estimates": out, "type": "Tensor", "shape": (), "requires_grad": tracked, "model_changed": changed}
-
-
-def log_marginal_constant_decoder(bias: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """-log p(x) per image ``(N,)`` for a decoder that ignores z: the BCE of ``bias`` against x, summed."""
-    return _bce(bias.expand_as(x), x)
-
-
-def kl_to_prior(mu_q: torch.Tensor, logvar_q: torch.Tensor) -> float:
-    """KL(N(mu_q, exp(logvar_q)) || N(0, I)) for one ``(D,)`` Gaussian, in nats."""
-    return _kl(mu_q[None], logvar_q[None]).item()
-
-
-def _tiny_vae(seed: int, pixels: int = 12, hidden: int = 16, latent: int = 2) -> nn.Module:
-    class Tiny(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.enc = nn.Linear(pixels, hidden)
-            self.mu, self.logvar = nn.Linear(hidden, latent), nn.Linear(hidden, latent)
-            self.dec = nn.Sequential(nn.Linear(latent, hidden), nn.Tanh(), nn.Linear(hidden, pixels))
-
-        def encode(self, x):
-            h = torch.tanh(self.enc(x))  # (N, hidden)
-            return self.mu(h), self.logvar(h)  # (N, latent) each
-
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return Tiny()
-
-
-def train_on_vae_loss(vae_loss: Callable, x: torch.Tensor, eps: torch.Tensor, steps: int = 40, lr: float = 0.05,
-                      seed: int = 0) -> dict:
-    """Train a tiny VAE with SGD on the student's ``vae_loss(logits, x, mu, logvar)`` (the grader draws
-    z = mu + exp(logvar / 2) * eps with fresh noise each step); return the logits, mu and logvar before and
-    after on ``x`` ``(N, P)`` with the fixed noise ``eps`` ``(S, N, latent)``, for the grader's own NELBO."""
-    model = _tiny_vae(seed, pixels=x.shape[1], latent=eps.shape[2])
-
-    @torch.no_grad()
-    def outputs() -> dict:
-        mu, logvar = model.encode(x)  # (N, latent)
-        z = mu + torch.exp(logvar / 2) * eps  # (S, N, latent)
-        return {"logits": model.dec(z), "mu": mu, "logvar": logvar}  # logits (S, N, P)
-
-    before = outputs()
-    noise = torch.Generator().manual_seed(seed + 1)
-    for _ in range(steps):
-        mu, logvar = model.encode(x)
-        z = mu + torch.exp(logvar / 2) * torch.randn(mu.shape, generator=noise)  # (N, latent)
-        loss = vae_loss(model.dec(z), x, mu, logvar)
-        grads = torch.autograd.grad(loss, list(model.parameters()))  # plain SGD: torch.optim would import
-        with torch.no_grad():  # torch._dynamo (seconds) in the student's process
-            for p, g in zip(model.parameters(), grads):
-                p -= lr * g
-    return {"before": before, "after": outputs()}
-
-
-def monte_carlo_nelbo(outputs: dict, x: torch.Tensor) -> float:
-    """The true negative ELBO of ``train_on_vae_loss``'s outputs, averaged over its S noise draws."""
-    logits = outputs["logits"]  # (S, N, P)
-    bce = torch.stack([_bce(l, x) for l in logits]).mean(dim=0)  # (N,)
-    return (bce + _kl(outputs["mu"], outputs["logvar"])).mean().item()
+        value = iw_nll(model, x, k)
+    record = {"type": type(value).__name__, "value": None, "requires_grad": False, "shape": None}
+    if isinstance(value, torch.Tensor):
+        record.update(value=value.detach().clone(), requires_grad=value.requires_grad, shape=tuple(value.shape))
+    record["state_after"] = {name: t.detach().clone() for name, t in model.state_dict().items()}
+    record["training_after"] = model.training
+    return record
 
 
 def low_rank_data(n: int, d: int, rank: int, seed: int) -> torch.Tensor:
-    """``(n, d)`` float64 data near a rank-``rank`` subspace, shifted away from the origin."""
+    """``(n, d)`` float64 data near a rank-``rank`` subspace, shifted away from the origin (PCA inputs)."""
     generator = torch.Generator().manual_seed(seed)
     codes = torch.randn(n, rank, generator=generator, dtype=torch.float64) * torch.arange(rank, 0, -1) * 2  # (n, rank)
     basis = torch.randn(rank, d, generator=generator, dtype=torch.float64)  # (rank, d)
@@ -228,40 +118,14 @@ def low_rank_data(n: int, d: int, rank: int, seed: int) -> torch.Tensor:
     return codes @ basis + noise + 3.0  # (n, d)
 
 
-def pca_reference(x: torch.Tensor, k: int) -> np.ndarray:
-    """The rank-k PCA reconstruction by another route than the SVD: the top-k eigenvectors of the
-    covariance matrix (float64 NumPy). tests/test_vae.py checks that it equals scikit-learn's
-    ``PCA(k).inverse_transform(PCA(k).transform(x))``; importing scikit-learn here would cost the
-    grader a second."""
-    data = x.double().numpy()  # (n, d)
-    mean = data.mean(axis=0)  # (d,)
-    _, vectors = np.linalg.eigh(np.cov(data - mean, rowvar=False))  # eigenvalues ascending, (d, d)
-    top = vectors[:, ::-1][:, :k]  # (d, k)
-    return mean + (data - mean) @ top @ top.T  # (n, d)
-
-
-def expect_pca(call, x: torch.Tensor, k: int) -> None:
-    """The student's ``pca_reconstruct(x, k)`` call equals scikit-learn's, x unchanged; else name the bug."""
-    from vizgen.author.expect import expect_close, expect_input_unchanged, expect_shape, expect_tensor  # the
-    from vizgen.author.messages import CheckFailure  # engine imports this module's probes: import it lazily
-
-    recon = expect_tensor(call.value, f"pca_reconstruct(X, {k})")
-    expect_shape(recon, tuple(x.shape), f"pca_reconstruct(X, {k})", hint="return one reconstructed row per row of X")
-    top = torch.linalg.svd(x, full_matrices=False).Vh[:k]  # (k, d) directions of the uncentred data
-    uncentred = x @ top.T @ top  # (n, d)
-    if torch.allclose(recon.double(), uncentred, atol=1e-6):
-        raise CheckFailure(f"pca_reconstruct(X, {k}) matches PCA without centring: subtract the mean row before the "
-                             "SVD and add it back after projecting.")
-    expect_close(recon, pca_reference(x, k), f"pca_reconstruct(X, {k})", atol=1e-6, rtol=1e-6,
-                 hint="project X - mean on the first k rows of Vh (torch.linalg.svd) and add the mean back")
-    expect_input_unchanged(call, "X")
+def binary_images(n: int, pixels: int, seed: int, p: float = 0.3) -> torch.Tensor:
+    """``(n, pixels)`` float32 binary images, each pixel on with probability ``p``, from a private generator."""
+    return torch.bernoulli(torch.full((n, pixels), p), generator=torch.Generator().manual_seed(seed))
 
 
 PROBES: dict[str, Callable] = {
     "vae_summary": vae_summary,
-    "reparametrize_gradients": reparametrize_gradients,
-    "iw_estimates": iw_estimates,
-    "train_on_vae_loss": train_on_vae_loss,
+    "iw_estimate": iw_estimate,
 }
 
 SUPPORT = Support(probes=PROBES)

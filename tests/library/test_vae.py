@@ -1,5 +1,6 @@
 """vizgen.topics.vae on tiny inputs: binarisation, the training loop, batched evaluation, pictures, purity;
-and the grader-side pieces of the assignment's support module (the named loss mistakes, the closed-form case)."""
+and the assignment's grader pieces: its judge (the named loss mistakes, the closed-form case, PCA) and the
+probe and model of its probes module that the judge's loop drives."""
 
 import math
 
@@ -12,13 +13,21 @@ from torch import nn
 from conftest import ROOT
 from vizgen.library import grids, mnist, training
 from vizgen.topics import vae
-from vizgen.author.support import support_module
+from vizgen.author.support import load_judge, support_module
+from vizgen.engine.stores import ReferenceStore
 
-_support = support_module(ROOT / "autograder" / "variational_autoencoders" / "probes.py")
-TinyVAE, low_rank_data, pca_reference, iw_estimates = (
-    _support.TinyVAE, _support.low_rank_data, _support.pca_reference, _support.iw_estimates)
-kl_to_prior, log_marginal_constant_decoder, vae_loss_candidates = (
-    _support.kl_to_prior, _support.log_marginal_constant_decoder, _support.vae_loss_candidates)
+_folder = ROOT / "autograder" / "variational_autoencoders"
+_probes = support_module(_folder / "probes.py")  # beside the student's code
+_judge = load_judge(_folder / "judge.py")  # grader only
+TinyVAE, low_rank_data = _probes.TinyVAE, _probes.low_rank_data
+pca_reference, kl_to_prior, log_marginal_constant_decoder, vae_loss_candidates = (
+    _judge.pca_reference, _judge.kl_to_prior, _judge.log_marginal_constant_decoder, _judge.vae_loss_candidates)
+
+
+def iw_estimates(iw_nll, x, weight, bias, mu_q, logvar_q, ks=(1,), repeats=1):
+    """The judge's loop over k and repeats, each estimate one call of the probe (here in this process)."""
+    return _judge.iw_estimates(lambda *args, **kwargs: _probes.iw_estimate(iw_nll, *args, **kwargs), x, weight, bias,
+                               mu_q, logvar_q, ks=ks, repeats=repeats)
 
 
 class Tiny(nn.Module):
@@ -181,6 +190,8 @@ def test_pca_reference_of_the_checks_equals_sklearn():
         x = low_rank_data(n, d, 4 if n == 40 else 3, seed=1)
         pca = PCA(n_components=k, svd_solver="full").fit(x.numpy())
         assert np.allclose(pca_reference(x, k), pca.inverse_transform(pca.transform(x.numpy())), atol=1e-8)
+    stored = ReferenceStore(_folder / "public" / "references.pt").case("public_pca_low_rank_k3")  # what public checks use
+    assert np.allclose(stored.output.numpy(), pca_reference(*stored.args), atol=1e-8)
 
 
 def test_fit_follows_the_learning_rate_schedule():

@@ -1,19 +1,30 @@
-"""Public checks of the warm-up: PCA reconstructions against an independent PCA (equal to scikit-learn's, which
-tests/test_vae.py checks), the autoencoder's shape."""
+"""Public checks of the warm-up: PCA reconstructions against the stored reference (equal to scikit-learn's,
+which tests/library/test_vae.py checks) with the usual mistakes named, the autoencoder's shape."""
 
-from vizgen.author.expect import expect_module
-from vizgen.author.checks import check
+from vizgen.author import ReferenceCase, check, expect_case, expect_input_unchanged, expect_module, expect_shape, \
+    expect_tensor
 from vizgen.author.support import assignment_probes
 
 vae = assignment_probes(__file__)  # autograder/variational_autoencoders/probes.py
-expect_pca, low_rank_data = vae.expect_pca, vae.low_rank_data
+
+PUBLIC_CASES = [
+    ReferenceCase("public_pca_low_rank_k3", "pca_reconstruct", lambda: ([vae.low_rank_data(40, 12, 4, seed=1), 3], {}),
+                  atol=1e-6, rtol=1e-6, mistakes="pca_candidates",
+                  why="float64 SVD of 40 x 12 centred data: reconstructions agree to ~1e-12 whatever the route "
+                      "(SVD, covariance eigenvectors, scikit-learn) or the signs of the directions."),
+]
 
 
 @check(points=1, function="pca_reconstruct")
-def test_pca_matches_sklearn(student):
+def test_pca_matches_sklearn(student, reference):
     """equals scikit-learn's PCA(k) reconstruction (recomputed from the covariance's eigenvectors) on 40 rows of 12 features, k = 3"""
-    x = low_rank_data(40, 12, 4, seed=1)
-    expect_pca(student.pca_reconstruct(x, 3), x, 3)
+    case = reference.case("public_pca_low_rank_k3")
+    x, k = case.args
+    call = student.pca_reconstruct(x, k)
+    recon = expect_tensor(call.value, "pca_reconstruct(X, 3)")
+    expect_shape(recon, tuple(x.shape), "pca_reconstruct(X, 3)", hint="return one reconstructed row per row of X")
+    expect_case(recon, case, "pca_reconstruct(X, 3)", vae.PCA_FORMULA)
+    expect_input_unchanged(call, "X")
 
 
 @check(points=1, function="Autoencoder")
