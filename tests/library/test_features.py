@@ -1,5 +1,5 @@
 """vizgen.topics.features on tiny inputs (layers for receptive fields, precision@k, the DeepDream driver) and the
-grader-side pieces of the feature visualization support module, against independent routes."""
+grader-side pieces of the feature visualization judge (``judge.py``), against independent routes."""
 
 import numpy as np
 import pytest
@@ -8,11 +8,12 @@ from torch import nn
 
 from conftest import ROOT
 from vizgen.topics.features import deepdream, geometric_layers, precision_at_k
-from vizgen.author.support import support_module
+from vizgen.author.support import load_judge, support_module
 from vizgen.author.models import ModelSpec, TinyCNN
 from vizgen.topics.style import VGG19Features, layer_index
 
-fv = support_module(ROOT / "autograder" / "feature_visualization" / "probes.py")
+fv = support_module(ROOT / "autograder" / "feature_visualization" / "probes.py")  # inputs and models
+judge = load_judge(ROOT / "autograder" / "feature_visualization" / "judge.py")  # correct values and mistakes
 
 
 def test_geometric_layers_stop_at_the_named_layer():
@@ -69,7 +70,7 @@ def test_pca_reference_equals_scikit_learn_up_to_sign():
     from sklearn.decomposition import PCA
 
     x = fv.spread_data(50, 9, seed=1)
-    ours = fv.pca_components(x, 3).numpy()
+    ours = judge.pca_components(x, 3).numpy()
     theirs = PCA(3).fit(x.numpy()).components_
     signs = np.sign((ours * theirs).sum(axis=1, keepdims=True))
     assert np.allclose(ours * signs, theirs, atol=1e-8)
@@ -86,16 +87,16 @@ def test_field_by_hand_equals_the_gradient_measurement(stack):
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.constant_(module.weight, 1.0)  # positive weights: every pixel of the field has a gradient
-    size, stride, offset = fv.field_by_hand(stack)
-    first, last = fv.gradient_field(model, 64, unit=2)
+    size, stride, offset = judge.field_by_hand(stack)
+    first, last = judge.gradient_field(model, 64, unit=2)
     assert (first, last) == (offset + 2 * stride, offset + 2 * stride + size - 1)
 
 
 def test_vgg_unit_depends_on_exactly_its_field():
     model = VGG19Features("avg", "conv3_1")
-    assert fv.field_by_hand([("conv", 3, 1, 1, 1)]) == (3, 1, -1)
+    assert judge.field_by_hand([("conv", 3, 1, 1, 1)]) == (3, 1, -1)
     size, stride, offset = 24, 4, -10  # conv1_1 .. conv3_1 by hand (the hidden check measures real weights)
-    assert fv.gradient_field(model, 28, unit=3) == (offset + 3 * stride, offset + 3 * stride + size - 1)
+    assert judge.gradient_field(model, 28, unit=3) == (offset + 3 * stride, offset + 3 * stride + size - 1)
 
 
 def test_guided_neuron_by_hand_equals_autograd_with_the_guided_rule():
@@ -106,17 +107,44 @@ def test_guided_neuron_by_hand_equals_autograd_with_the_guided_rule():
     a.register_hook(lambda g: g.clamp(min=0))  # the guided rule at the only ReLU
     out = model.features[2](a)[:, 1]  # (2, 4, 4)
     out.flatten(1).max(dim=1).values.sum().backward()
-    assert torch.allclose(fv.guided_neuron_by_hand(model, X.detach(), 1), X.grad, atol=1e-6)
+    assert torch.allclose(judge.guided_neuron_by_hand(model, X.detach(), 1), X.grad, atol=1e-6)
 
 
 def test_dream_candidates_differ_and_the_correct_one_ascends():
     model = fv.SUPPORT.build_model(ModelSpec("tiny_cnn", seed=4))
     img = torch.rand(1, 3, 16, 16) * 2 - 1
-    candidates = fv.dream_candidates(model, img, "features.3", 0.05)
+    candidates = judge.dream_mistakes(img, model, "features.3", 0.05)
     values = list(candidates.values())
     assert all(not torch.allclose(a, b) for i, a in enumerate(values) for b in values[i + 1:])
 
     def objective(x):
-        return 0.5 * fv.layer_output(model, x, "features.3").pow(2).sum().item()
+        return 0.5 * judge.layer_output(model, x, "features.3").pow(2).sum().item()
 
     assert objective(candidates["correct"]) > objective(img)
+
+
+def test_guided_gradient_equals_the_hand_formulas():
+    model = fv.SUPPORT.build_model(ModelSpec("conv_relu_conv", seed=5))
+    X = torch.randn(3, 3, 7, 7, generator=torch.Generator().manual_seed(5))
+    assert torch.allclose(judge.guided_gradient(model, X, "features.2", 0), judge.guided_neuron_by_hand(model, X, 0),
+                          atol=1e-6)
+    assert torch.allclose(judge.guided_gradient(model, X, "features.0", 0), judge.first_conv_neuron_by_hand(model, X, 0),
+                          atol=1e-6)  # channel 0 is all negative: read before the in-place ReLU
+
+
+def test_public_references_equal_the_judges_own_values():
+    """The shipped public references (the solution's outputs) agree with the judge's routes on the same inputs,
+    and carry the mistakes the judge names there."""
+    from vizgen.engine.stores import ReferenceStore
+
+    store = ReferenceStore(ROOT / "autograder" / "feature_visualization" / "public" / "references.pt")
+    for name in store.load():
+        case = store.case(name)
+        candidates = judge.MISTAKES_OF[case.function](*case.args, **case.kwargs)
+        want, got = candidates.pop("correct"), case.output
+        if case.function == "pca":  # components are defined up to sign: the judge's signs are canonical
+            signs = judge.canonical_signs(got[1])
+            got = (got[0] * signs[None, :], got[1] * signs[:, None])
+        for a, b in zip(got, want) if isinstance(want, tuple) else [(got, want)]:
+            assert torch.allclose(a.double(), b.double(), atol=1e-5, rtol=1e-4), name
+        assert set(case.mistakes) == set(candidates), name

@@ -1,50 +1,106 @@
-"""Public checks: filter grids, penultimate features, nearest neighbours and PCA.
+"""Public checks: filter grids, penultimate features, nearest neighbours, PCA and layer activations.
 
-Each check uses other inputs than the hidden ones (hand-made filter stacks, other seeds and sizes).
+Each check uses other inputs than the hidden ones (hand-made filter stacks, other seeds and sizes). The
+correct values and the usual mistakes' values on these inputs are stored in ``references.pt``
+(``PUBLIC_CASES``, built from the solution and the grader's judge): nothing here computes them.
 """
 
 import torch
 
-from vizgen.author.expect import (
-    expect_clean_model, expect_close, expect_hooks_removed_on_error, expect_input_unchanged, expect_shape, expect_tensor,
-    fail,
+from vizgen.author import (
+    ModelSpec, ReferenceCase, assignment_probes, check, expect_case, expect_clean_model, expect_dtype,
+    expect_hooks_removed_on_error, expect_input_unchanged, expect_match, expect_shape, expect_tensor, fail,
+    random_images,
 )
-from vizgen.author.inputs import random_images
-from vizgen.author.checks import check
-from vizgen.author.support import assignment_probes
-from vizgen.author.models import ModelSpec
 
-fv = assignment_probes(__file__)  # autograder/feature_visualization/probes.py
+fv = assignment_probes(__file__)  # autograder/feature_visualization/probes.py: inputs and models only
 
-
-@check(points=1, function="filter_grid")
-def test_filter_grid_hand_made(student):
-    """lays five hand-made 2x2 filters out in 2 rows of 3 with 1-pixel gaps, each min-max normalised on its own"""
-    weights = fv.hand_filters()  # (5, 3, 2, 2)
-    fv.expect_grid(student.filter_grid(weights, 1), weights, 1)
+GRID_FORMULA = ("filter k goes to row k // cols, column k % cols, at (row * (h + padding), col * (w + padding)), as "
+                "(w - min) / (max - min) over that filter's own 3 * h * w values, channels last, on a zero background")
+GRID_LAYOUT = ("cols = ceil(sqrt(K)), rows = ceil(K / cols), so (rows * (h + padding) - padding, "
+               "cols * (w + padding) - padding, 3) with channels last")
+PAIR_LOOP_CPU_S = 0.1  # CPU seconds for 300 x 300 pairs: vectorised ~5 ms, one loop over pairs ~0.5 s (measured)
 
 
-@check(points=1, function="filter_grid")
-def test_filter_grid_padding(student):
-    """padding=0 and padding=3 change only the gaps: 4 filters of 3x1 make a (2*(3+p)-p, 2*(1+p)-p, 3) image; a constant filter is 0"""
+def _padding_filters():
     weights = torch.randn(4, 3, 3, 1, generator=torch.Generator().manual_seed(3))  # (4, 3, 3, 1)
     weights[2] = -0.3  # constant: max - min = 0
-    for padding in (0, 3):
-        fv.expect_grid(student.filter_grid(weights, padding), weights, padding)
+    return weights
+
+
+def _points(seed: int, queries: int, rows: int, dims: int):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(queries, dims, generator=generator), torch.randn(rows, dims, generator=generator)
+
+
+ROUNDING = "float32 arithmetic: correct implementations differ only by rounding (~1e-7)."
+PUBLIC_CASES = [
+    ReferenceCase("public_grid_hand_made", "filter_grid", lambda: ([fv.hand_filters(), 1], {}), atol=1e-6, rtol=1e-5,
+                  why="min-max scaling in " + ROUNDING, mistakes="grid_mistakes"),
+    ReferenceCase("public_grid_padding_0", "filter_grid", lambda: ([_padding_filters(), 0], {}), atol=1e-6, rtol=1e-5,
+                  why="min-max scaling in " + ROUNDING, mistakes="grid_mistakes"),
+    ReferenceCase("public_grid_padding_3", "filter_grid", lambda: ([_padding_filters(), 3], {}), atol=1e-6, rtol=1e-5,
+                  why="min-max scaling in " + ROUNDING, mistakes="grid_mistakes"),
+    ReferenceCase("public_features_tiny_cnn", "extract_features",
+                  lambda: ([ModelSpec("tiny_cnn", seed=41), random_images(3, 16, seed=41)], {}), atol=1e-5, rtol=1e-4,
+                  why="a float32 forward pass: " + ROUNDING, mistakes="features_mistakes"),
+    ReferenceCase("public_neighbors_five", "nearest_neighbors", lambda: ([*_points(43, 5, 30, 6), 4], {}), atol=0.0,
+                  rtol=0.0, why="indices: Gaussian points have no distance within 1e-4 of another, so every correct "
+                                "implementation, float32 or float64, orders them alike.", mistakes="neighbor_mistakes"),
+    ReferenceCase("public_neighbors_forty", "nearest_neighbors", lambda: ([*_points(44, 40, 50, 8), 3], {}), atol=0.0,
+                  rtol=0.0, why="indices of Gaussian points (no near ties): exact.", mistakes="neighbor_mistakes"),
+    ReferenceCase("public_neighbors_timed", "nearest_neighbors", lambda: ([*_points(49, 300, 300, 8), 3], {}),
+                  atol=0.0, rtol=0.0, why="indices of Gaussian points (no near ties): exact.",
+                  mistakes="neighbor_mistakes"),
+    ReferenceCase("public_pca_forty", "pca", lambda: ([fv.spread_data(40, 12, seed=45), 3], {}), atol=1e-5, rtol=1e-4,
+                  why="float64 SVD or eigendecomposition of well separated variances: routes agree to ~1e-10.",
+                  mistakes="pca_mistakes"),
+    ReferenceCase("public_pca_five", "pca", lambda: ([fv.spread_data(25, 7, seed=46), 5], {}), atol=1e-5, rtol=1e-4,
+                  why="float64 SVD or eigendecomposition of well separated variances: routes agree to ~1e-10.",
+                  mistakes="pca_mistakes"),
+    ReferenceCase("public_activations_tiny_cnn", "get_activations",
+                  lambda: ([ModelSpec("tiny_cnn", seed=47), random_images(2, 16, seed=47), "features.3"], {}),
+                  atol=1e-5, rtol=1e-4, why="a float32 forward pass: " + ROUNDING, mistakes="activations_mistakes"),
+]
+
+
+def _expect_grid(call, case) -> None:
+    grid = expect_tensor(call.value, "filter_grid's image")
+    expect_shape(grid, case.output.shape, "filter_grid's image", hint=GRID_LAYOUT)
+    expect_dtype(grid, torch.float32, "filter_grid's image")
+    if not torch.isfinite(grid).all():
+        fail("filter_grid's image has NaN where a filter is constant (max = min): divide by (max - min).clamp_min(1e-12) "
+             "so that a constant filter becomes 0.")
+    expect_case(grid, case, "filter_grid's image", GRID_FORMULA)
+    expect_input_unchanged(call, "weights")
+
+
+@check(points=1, function="filter_grid")
+def test_filter_grid_hand_made(student, reference):
+    """lays five hand-made 2x2 filters out in 2 rows of 3 with 1-pixel gaps, each min-max normalised on its own"""
+    case = reference.case("public_grid_hand_made")
+    _expect_grid(student.filter_grid(*case.args), case)
+
+
+@check(points=1, function="filter_grid")
+def test_filter_grid_padding(student, reference):
+    """padding=0 and padding=3 change only the gaps: 4 filters of 3x1 make a (2*(3+p)-p, 2*(1+p)-p, 3) image; a constant filter is 0"""
+    for name in ("public_grid_padding_0", "public_grid_padding_3"):
+        case = reference.case(name)
+        _expect_grid(student.filter_grid(*case.args), case)
 
 
 @check(points=1, function="extract_features")
-def test_extract_features_penultimate(student):
+def test_extract_features_penultimate(student, reference):
     """returns the (N, 64) input of a tiny CNN's last Linear layer and leaves model and input as they were"""
-    spec, X = ModelSpec("tiny_cnn", seed=41), random_images(3, 16, seed=41)
-    call = student.extract_features(spec, X)
+    case = reference.case("public_features_tiny_cnn")
+    call = student.extract_features(*case.args)
     feats = expect_tensor(call.value, "features")
     if tuple(feats.shape) == (3, 10):
         fail("extract_features returned the logits (N, 10): return the INPUT of the last nn.Linear (a forward pre-hook "
              "on it sees that input), here (N, 64).")
     expect_shape(feats, (3, 64), "features", hint="the last nn.Linear's input, flattened to (N, D)")
-    expect_close(feats, fv.penultimate(fv.SUPPORT.build_model(spec), X), "features", atol=1e-5, rtol=1e-4,
-                 hint="capture what the model's last nn.Linear receives (register_forward_pre_hook)")
+    expect_case(feats, case, "features", "what the model's last nn.Linear receives (register_forward_pre_hook)")
     expect_clean_model(call, "model")
     expect_input_unchanged(call, "X")
 
@@ -57,53 +113,96 @@ def test_extract_features_removes_hook_on_error(student):
         "extract_features", fv.RAISES)
 
 
+def _expect_neighbors(value, case) -> None:
+    query, database, k = case.args
+    index = expect_tensor(value, "nearest_neighbors' indices")
+    expect_shape(index, (len(query), k), "nearest_neighbors' indices", hint="one row of k database indices per query")
+    expect_dtype(index, torch.int64, "nearest_neighbors' indices",
+                 hint="return the indices (argsort / topk's .indices), not the distances")
+    if index.min() < 0 or index.max() >= len(database):
+        fail(f"nearest_neighbors returned indices from {int(index.min())} to {int(index.max())}; the database has "
+             f"{len(database)} rows: return indices into the database.")
+    expect_case(index, case, "nearest_neighbors' indices",
+                "the Euclidean distance of every query to every database row, then the k smallest, nearest first")
+
+
 @check(points=1, function="nearest_neighbors")
-def test_nearest_neighbors_brute_force(student):
+def test_nearest_neighbors_brute_force(student, reference):
     """matches brute force on 5 queries and 30 database rows of 6 values, k = 4, nearest first"""
-    generator = torch.Generator().manual_seed(43)
-    query, database = torch.randn(5, 6, generator=generator), torch.randn(30, 6, generator=generator)
-    fv.expect_neighbors(student.nearest_neighbors(query, database, 4).value, query, database, 4)
+    case = reference.case("public_neighbors_five")
+    _expect_neighbors(student.nearest_neighbors(*case.args).value, case)
 
 
 @check(points=1, function="nearest_neighbors")
-def test_nearest_neighbors_no_pair_loop(student):
-    """computes all distances at once: at most 200 torch calls for 40 queries and 50 rows (a loop over pairs makes thousands)"""
-    generator = torch.Generator().manual_seed(44)
-    query, database = torch.randn(40, 8, generator=generator), torch.randn(50, 8, generator=generator)
-    result = student.probe("count_torch_calls", "nearest_neighbors", query, database, 3).value
-    fv.expect_neighbors(result["value"], query, database, 3)  # only a right answer's cost counts
+def test_nearest_neighbors_no_pair_loop(student, reference):
+    """computes all distances at once: at most 200 torch calls for 40 queries and 50 rows, and at most 0.1 s of CPU for 300 x 300 pairs (a loop over pairs makes thousands of calls and takes longer)"""
+    case = reference.case("public_neighbors_forty")
+    result = student.probe("count_torch_calls", "nearest_neighbors", *case.args).value
+    _expect_neighbors(result["value"], case)  # only a right answer's cost counts
     if result["calls"] > 200:
         fail(f"nearest_neighbors made {result['calls']} torch calls for 40 x 50 pairs: compute every distance at once "
              "(torch.cdist, or ||q||^2 - 2 q.d + ||d||^2 with one matrix product), then sort each row.")
+    timed = reference.case("public_neighbors_timed")
+    call = student.nearest_neighbors(*timed.args)
+    _expect_neighbors(call.value, timed)
+    if call.cpu_seconds > PAIR_LOOP_CPU_S:  # the kernel's clock of the function's process: code cannot forge it
+        fail(f"nearest_neighbors took {call.cpu_seconds:.2f} s of CPU for 300 x 300 pairs (a vectorised search takes "
+             f"about 0.005 s; at most {PAIR_LOOP_CPU_S} s): compute every distance at once (torch.cdist, or "
+             "||q||^2 - 2 q.d + ||d||^2 with one matrix product), then sort each row.")
+
+
+def _signs(components: torch.Tensor) -> torch.Tensor:
+    """(k,) signs making each row's largest-magnitude entry positive (components are defined up to sign)."""
+    return torch.sign(components.gather(1, components.abs().argmax(dim=1, keepdim=True))).flatten()
+
+
+def _expect_pca(call, case) -> None:
+    value = call.value
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        fail(f"pca returned a {type(value).__name__}; expected a pair (projected (N, k), components (k, D)).")
+    projected = expect_tensor(value[0], "pca's projected").double()
+    components = expect_tensor(value[1], "pca's components").double()
+    want_projected, want_components = (v.double() for v in case.output)
+    k = len(want_components)
+    expect_shape(components, want_components.shape, "pca's components",
+                 hint="return one component per ROW, (k, D): the first k rows of Vh from torch.linalg.svd")
+    expect_shape(projected, want_projected.shape, "pca's projected", hint="(features - mean) @ components.T")
+    if not torch.allclose(components @ components.T, torch.eye(k, dtype=torch.float64), atol=1e-4):
+        fail("pca's components are not orthonormal rows (components @ components.T is not the identity): take the "
+             "right singular vectors (rows of Vh), not U or vectors scaled by the singular values.")
+    ours, theirs = _signs(components), _signs(want_components)
+    for got, want, name, formula in (
+            (components * ours[:, None], want_components * theirs[:, None], "pca's components (up to sign)",
+             "the first k right singular vectors of features - mean, by decreasing singular value"),
+            (projected * ours[None, :], want_projected * theirs[None, :], "pca's projected",
+             "(features - mean) @ components.T")):
+        mistakes = {m: v for m, v in case.mistakes.items() if tuple(v.shape) == tuple(want.shape)}
+        expect_match(got, want, mistakes, name, formula, atol=case.atol, rtol=case.rtol)
+    expect_input_unchanged(call, "features")
 
 
 @check(points=1, function="pca")
-def test_pca_matches_sklearn(student):
+def test_pca_matches_sklearn(student, reference):
     """on 40 rows of 12 features, k = 3: scikit-learn's components up to sign (recomputed from the covariance), and the projection"""
-    x = fv.spread_data(40, 12, seed=45)
-    fv.expect_pca(student.pca(x, 3), x, 3)
+    case = reference.case("public_pca_forty")
+    _expect_pca(student.pca(*case.args), case)
 
 
 @check(points=1, function="pca")
-def test_pca_orthonormal(student):
+def test_pca_orthonormal(student, reference):
     """k = 5 of 25 rows of 7 features: orthonormal component rows and projected = (X - mean) @ components.T"""
-    x = fv.spread_data(25, 7, seed=46)
-    fv.expect_pca(student.pca(x, 5), x, 5)
+    case = reference.case("public_pca_five")
+    _expect_pca(student.pca(*case.args), case)
 
 
 @check(points=1, function="get_activations")
-def test_get_activations_before_inplace_relu(student):
+def test_get_activations_before_inplace_relu(student, reference):
     """returns features.3's output (N, 16, 8, 8) as it was before the in-place ReLU6 after it, leaving no hook"""
-    spec, X = ModelSpec("tiny_cnn", seed=47), random_images(2, 16, seed=47)
-    call = student.get_activations(spec, X, "features.3")
+    case = reference.case("public_activations_tiny_cnn")
+    call = student.get_activations(*case.args)
     acts = expect_tensor(call.value, "activations")
     expect_shape(acts, (2, 16, 8, 8), "activations", hint="the output of model.get_submodule(layer)")
-    model = fv.SUPPORT.build_model(spec)
-    want = fv.layer_output(model, X, "features.3")
-    if not torch.allclose(acts, want, atol=1e-5) and torch.allclose(acts, want.clamp(0, 6), atol=1e-5):
-        fail("the activations were overwritten by the in-place ReLU6 that follows the layer: keep output.clone() "
-             "(or output.detach().clone()) in the hook, not the output tensor itself.")
-    expect_close(acts, want, "activations", atol=1e-5, rtol=1e-4, hint="hook model.get_submodule(layer)")
+    expect_case(acts, case, "activations", "the output of model.get_submodule(layer), kept by a forward hook")
     expect_clean_model(call, "model")
     expect_input_unchanged(call, "X")
 
