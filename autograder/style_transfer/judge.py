@@ -5,8 +5,8 @@ The correct Gram matrix, the usual mistakes of the content, Gram, style and tota
 over the batch, layer weights mixed up), stored with the public cases (``PUBLIC_CASES``, ``mistakes=``)
 and the hidden ones; the tiny seeded network that stands in for VGG19; and the descent the hidden
 checks judge: a few gradient steps on the pixels, run here, with the student's loss and its gradient
-asked from the student's process at every step (``student.differentiate`` for the content loss,
-the ``list_gradients`` probe for the style loss, whose features come as a list), then the true
+asked from the student's process at every step (``student.differentiate``; on the first step also checked
+against how the loss's values change, so that a process that reports other gradients gains nothing), then the true
 objective before and after, computed here in float64.
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from vizgen.author import fail
+from vizgen.author import expect_gradients, fail
 
 CONTENT_FORMULA = "content_weight * ((content_current - content_original) ** 2).sum()"
 GRAM_FORMULA = "F @ F.transpose(1, 2) with F = features.reshape(N, C, H * W), divided by C * H * W when normalize"
@@ -156,24 +156,29 @@ NOT_DIFFERENTIABLE = ("the loss must be a scalar tensor differentiable in the im
                       "or NumPy inside)")
 
 
-def _gradient_of_content(student, function: str, feats: list, goal: list, settings: dict) -> list:
+def _gradient_of_content(student, function: str, feats: list, goal: list, settings: dict, verify: bool) -> list:
     """d student loss / d feats (None for the layers it does not use), from the student's process."""
     layer = settings["layer"]
     sent = feats[layer].detach().requires_grad_()  # (1, C, H, W)
-    call = student.differentiate(function, 1.0, sent, goal[layer], wrt=(1,))
+    call = student.differentiate(function, 1.0, sent, goal[layer], wrt=(1,), verify=verify)
     grad = call.gradients.get(call.params[1]) if len(call.params) > 1 else None
     if not isinstance(grad, torch.Tensor) or grad.shape != sent.shape:
         fail(f"your {function} gave no gradient with respect to content_current: {NOT_DIFFERENTIABLE}.")
+    if verify:
+        expect_gradients(call, function, NOT_DIFFERENTIABLE)
     return [grad if i == layer else None for i in range(len(feats))]
 
 
-def _gradient_of_style(student, function: str, feats: list, targets: list, settings: dict) -> list:
+def _gradient_of_style(student, function: str, feats: list, targets: list, settings: dict, verify: bool) -> list:
     sent = [f.detach().requires_grad_() for f in feats]  # every layer's (1, C_i, H_i, W_i)
-    report = student.probe("list_gradients", function, sent, settings["layers"], targets, settings["weights"]).value
-    grads = report.get("gradients") if isinstance(report, dict) else None
+    call = student.differentiate(function, sent, settings["layers"], targets, settings["weights"], wrt=(0,),
+                                 verify=verify)
+    grads = call.gradients.get(call.params[0]) if call.params else None
     if not isinstance(grads, list) or len(grads) != len(feats) or not all(
             isinstance(g, torch.Tensor) and g.shape == f.shape for g, f in zip(grads, feats)):
         fail(f"your {function} gave no gradient with respect to feats: {NOT_DIFFERENTIABLE}.")
+    if verify:
+        expect_gradients(call, function, NOT_DIFFERENTIABLE)
     return grads
 
 
@@ -191,12 +196,12 @@ def descend(student, function: str, kind: str, start: torch.Tensor, target: torc
         goal = tiny_features(target)
     targets = [gram(goal[i]).float() for i in settings.get("layers", [])]
     img = start.detach().clone().requires_grad_(True)  # (1, 3, H, W) leaf
-    for _ in range(steps):
+    for step in range(steps):
         feats = tiny_features(img)
         if kind == "content":
-            grads = _gradient_of_content(student, function, feats, goal, settings)
+            grads = _gradient_of_content(student, function, feats, goal, settings, verify=step == 0)
         else:
-            grads = _gradient_of_style(student, function, feats, targets, settings)
+            grads = _gradient_of_style(student, function, feats, targets, settings, verify=step == 0)
         used = [(f, g.to(f.dtype)) for f, g in zip(feats, grads) if g is not None]
         torch.autograd.backward([f for f, _ in used], [g for _, g in used])
         with torch.no_grad():

@@ -390,10 +390,18 @@ FORGERIES = [
             "    return 0.0 * content_current.sum()\n",
             TORCH + "def content_loss(content_weight, content_current, content_original):\n"
             "    return 0.0 * content_current.sum()\n"),
-    Forgery("style-overwrites-the-descent-image", "list_gradients", "style_loss",
+    Forgery("style-overwrites-the-descent-image", "descend", "style_loss",
             TORCH + "import sys\n\n"
             "def style_loss(feats, style_layers, style_targets, style_weights):\n"
             + _OVERWRITE_DESCENT_IMAGE +
+            "    return 0.0 * sum(f.sum() for f in feats)\n",
+            TORCH + "def style_loss(feats, style_layers, style_targets, style_weights):\n"
+            "    return 0.0 * sum(f.sum() for f in feats)\n"),
+    Forgery("style-reports-the-gradient-of-another-loss", "differentiate", "style_loss",
+            TORCH + "def style_loss(feats, style_layers, style_targets, style_weights):\n"
+            "    def feigned(outputs, inputs, **_):  # reports the features' pull towards zero as the gradient\n"
+            "        return tuple(2 * t.detach() for t in inputs)\n"
+            "    torch.autograd.grad = feigned\n"
             "    return 0.0 * sum(f.sum() for f in feats)\n",
             TORCH + "def style_loss(feats, style_layers, style_targets, style_weights):\n"
             "    return 0.0 * sum(f.sum() for f in feats)\n"),

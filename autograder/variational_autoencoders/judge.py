@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vizgen.author import expect_input_unchanged, expect_match, expect_shape, expect_tensor, fail
+from vizgen.author import expect_gradients, expect_input_unchanged, expect_match, expect_shape, expect_tensor, fail
 from vizgen.author.support import support_module
 
 probes = support_module(Path(__file__).with_name("probes.py"))
@@ -127,13 +127,15 @@ def train_on_student_loss(student, x: torch.Tensor, eps: torch.Tensor, steps: in
     model = tiny_vae(seed, pixels=x.shape[1], latent=eps.shape[2])
     before = monte_carlo_nelbo(model, x, eps)
     noise = torch.Generator().manual_seed(seed + 1)
-    for _ in range(steps):
+    for step in range(steps):
         mu, logvar = model.encode(x)  # (N, latent) each
         z = mu + torch.exp(logvar / 2) * torch.randn(mu.shape, generator=noise)  # (N, latent)
         logits = model.dec(z)  # (N, P)
         sent = tuple(t.detach().requires_grad_() for t in (logits, mu, logvar))
-        call = student.differentiate("vae_loss", sent[0], x, sent[1], sent[2], wrt=(0, 2, 3))
+        call = student.differentiate("vae_loss", sent[0], x, sent[1], sent[2], wrt=(0, 2, 3), verify=step == 0)
         grads = _loss_gradients(call, sent, (0, 2, 3))
+        if step == 0:  # the gradients come from the student's process: they must be the loss's own
+            expect_gradients(call, "vae_loss", "compute the loss from logits, mu and logvar with torch operations only")
         model.zero_grad(set_to_none=True)
         torch.autograd.backward([logits, mu, logvar], grads)
         with torch.no_grad():

@@ -7,7 +7,8 @@ exact -log p(x) are written out by hand for these tiny inputs."""
 
 import torch
 
-from vizgen.author import ReferenceCase, check, expect_case, expect_close, expect_shape, expect_tensor, fail
+from vizgen.author import (ReferenceCase, check, expect_case, expect_close, expect_gradients, expect_shape, expect_tensor,
+                           fail)
 from vizgen.author.support import assignment_probes
 
 vae = assignment_probes(__file__)  # autograder/variational_autoencoders/probes.py
@@ -51,10 +52,12 @@ def test_reparametrize_gradients(student):
     for i in range(MU.shape[0]):
         for j in range(MU.shape[1]):
             mu, logvar = MU[i:i + 1, j:j + 1].clone().requires_grad_(), LOGVAR[i:i + 1, j:j + 1].clone().requires_grad_()
-            call = student.differentiate("reparametrize", mu, logvar, wrt=(0, 1))
+            call = student.differentiate("reparametrize", mu, logvar, wrt=(0, 1), verify=True)
             if "why" in call.gradients:
                 fail("z carries no gradient: build it from mu and logvar with torch operations "
                      "(no .detach(), no torch.no_grad(), no new tensor from numbers).")
+            expect_gradients(call, "reparametrize", "build z from mu and logvar with torch operations only, the noise "
+                                                    "from torch.randn_like")
             codes.append(float(call.value.reshape(())))
             mu_grads.append(float(call.gradients[call.params[0]].reshape(())))
             logvar_grads.append(float(call.gradients[call.params[1]].reshape(())))
