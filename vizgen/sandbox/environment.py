@@ -13,7 +13,7 @@ import os
 ALLOWED = (
     "PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "TERM", "LD_LIBRARY_PATH", "VIRTUAL_ENV",
     "PYTHONPATH", "PYTHONHASHSEED", "PYTHONUTF8", "PYTHONIOENCODING", "PYTHONDONTWRITEBYTECODE",
-    "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+    "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
     "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",  # this VM's OpenBLAS needs them (see the env notes)
     "NBGRADER_EXECUTION",  # notebooks skip their heavy cells under nbgrader
     "VIZGEN_COURSE_ROOT", "MPLBACKEND",
@@ -24,8 +24,10 @@ ALLOWED_PREFIXES = ("JPY_",)
 
 def minimal(home: str | None = None, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The allow-listed part of this process's environment, ``HOME`` set to ``home`` (a scratch folder;
-    none when None), plus ``extra``."""
+    none when None), plus ``extra``. OpenMP threads wait passively (they sleep instead of spinning after
+    each parallel region), so that a call's CPU time, which checks read, is the work it did."""
     env = {k: v for k, v in os.environ.items() if k in ALLOWED or k.startswith(ALLOWED_PREFIXES)}
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if home is not None:
         env["HOME"] = home
     env.update(extra or {})
@@ -33,6 +35,6 @@ def minimal(home: str | None = None, extra: dict[str, str] | None = None) -> dic
 
 
 def is_minimal() -> bool:
-    """Whether this process's environment holds nothing beyond the allow-list (and HOME)."""
-    return all(k in ALLOWED or k == "HOME" or k.startswith(ALLOWED_PREFIXES) or k.startswith("VIZGEN_")
-               for k in os.environ)
+    """Whether this process's environment is one ``minimal`` made: nothing beyond the allow-list (and HOME)."""
+    return "OMP_WAIT_POLICY" in os.environ and all(
+        k in ALLOWED or k == "HOME" or k.startswith(ALLOWED_PREFIXES) or k.startswith("VIZGEN_") for k in os.environ)

@@ -36,6 +36,8 @@ def plain(value: Any, where: str = "the result") -> Any:
         if type(value) not in (torch.Tensor, torch.nn.Parameter):
             raise NotPlainData(f"{where} is a {type(value).__name__} (a tensor subclass); return a plain torch.Tensor")
         data = value.detach() if type(value) is torch.Tensor else value.data
+        if data.untyped_storage().nbytes() > data.numel() * data.element_size():
+            data = data.clone()  # a view: torch.save would write its whole storage, not just the view
         return data.requires_grad_(value.requires_grad) if data.is_floating_point() else data
     if isinstance(value, np.ndarray):
         if value.dtype == object:
