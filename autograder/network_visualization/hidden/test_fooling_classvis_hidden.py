@@ -2,14 +2,22 @@
 
 import torch
 
+from vizgen.author import (
+    assignment_judge,
+    expect_case,
+    expect_classified_as,
+    expect_input_unchanged,
+    expect_tensor,
+    fail,
+)
 from vizgen.author.cases import ReferenceCase
-from vizgen.author.expect import expect_classified_as, expect_close, expect_input_unchanged, expect_tensor, fail
-from vizgen.author.inputs import photo_batch, random_images
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_probes
+from vizgen.author.inputs import photo_batch, random_images
 from vizgen.author.models import ModelSpec
+from vizgen.author.support import assignment_probes
 
 nv = assignment_probes(__file__)  # autograder/network_visualization/probes.py: small models, inputs
+judge = assignment_judge(__file__)  # autograder/network_visualization/judge.py: correct values, mistakes, objective
 
 FOOLING_MODEL = ModelSpec("tiny_cnn", seed=16)
 
@@ -45,10 +53,10 @@ REFERENCE_CASES = [
 def test_fooling_photo_hits_target(student, reference):
     """the fooling image of a photo is classified as the target"""
     case = reference.case("fooling_chelsea")
-    X, target, spec = case.args
+    _, target, spec = case.args
     call = student.make_fooling_image(*case.args, **case.kwargs)
     fooled = expect_tensor(call.value, "fooling image")
-    expect_classified_as(nv.SUPPORT.build_model(spec), fooled, target, "the fooling image",
+    expect_classified_as(judge.build(spec), fooled, target, "the fooling image",
                          "step along +lr * g / ||g|| (g the gradient of the target's raw score) until it is the target")
     expect_input_unchanged(call, "X")
 
@@ -60,7 +68,7 @@ def test_fooling_stays_close(student, reference):
     X, lr = case.args[0], case.kwargs["lr"]
     fooled = expect_tensor(student.make_fooling_image(*case.args, **case.kwargs).value, "fooling image")
     # Close only counts once it fools: the photo itself is at distance 0 and fools nothing.
-    expect_classified_as(nv.SUPPORT.build_model(case.args[2]), fooled, case.args[1], "the fooling image",
+    expect_classified_as(judge.build(case.args[2]), fooled, case.args[1], "the fooling image",
                          "this point is for staying close while fooling the model, so the image must first be "
                          "classified as the target")
     distance, allowed = (fooled - X).norm().item(), 1.5 * (case.output - X).norm().item() + lr
@@ -77,8 +85,8 @@ def test_update_step_reference(student, reference):
     """one update step matches the reference on a tiny CNN"""
     case = reference.case("classvis_step")
     call = student.class_visualization_update_step(*case.args, **case.kwargs)
-    expect_close(call.args_after["img"], case.output, "the updated image", atol=case.atol, rtol=case.rtol,
-                 hint="ascend s_y(I) - l2_reg * ||I||^2 with step learning_rate * g / ||g||, in place")
+    expect_case(call.args_after["img"], case, "the updated image", judge.CLASSVIS_FORMULA,
+                mistakes=judge.classvis_mistakes(*case.args, **case.kwargs))
 
 
 @check(points=1, function="class_visualization_update_step")
@@ -87,12 +95,8 @@ def test_update_step_raises_objective(student):
     spec, target, l2_reg = ModelSpec("tiny_cnn", seed=18), 5, 0.01
     img = random_images(1, 16, seed=18).requires_grad_()
     call = student.class_visualization_update_step(img, spec, target, l2_reg, 0.05)
-    model = nv.SUPPORT.build_model(spec)
-
-    def objective(x: torch.Tensor) -> float:
-        return (model(x)[0, target] - l2_reg * x.pow(2).sum()).item()
-
-    before, after = objective(img.detach()), objective(call.args_after["img"])
+    before = judge.classvis_objective(img.detach(), spec, target, l2_reg)
+    after = judge.classvis_objective(call.args_after["img"], spec, target, l2_reg)
     if after <= before:
         fail(
             f"the objective went from {before:.4g} to {after:.4g}: add the step (gradient ascent) and include the "

@@ -2,14 +2,21 @@
 
 import torch
 
+from vizgen.author import (
+    assignment_judge,
+    expect_case,
+    expect_hooks_removed_on_error,
+    expect_match,
+    expect_tensor,
+)
 from vizgen.author.cases import ReferenceCase
-from vizgen.author.expect import effects_of, expect_close, expect_hooks_removed_on_error, expect_tensor, fail
-from vizgen.author.inputs import photo_batch
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_probes
+from vizgen.author.inputs import photo_batch
 from vizgen.author.models import ModelSpec
+from vizgen.author.support import assignment_probes
 
 nv = assignment_probes(__file__)  # autograder/network_visualization/probes.py: small models, inputs
+judge = assignment_judge(__file__)  # autograder/network_visualization/judge.py: correct values, mistakes, verdicts
 
 
 def _occlusion_inputs():
@@ -39,27 +46,20 @@ def test_occlusion_reference(student, reference):
     """matches the reference occlusion map on two photos (fill 0.5, patch 6, stride 3)"""
     case = reference.case("occlusion_photos")
     call = student.occlusion_map(*case.args, **case.kwargs)
-    expect_close(call.value, case.output, "occlusion map", atol=case.atol, rtol=case.rtol,
-                 hint="use the patch_size, stride and fill arguments as given, and softmax probabilities of class y[n]")
+    expect_case(call.value, case, "occlusion map", judge.OCCLUSION_FORMULA,
+                mistakes=judge.occlusion_mistakes(*case.args, **case.kwargs))
 
 
 @check(points=1, function="occlusion_map")
 def test_occlusion_is_batched(student):
     """runs the occluded copies through the model, in batches, not one forward per patch"""
-    X, y = photo_batch(["astronaut", "coffee"], 16), torch.tensor([2, 3])
-    call = student.occlusion_map(X, y, ModelSpec("tiny_cnn", seed=12, count_calls=True), 4, 2, 0.0)
-    calls, occluded = effects_of(call, "model")["forward_calls"], 2 * 7 * 7
-    if calls == 0:  # batching only counts for a function that scores the occluded copies at all
-        fail(
-            f"occlusion_map never called the model: score the {occluded} occluded copies with the model (in "
-            "batches of batch_size) and record the drop in the target class's score."
-        )
-    if calls > 8:
-        fail(
-            f"occlusion_map called the model {calls} times for {occluded} occluded images: stack the occluded "
-            "copies into one tensor and run them through the model in batches of batch_size."
-        )
+    X, y = photo_batch(["astronaut", "coffee"], 8), torch.tensor([2, 3])  # (2, 3, 8, 8): 2 x 7 x 7 = 98 copies
+    spec = ModelSpec("deep_linear", seed=12, count_calls=True)
+    student.occlusion_map(X, y, ModelSpec("linear", seed=12), 8, 8, 0.0)  # warm-up: the timed call is not the first
+    call = student.occlusion_map(X, y, spec, 2, 1, 0.0)  # batch_size 64: 2 forwards
     expect_tensor(call.value, "occlusion map")
+    judge.batching_verdict(call, spec, X[:1], copies=98, max_forwards=8, batch_size=64,
+                           accepted=judge.occlusion_mistakes(X, y, spec, 2, 1, 0.0), atol=1e-5, rtol=1e-4)
 
 
 @check(points=1, function="guided_backprop")
@@ -67,9 +67,8 @@ def test_guided_reference(student, reference):
     """matches the reference guided gradient (ReLU and in-place ReLU6) on two photos"""
     case = reference.case("guided_photos")
     call = student.guided_backprop(*case.args, **case.kwargs)
-    expect_close(call.value, case.output, "guided gradient", atol=case.atol, rtol=case.rtol,
-                 hint="at every ReLU and ReLU6 pass gradient only where the incoming gradient is positive and the "
-                      "activation's own gradient is nonzero; backpropagate the raw score s_y")
+    expect_case(call.value, case, "guided gradient", judge.GUIDED_FORMULA,
+                mistakes=judge.guided_mistakes(*case.args, **case.kwargs))
 
 
 @check(points=1, function="guided_backprop")
@@ -78,12 +77,9 @@ def test_guided_by_hand(student):
     spec = ModelSpec("mlp", seed=14)
     X, y = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(14)), torch.tensor([1, 5])
     call = student.guided_backprop(X, y, spec)
-    net = nv.SUPPORT.build_model(spec).net
-    h = net[1](X.flatten(1))  # (N, 16) pre-activation
-    upstream = (h > 0) * net[3].weight[y].clamp(min=0)  # (N, 16): forward and backward both positive
-    expected = (upstream @ net[1].weight).view(2, 3, 8, 8)  # (N, 3, 8, 8)
-    expect_close(call.value, expected, "guided gradient", atol=1e-5, rtol=1e-4,
-                 hint="zero the gradient where the incoming gradient is negative, in addition to ReLU's own mask")
+    mistakes = {k: v for k, v in judge.guided_mistakes(X, y, spec).items() if k != "correct"}
+    expect_match(call.value, judge.guided_by_hand(X, y, spec), mistakes, "guided gradient", judge.GUIDED_FORMULA,
+                 atol=1e-5, rtol=1e-4)
 
 
 @check(points=1, function="guided_backprop")

@@ -2,16 +2,25 @@
 
 import torch
 
-from vizgen.author.cases import ReferenceCase
-from vizgen.author.expect import (
-    effects_of, expect_array, expect_clean_model, expect_close, expect_device, expect_input_unchanged, expect_iou, fail,
+from vizgen.author import (
+    assignment_judge,
+    effects_of,
+    expect_array,
+    expect_case,
+    expect_clean_model,
+    expect_device,
+    expect_input_unchanged,
+    expect_iou,
+    fail,
 )
-from vizgen.author.inputs import photo, photo_batch
+from vizgen.author.cases import ReferenceCase
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_probes
+from vizgen.author.inputs import photo, photo_batch
 from vizgen.author.models import ModelSpec
+from vizgen.author.support import assignment_probes
 
 nv = assignment_probes(__file__)  # autograder/network_visualization/probes.py: small models, inputs
+judge = assignment_judge(__file__)  # autograder/network_visualization/judge.py: correct values, mistakes
 
 
 def _saliency_inputs():
@@ -41,9 +50,8 @@ def test_saliency_reference(student, reference):
     """matches the reference saliency on two photos"""
     case = reference.case("saliency_photos")
     call = student.compute_saliency_maps(*case.args, **case.kwargs)
-    expect_close(call.value, case.output, "saliency", atol=case.atol, rtol=case.rtol,
-                 hint="differentiate the raw score s_y of the correct class (not the softmax or the loss), "
-                      "take |gradient|, then the max over the colour channel")
+    expect_case(call.value, case, "saliency", judge.SALIENCY_FORMULA,
+                mistakes=judge.saliency_mistakes(*case.args, **case.kwargs))
 
 
 @check(points=1, function="compute_saliency_maps")

@@ -1,14 +1,36 @@
-"""Public checks: occlusion maps (Zeiler & Fergus 2014)."""
+"""Public checks: occlusion maps (Zeiler & Fergus 2014).
+
+The map a patch-by-patch computation gives on a linear model is stored with the case (``PUBLIC_CASES``,
+in ``references.pt``, made by the solution), with the usual mistakes' values on the same inputs."""
 
 import torch
 
-from vizgen.author.expect import expect_close, expect_dtype, expect_input_unchanged, expect_shape, expect_tensor, fail
-from vizgen.author.inputs import random_images
+from vizgen.author import (
+    ReferenceCase,
+    expect_case,
+    expect_dtype,
+    expect_input_unchanged,
+    expect_shape,
+    expect_tensor,
+    fail,
+)
 from vizgen.author.checks import check
-from vizgen.author.support import assignment_probes
+from vizgen.author.inputs import random_images
 from vizgen.author.models import ModelSpec
 
-nv = assignment_probes(__file__)  # autograder/network_visualization/probes.py: small models, inputs
+OCCLUSION_FORMULA = ("softmax(model(occluded copy))[y[n]] for each patch position, the patch (i, j) covering rows "
+                     "i*stride : i*stride+patch_size and columns j*stride : j*stride+patch_size, filled with `fill`")
+
+
+def _linear_inputs():
+    return [random_images(1, 8, seed=3), torch.tensor([2]), ModelSpec("linear", seed=3), 4, 2, 0.5], {}
+
+
+PUBLIC_CASES = [
+    ReferenceCase("occlusion_linear_public", "occlusion_map", _linear_inputs, atol=1e-5, rtol=1e-4,
+                  why="softmax probabilities of a linear model in float32; batching changes only the order of the "
+                      "sums (~1e-7).", mistakes="occlusion_mistakes"),
+]
 
 
 @check(points=1, function="occlusion_map")
@@ -25,18 +47,8 @@ def test_occlusion_shape_and_range(student):
 
 
 @check(points=1, function="occlusion_map")
-def test_occlusion_by_hand(student):
+def test_occlusion_by_hand(student, reference):
     """matches a patch-by-patch computation on a linear model"""
-    spec = ModelSpec("linear", seed=3)
-    X, y = random_images(1, 8, seed=3), torch.tensor([2])
-    call = student.occlusion_map(X, y, spec, 4, 2, 0.5)
-    model = nv.SUPPORT.build_model(spec)
-    expected = torch.empty(3, 3)
-    for i in range(3):
-        for j in range(3):
-            occluded = X.clone()
-            occluded[:, :, 2 * i : 2 * i + 4, 2 * j : 2 * j + 4] = 0.5
-            expected[i, j] = model(occluded).softmax(dim=1)[0, 2]
-    expect_close(call.value, expected[None], "occlusion map", atol=1e-5, rtol=1e-4,
-                 hint="patch (i, j) covers rows i*stride : i*stride+patch_size and the same for columns; "
-                      "fill it with `fill` and report softmax(scores)[y]")
+    case = reference.case("occlusion_linear_public")
+    call = student.occlusion_map(*case.args, **case.kwargs)
+    expect_case(call.value, case, "occlusion map", OCCLUSION_FORMULA)
