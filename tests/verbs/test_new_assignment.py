@@ -1,8 +1,9 @@
 """README's "Adding an assignment", followed step by step: a throwaway assignment is picked up and graded.
 
 The course is a scratch folder with one assignment, `scaling`: one function (`scale`), one public
-and one hidden check, a support module with a check input and a probe, and a reference case.
-Nothing outside its folders names it.
+and one hidden check, a probes module with a check input and a recording probe, a judge with the
+usual mistakes, a table of mistakes, and a public and a hidden reference case. Nothing outside its
+folders names it.
 """
 
 import csv
@@ -30,11 +31,11 @@ FILES = {
         probes = "probes.py"
     """,
     "probes.py": '''
-        """The scaling assignment's support: a check input and a probe that calls the function twice."""
+        """What runs beside the student's code: a check input and a probe that records two calls."""
 
         import torch
 
-        from vizgen.author.support import Support
+        from vizgen.author import Support
 
 
         def ramp(n):
@@ -43,39 +44,56 @@ FILES = {
 
 
         def twice(fn, *args):
-            """Call the student's function twice on the same arguments: its first result, and whether both agree."""
-            first, second = fn(*args), fn(*args)
-            return {"first": first, "same": bool(torch.equal(first, second))}
+            """Call the student's function twice on the same arguments; both results, as they came."""
+            return {"first": fn(*args), "second": fn(*args)}
 
 
         SUPPORT = Support(probes={"twice": twice})
     ''',
-    "public/test_scale.py": '''
-        from vizgen.author.expect import expect_close, expect_input_unchanged
-        from vizgen.author.checks import check
-        from vizgen.author.support import assignment_probes
+    "judge.py": '''
+        """The grader's side: the usual mistakes of scale."""
 
-        support = assignment_probes(__file__)
+
+        def scale_mistakes(x, factor):
+            return {"correct": x * factor, "the factor's sign was dropped: multiply by factor itself": x * abs(factor),
+                    "factor was added, not multiplied": x + factor}
+    ''',
+    "mistakes.py": '''
+        from vizgen.author import Alternative, Mistake
+
+        MISTAKES = [Mistake("adds", "scale", "def scale(x, factor):\\n    return x + factor\\n",
+                            "factor was added, not multiplied")]
+        ALTERNATIVES = [Alternative("mul", "scale", "import torch\\n\\ndef scale(x, factor):\\n    return torch.mul(x, factor)\\n")]
+    ''',
+    "public/test_scale.py": '''
+        from vizgen.author import ReferenceCase, assignment_probes, check, expect_case, expect_input_unchanged
+
+        probes = assignment_probes(__file__)
+
+        PUBLIC_CASES = [
+            ReferenceCase("by_hand", "scale", lambda: ([probes.ramp(4), 3.0], {}), atol=0, rtol=0,
+                          why="small integers times 3: exact", mistakes="scale_mistakes"),
+        ]
 
 
         @check(points=1, function="scale")
-        def test_scale_by_hand(student):
+        def test_scale_by_hand(student, reference):
             """multiplies every element by factor and leaves x as it was"""
-            x = support.ramp(4)
-            call = student.scale(x, 3.0)
-            expect_close(call.value, x * 3.0, "scale(x, 3)", atol=0, rtol=0, hint="multiply x by factor")
+            case = reference.case("by_hand")
+            call = student.scale(*case.args)
+            expect_case(call.value, case, "scale(x, 3)", "x * factor")
             expect_input_unchanged(call, "x")
     ''',
     "hidden/test_scale_hidden.py": '''
-        from vizgen.author.cases import ReferenceCase
-        from vizgen.author.expect import expect_close, fail
-        from vizgen.author.checks import check
-        from vizgen.author.support import assignment_probes
+        import torch
 
-        support = assignment_probes(__file__)
+        from vizgen.author import ReferenceCase, assignment_judge, assignment_probes, check, expect_case, fail
+
+        probes = assignment_probes(__file__)
+        judge = assignment_judge(__file__)
 
         REFERENCE_CASES = [
-            ReferenceCase("negative_factor", "scale", lambda: ([support.ramp(6), -0.5], {}), atol=0, rtol=0,
+            ReferenceCase("negative_factor", "scale", lambda: ([probes.ramp(6), -0.5], {}), atol=0, rtol=0,
                           why="one float32 multiplication by a power of two: exact on every device"),
         ]
 
@@ -85,9 +103,8 @@ FILES = {
             """matches the reference for a negative factor, the same on every call"""
             case = reference.case("negative_factor")
             twice = student.probe("twice", "scale", *case.args).value
-            expect_close(twice["first"], case.output, "scale(x, -0.5)", atol=case.atol, rtol=case.rtol,
-                         hint="multiply x by factor, sign included")
-            if not twice["same"]:
+            expect_case(twice["first"], case, "scale(x, -0.5)", "x * factor", mistakes=judge.scale_mistakes(*case.args))
+            if not torch.equal(twice["first"], twice["second"]):  # judged here, from what the probe recorded
                 fail("two calls of scale gave different results: compute from the arguments only.")
     ''',
 }
@@ -121,7 +138,7 @@ def _test_cell(grade_id: str, source: str, points: float) -> nbformat.NotebookNo
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory) -> CoursePaths:
-    """Steps 1-4 of the recipe in a scratch course: settings, source notebook, support module, checks."""
+    """Steps 1-5 of the recipe in a scratch course: settings, source notebook, probes and judge, checks, mistakes."""
     root = tmp_path_factory.mktemp("course")
     shutil.copyfile(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
     for relative, text in FILES.items():
@@ -144,6 +161,7 @@ def test_the_recipe_adds_a_graded_assignment(course, monkeypatch, capsys):
     assert main(["release", "--assignment", NAME]) == 0
     assert main(["references", "build", "--assignment", NAME]) == 0
     task = load_assignment(course, NAME)
+    assert (task.public / "references.pt").is_file() and (task.references / "cpu.pt").is_file()
     assert contract.problems(task) == [] and references.verify(task) == [] and manifest.is_current(task)
     assert "raise NotImplementedError()" in task.release_notebook.read_text()
     assert demo_notebooks(course) == [task.solution_notebook, task.release_notebook]
@@ -187,3 +205,28 @@ def test_a_stale_manifest_is_detected(course):
     finally:
         hidden.write_text(original)
     assert manifest.is_current(task)
+
+
+@pytest.mark.slow
+def test_the_recipes_table_of_mistakes_is_caught(course, monkeypatch, tmp_path):
+    import importlib.util
+
+    from helpers import replace_solution
+    from vizgen.engine.submission import grade_submission
+
+    monkeypatch.chdir(course.root)
+    assert main(["release", "--assignment", NAME]) == 0
+    assert main(["references", "build", "--assignment", NAME]) == 0
+    task = load_assignment(course, NAME)
+    spec = importlib.util.spec_from_file_location("_scaling_mistakes", task.mistakes_file)
+    table = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(table)
+    for mistake in table.MISTAKES:
+        notebook = replace_solution(task.solution_notebook, tmp_path / f"{mistake.name}.ipynb", mistake.function,
+                                    mistake.source)
+        failed = [c for c in grade_submission(notebook, task, hidden=True).checks if not c.passed]
+        assert {c.hidden for c in failed} == {False, True} and any(mistake.words in c.message for c in failed)
+    for alternative in table.ALTERNATIVES:
+        notebook = replace_solution(task.solution_notebook, tmp_path / f"{alternative.name}.ipynb",
+                                    alternative.function, alternative.source)
+        assert all(c.passed for c in grade_submission(notebook, task, hidden=True).checks)
