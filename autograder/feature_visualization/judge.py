@@ -42,8 +42,6 @@ def built(model) -> nn.Module:
 
 # ---- filter_grid -----------------------------------------------------------------------------
 
-GRID_FORMULA = ("filter k goes to row k // cols, column k % cols, at (row * (h + padding), col * (w + padding)), as "
-                "(w - min) / (max - min) over that filter's own 3 * h * w values, channels last, on a zero background")
 
 
 def grid_layout(count: int) -> tuple[int, int]:
@@ -130,7 +128,6 @@ def activations_mistakes(model, X: torch.Tensor, layer: str) -> dict[str, torch.
 
 # ---- nearest_neighbors, pca --------------------------------------------------------------------------
 
-NEIGHBORS_FORMULA = "the Euclidean distance of every query to every database row, then the k smallest, nearest first"
 PAIR_LOOP_CPU_S = 0.1  # CPU seconds for 300 x 300 pairs: vectorised 2-5 ms, one loop over pairs ~0.5 s (measured)
 
 
@@ -159,7 +156,7 @@ def expect_neighbors(value, query: torch.Tensor, database: torch.Tensor, k: int)
     dist = torch.cdist(query.double(), database.double())  # (Q, M) brute force, float64
     candidates = {name: dist.gather(1, order) for name, order in neighbor_mistakes(query, database, k).items()}
     expect_match(dist.gather(1, index), candidates.pop("correct"), candidates,
-                 "the distances of the returned neighbours", NEIGHBORS_FORMULA, atol=1e-9, rtol=1e-9)
+                 "the distances of the returned neighbours", fv.NEIGHBORS_FORMULA, atol=1e-9, rtol=1e-9)
 
 
 def expect_no_pair_loop(call, query: torch.Tensor, database: torch.Tensor) -> None:
@@ -368,8 +365,6 @@ def first_conv_neuron_by_hand(model, X: torch.Tensor, channel: int) -> torch.Ten
     return grad
 
 
-DREAM_FORMULA = ("img + learning_rate * g / (g.abs().mean() + 1e-8), g = d/d img of 1/2 * sum(a ** 2) over the "
-                 "layer's output a as the module returned it")
 
 
 @distinct

@@ -94,5 +94,14 @@ def receptive_field_of(receptive_field: Callable, stack: list, as_sequential: bo
     return receptive_field(nn.Sequential(*layers) if as_sequential else layers)
 
 
+# How each function's result is defined, told to a student whose value matches none of the usual
+# mistakes (shipped: public and hidden checks and the judge say it alike).
+DREAM_FORMULA = ("img + learning_rate * g / (mean |g| + 1e-8), with g the gradient with respect to img of one half "
+                 "the sum of the squared activations a of the layer, a as the module returned it")
+GRID_FORMULA = ("filter k goes to row k // cols, column k % cols, at (row * (h + padding), col * (w + padding)), as "
+                "(w - min) / (max - min) over that filter's own 3 * h * w values, channels last, on a zero background")
+NEIGHBORS_FORMULA = "the Euclidean distance of every query to every database row, then the k smallest, nearest first"
+
+
 SUPPORT = Support(models={"conv_relu_conv": ConvReluConv},
                   probes={"receptive_field_of": receptive_field_of})

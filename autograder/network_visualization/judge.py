@@ -24,14 +24,6 @@ from vizgen.author.support import support_module
 
 nv = support_module(Path(__file__).resolve().with_name("probes.py"))  # the same models the worker builds
 
-SALIENCY_FORMULA = ("M[n, i, j] = max over the colour channels c of |d s_y / d X[n, c, i, j]|, s_y the raw score of "
-                    "class y[n] (not the softmax or the loss)")
-OCCLUSION_FORMULA = ("softmax(model(occluded copy))[y[n]] for each patch position, the patch (i, j) covering rows "
-                     "i*stride : i*stride+patch_size and columns j*stride : j*stride+patch_size, filled with `fill`")
-GUIDED_FORMULA = ("the gradient of the raw score s_y with respect to X in which every ReLU / ReLU6 passes gradient "
-                  "only where its own gradient is nonzero AND the gradient arriving from above is positive")
-CLASSVIS_FORMULA = ("img + learning_rate * g / ||g||_2 with g the gradient of s_y(img) - l2_reg * ||img||_2^2 "
-                    "(squared norm over all pixels and channels), in place on img")
 PLAIN_GRADIENT = ("returned the plain gradient of s_y: at every ReLU / ReLU6 also zero the gradient where the "
                   "gradient arriving from above is negative (a hook that clamps it at 0)")
 

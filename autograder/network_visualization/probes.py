@@ -97,4 +97,16 @@ def gaussian_blob(size: int, cy: float, cx: float, radius: float) -> np.ndarray:
     return np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * radius**2)).astype(np.float32)  # (H, W)
 
 
+# How each function's result is defined, told to a student whose value matches none of the usual
+# mistakes (shipped: public and hidden checks and the judge say it alike).
+CLASSVIS_FORMULA = ("img + learning_rate * g / ||g||_2 with g the gradient of s_y(img) - l2_reg * ||img||_2^2 "
+                    "(squared norm over all pixels and channels), in place on img")
+GUIDED_FORMULA = ("the gradient of the raw score s_y with respect to X in which every ReLU / ReLU6 passes gradient "
+                  "only where its own gradient is nonzero AND the gradient arriving from above is positive")
+OCCLUSION_FORMULA = ("softmax(model(occluded copy))[y[n]] for each patch position, the patch (i, j) covering rows "
+                     "i*stride : i*stride+patch_size and columns j*stride : j*stride+patch_size, filled with `fill`")
+SALIENCY_FORMULA = ("M[n, i, j] = max over the colour channels c of |d s_y / d X[n, c, i, j]|, s_y the raw score of "
+                    "class y[n] (not the softmax or the loss)")
+
+
 SUPPORT = Support(models={"linear": LinearProbe, "mlp": TinyMLP, "deep_linear": DeepLinear})

@@ -37,8 +37,8 @@ from vizgen.author.support import Support
 SIDE = 28  # images are (N, 1, 28, 28)
 PIXELS = SIDE * SIDE
 CONFIDENT = 60.0  # |logit| of the oracle's answers: a Bernoulli draw at sigmoid(+-60) is 1 or 0
-NLL_FORMULA = ("F.binary_cross_entropy_with_logits(logits, x, reduction='sum') / N: the BCE summed over "
-               "every pixel of every image, divided by the number of images")
+NLL_FORMULA = ("the binary cross-entropy between the Bernoulli logits and the pixels, summed over every pixel of an "
+               "image and averaged over the images: nats per image (van den Oord et al. 2016, eq. 1 and 2)")
 
 
 # Input builders (grader side: the checks build inputs with them and keep their own copies).

@@ -17,12 +17,6 @@ from torch import nn
 
 from vizgen.author import expect_gradients, fail
 
-CONTENT_FORMULA = "content_weight * ((content_current - content_original) ** 2).sum()"
-GRAM_FORMULA = "F @ F.transpose(1, 2) with F = features.reshape(N, C, H * W), divided by C * H * W when normalize"
-STYLE_FORMULA = ("the sum over l of style_weights[l] * ((gram_matrix(feats[style_layers[l]]) - style_targets[l]) ** 2)"
-                 ".sum()")
-TV_FORMULA = ("tv_weight * (((img[:, :, 1:, :] - img[:, :, :-1, :]) ** 2).sum() + "
-              "((img[:, :, :, 1:] - img[:, :, :, :-1]) ** 2).sum())")
 
 # "No Python loop over pixels": at most this many torch calls on the counted image (slices need about a
 # dozen, a loop thousands), and at most this much CPU time, measured by the worker from the kernel's clock

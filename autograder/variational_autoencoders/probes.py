@@ -25,9 +25,11 @@ from torch import nn
 from vizgen.author.probes import describe_layer
 from vizgen.author.support import Support
 
-VAE_LOSS_FORMULA = ("F.binary_cross_entropy_with_logits(logits, x, reduction='sum') "
-                    "- 0.5 * torch.sum(1 + logvar - mu ** 2 - logvar.exp()), divided by the batch size")
-PCA_FORMULA = "mean + (X - mean) @ V_k @ V_k.T, with V_k the first k rows of Vh (torch.linalg.svd of X - mean), transposed"
+VAE_LOSS_FORMULA = ("the Bernoulli decoder's cross-entropy on the logits, summed over the pixels, plus KL(N(mu, "
+                    "exp(logvar)) || N(0, I)) summed over the latent dimensions, averaged over the batch (Kingma and "
+                    "Welling 2014, eq. 10 and Appendix B)")
+PCA_FORMULA = ("the mean row plus the projection of X - mean onto the span of its first k principal directions (the "
+               "right singular vectors of X - mean with the largest singular values)")
 VAE_METHODS = ("encode", "decode", "forward")
 
 

@@ -28,7 +28,7 @@ def _expect_grid(call, case) -> None:
     if not torch.isfinite(grid).all():
         fail("filter_grid's image has NaN where a filter is constant (max = min): divide by (max - min).clamp_min(1e-12) "
              "so that a constant filter becomes 0.")
-    expect_case(grid, case, "filter_grid's image", judge.GRID_FORMULA)
+    expect_case(grid, case, "filter_grid's image", fv.GRID_FORMULA)
     expect_input_unchanged(call, "weights")
 
 
@@ -295,7 +295,7 @@ def test_deepdream_step_reference(student, reference):
     call = student.deepdream_step(*case.args)
     step = expect_tensor(call.value, "deepdream_step's image")
     expect_shape(step, case.output.shape, "deepdream_step's image", hint="return the updated image, same shape as img")
-    expect_case(step, case, "deepdream_step's image", judge.DREAM_FORMULA)  # stored with the judge's mistakes
+    expect_case(step, case, "deepdream_step's image", fv.DREAM_FORMULA)  # stored with the judge's mistakes
     expect_input_unchanged(call, "img")
 
 

@@ -15,8 +15,6 @@ from vizgen.author import (
 
 fv = assignment_probes(__file__)  # autograder/feature_visualization/probes.py: inputs and models only
 
-GRID_FORMULA = ("filter k goes to row k // cols, column k % cols, at (row * (h + padding), col * (w + padding)), as "
-                "(w - min) / (max - min) over that filter's own 3 * h * w values, channels last, on a zero background")
 GRID_LAYOUT = ("cols = ceil(sqrt(K)), rows = ceil(K / cols), so (rows * (h + padding) - padding, "
                "cols * (w + padding) - padding, 3) with channels last")
 PAIR_LOOP_CPU_S = 0.1  # CPU seconds for 300 x 300 pairs: vectorised ~5 ms, one loop over pairs ~0.5 s (measured)
@@ -71,7 +69,7 @@ def _expect_grid(call, case) -> None:
     if not torch.isfinite(grid).all():
         fail("filter_grid's image has NaN where a filter is constant (max = min): divide by (max - min).clamp_min(1e-12) "
              "so that a constant filter becomes 0.")
-    expect_case(grid, case, "filter_grid's image", GRID_FORMULA)
+    expect_case(grid, case, "filter_grid's image", fv.GRID_FORMULA)
     expect_input_unchanged(call, "weights")
 
 

@@ -176,14 +176,12 @@ def test_guided_neuron_cleans_up(student):
         "guided_backprop_neuron", fv.RAISES)
 
 
-DREAM_FORMULA = ("img + learning_rate * g / (g.abs().mean() + 1e-8), g = d/d img of 1/2 * sum(a ** 2) over the "
-                 "layer's output a as the module returned it")
 
 
 def _expect_dream(call, case) -> None:
     step = expect_tensor(call.value, "deepdream_step's image")
     expect_shape(step, case.output.shape, "deepdream_step's image", hint="return the updated image, same shape as img")
-    expect_case(step, case, "deepdream_step's image", DREAM_FORMULA)
+    expect_case(step, case, "deepdream_step's image", fv.DREAM_FORMULA)
 
 
 @check(points=1, function="deepdream_step")

@@ -85,7 +85,7 @@ def test_update_step_reference(student, reference):
     """one update step matches the reference on a tiny CNN"""
     case = reference.case("classvis_step")
     call = student.class_visualization_update_step(*case.args, **case.kwargs)
-    expect_case(call.args_after["img"], case, "the updated image", judge.CLASSVIS_FORMULA,
+    expect_case(call.args_after["img"], case, "the updated image", nv.CLASSVIS_FORMULA,
                 mistakes=judge.classvis_mistakes(*case.args, **case.kwargs))
 
 

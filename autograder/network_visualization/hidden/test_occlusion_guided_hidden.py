@@ -46,7 +46,7 @@ def test_occlusion_reference(student, reference):
     """matches the reference occlusion map on two photos (fill 0.5, patch 6, stride 3)"""
     case = reference.case("occlusion_photos")
     call = student.occlusion_map(*case.args, **case.kwargs)
-    expect_case(call.value, case, "occlusion map", judge.OCCLUSION_FORMULA,
+    expect_case(call.value, case, "occlusion map", nv.OCCLUSION_FORMULA,
                 mistakes=judge.occlusion_mistakes(*case.args, **case.kwargs))
 
 
@@ -67,7 +67,7 @@ def test_guided_reference(student, reference):
     """matches the reference guided gradient (ReLU and in-place ReLU6) on two photos"""
     case = reference.case("guided_photos")
     call = student.guided_backprop(*case.args, **case.kwargs)
-    expect_case(call.value, case, "guided gradient", judge.GUIDED_FORMULA,
+    expect_case(call.value, case, "guided gradient", nv.GUIDED_FORMULA,
                 mistakes=judge.guided_mistakes(*case.args, **case.kwargs))
 
 
@@ -78,7 +78,7 @@ def test_guided_by_hand(student):
     X, y = torch.randn(2, 3, 8, 8, generator=torch.Generator().manual_seed(14)), torch.tensor([1, 5])
     call = student.guided_backprop(X, y, spec)
     mistakes = {k: v for k, v in judge.guided_mistakes(X, y, spec).items() if k != "correct"}
-    expect_match(call.value, judge.guided_by_hand(X, y, spec), mistakes, "guided gradient", judge.GUIDED_FORMULA,
+    expect_match(call.value, judge.guided_by_hand(X, y, spec), mistakes, "guided gradient", nv.GUIDED_FORMULA,
                  atol=1e-5, rtol=1e-4)
 
 

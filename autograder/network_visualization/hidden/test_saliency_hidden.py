@@ -50,7 +50,7 @@ def test_saliency_reference(student, reference):
     """matches the reference saliency on two photos"""
     case = reference.case("saliency_photos")
     call = student.compute_saliency_maps(*case.args, **case.kwargs)
-    expect_case(call.value, case, "saliency", judge.SALIENCY_FORMULA,
+    expect_case(call.value, case, "saliency", nv.SALIENCY_FORMULA,
                 mistakes=judge.saliency_mistakes(*case.args, **case.kwargs))
 
 

@@ -18,8 +18,6 @@ from vizgen.author.support import assignment_probes
 
 nv = assignment_probes(__file__)  # autograder/network_visualization/probes.py: small models, inputs
 
-CLASSVIS_FORMULA = ("img + learning_rate * g / ||g||_2 with g the gradient of s_y(img) - l2_reg * ||img||_2^2 "
-                    "(squared norm over all pixels and channels), in place on img")
 
 
 def _linear_inputs():
@@ -44,7 +42,7 @@ def test_update_step_by_hand(student, reference):
     weight = nv.SUPPORT.build_model(spec).net[1].weight  # (10, 3*8*8)
     g = weight[target].view(1, 3, 8, 8) - 2 * l2_reg * img.detach()  # d/dI (s_y - l2 ||I||^2), by hand
     by_hand = img.detach() + learning_rate * g / g.norm()
-    expect_match(call.args_after["img"], by_hand, case.mistakes, "the updated image", CLASSVIS_FORMULA,
+    expect_match(call.args_after["img"], by_hand, case.mistakes, "the updated image", nv.CLASSVIS_FORMULA,
                  atol=case.atol, rtol=case.rtol)
 
 

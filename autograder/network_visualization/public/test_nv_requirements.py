@@ -32,8 +32,6 @@ from vizgen.author.support import assignment_probes
 
 nv = assignment_probes(__file__)  # autograder/network_visualization/probes.py: small models, inputs
 
-GUIDED_FORMULA = ("the gradient of the raw score s_y with respect to X in which every ReLU / ReLU6 passes gradient "
-                  "only where its own gradient is nonzero AND the gradient arriving from above is positive")
 # 49 occluded copies (patch 2, stride 1 on 8 x 8) in batches of 32: 2 forwards (3 with an unoccluded pass).
 BATCHED_COPIES, BATCHED_FORWARDS, BATCH_SIZE = 49, 3, 32
 CPU_SHARE_OF_ONE_FORWARD_PER_COPY = 1 / 3  # one forward per copy costs 3x this or more; 2 batches ~1/8 of it
@@ -68,7 +66,7 @@ def test_guided_is_not_the_plain_gradient(student, reference):
     net = nv.SUPPORT.build_model(spec).net
     h = net[1](X.flatten(1))  # (N, 16) pre-activation
     by_hand = ((h > 0) * net[3].weight[y].clamp(min=0) @ net[1].weight).view(3, 3, 8, 8)  # (N, 3, 8, 8)
-    expect_match(guided, by_hand, case.mistakes, "guided gradient", GUIDED_FORMULA, atol=case.atol, rtol=case.rtol)
+    expect_match(guided, by_hand, case.mistakes, "guided gradient", nv.GUIDED_FORMULA, atol=case.atol, rtol=case.rtol)
 
 
 @check(points=1, function="guided_backprop")

@@ -7,6 +7,7 @@ import torch
 
 from vizgen.author import (
     ReferenceCase,
+    assignment_probes,
     expect_case,
     expect_dtype,
     expect_input_unchanged,
@@ -18,8 +19,7 @@ from vizgen.author.checks import check
 from vizgen.author.inputs import random_images
 from vizgen.author.models import ModelSpec
 
-OCCLUSION_FORMULA = ("softmax(model(occluded copy))[y[n]] for each patch position, the patch (i, j) covering rows "
-                     "i*stride : i*stride+patch_size and columns j*stride : j*stride+patch_size, filled with `fill`")
+nv = assignment_probes(__file__)  # autograder/network_visualization/probes.py: models, inputs, the maps' definitions
 
 
 def _linear_inputs():
@@ -51,4 +51,4 @@ def test_occlusion_by_hand(student, reference):
     """matches a patch-by-patch computation on a linear model"""
     case = reference.case("occlusion_linear_public")
     call = student.occlusion_map(*case.args, **case.kwargs)
-    expect_case(call.value, case, "occlusion map", OCCLUSION_FORMULA)
+    expect_case(call.value, case, "occlusion map", nv.OCCLUSION_FORMULA)

@@ -28,8 +28,6 @@ from vizgen.author.support import assignment_probes
 
 nv = assignment_probes(__file__)  # autograder/network_visualization/probes.py: small models, inputs
 
-SALIENCY_FORMULA = ("M[n, i, j] = max over the colour channels c of |d s_y / d X[n, c, i, j]|, s_y the raw score of "
-                    "class y[n] (not the softmax or the loss)")
 
 
 def _linear_inputs():
@@ -65,7 +63,7 @@ def test_saliency_linear_model(student, reference):
     call = student.compute_saliency_maps(*case.args)
     weight = nv.SUPPORT.build_model(spec).net[1].weight  # (10, 3*8*8): d s_y / d X = W[y]
     by_hand = weight[y].view(3, 3, 8, 8).abs().amax(dim=1)  # (N, 8, 8)
-    expect_match(call.value, by_hand, case.mistakes, "saliency", SALIENCY_FORMULA, atol=case.atol, rtol=case.rtol)
+    expect_match(call.value, by_hand, case.mistakes, "saliency", nv.SALIENCY_FORMULA, atol=case.atol, rtol=case.rtol)
     expect_clean_model(call, "model")
     expect_input_unchanged(call, "X")
 

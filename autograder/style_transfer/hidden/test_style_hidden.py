@@ -5,10 +5,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vizgen.author import (ReferenceCase, assignment_judge, check, expect_case, expect_close, expect_input_unchanged,
-                           expect_match, expect_module, expect_tensor, fail)
+from vizgen.author import (ReferenceCase, assignment_judge, assignment_probes, check, expect_case, expect_close,
+                           expect_input_unchanged, expect_match, expect_module, expect_tensor, fail)
 
 judge = assignment_judge(__file__)  # autograder/style_transfer/judge.py: grader side only
+probes = assignment_probes(__file__)  # the messages' definitions of each loss
 
 
 def _random(*shape, seed):
@@ -59,7 +60,7 @@ REFERENCE_CASES = [
 def test_content_loss_reference(student, reference):
     """matches the reference on other features with another weight"""
     case = reference.case("content")
-    expect_case(student.content_loss(*case.args).value, case, "the content loss", judge.CONTENT_FORMULA, scalar=True)
+    expect_case(student.content_loss(*case.args).value, case, "the content loss", probes.CONTENT_FORMULA, scalar=True)
 
 
 @check(points=1, function="content_loss")
@@ -72,10 +73,10 @@ def test_content_loss_descends(student):
 def test_gram_matrix_reference(student, reference):
     """matches the reference on a batch of three non-square maps"""
     case = reference.case("gram")
-    expect_case(student.gram_matrix(*case.args).value, case, "gram_matrix(features)", judge.GRAM_FORMULA)
+    expect_case(student.gram_matrix(*case.args).value, case, "gram_matrix(features)", probes.GRAM_FORMULA)
     case = reference.case("gram-raw")
     expect_case(student.gram_matrix(*case.args, **case.kwargs).value, case, "gram_matrix(features, normalize=False)",
-                judge.GRAM_FORMULA)
+                probes.GRAM_FORMULA)
 
 
 @check(points=1, function="style_loss")
@@ -83,7 +84,7 @@ def test_style_loss_reference(student, reference):
     """matches the reference on three layers of a small network with unequal weights"""
     case = reference.case("style")
     expect_case(student.style_loss(*case.args).value, case, "the style loss",
-                judge.STYLE_FORMULA + " (if gram_matrix fails its checks, fix it first)", scalar=True)
+                probes.STYLE_FORMULA + " (if gram_matrix fails its checks, fix it first)", scalar=True)
 
 
 @check(points=1, function="style_loss")
@@ -96,7 +97,7 @@ def test_style_loss_descends(student):
 def test_tv_loss_reference(student, reference):
     """matches the reference on another image and weight"""
     case = reference.case("tv")
-    expect_case(student.tv_loss(*case.args).value, case, "the total variation loss", judge.TV_FORMULA, scalar=True)
+    expect_case(student.tv_loss(*case.args).value, case, "the total variation loss", probes.TV_FORMULA, scalar=True)
 
 
 @check(points=1, function="tv_loss")
@@ -106,12 +107,12 @@ def test_tv_loss_is_vectorised(student):
     counted = student.probe("count_torch_calls", "tv_loss", img, 1.0).value
     mistakes = judge.tv_mistakes(img, 1.0)
     expect_match(counted["value"], mistakes.pop("correct"), mistakes, "the total variation loss",
-                 judge.TV_FORMULA, scalar=True)
+                 probes.TV_FORMULA, scalar=True)
     timed = _random(1, 3, 80, 128, seed=43) * 30  # (1, 3, 80, 128): 30720 entries, under torch's parallel grain
     call = student.tv_loss(timed, 0.2)  # after the first call: the process is started, its cells run
     mistakes = judge.tv_mistakes(timed, 0.2)
     expect_match(call.value, mistakes.pop("correct"), mistakes, "the total variation loss of an 80 x 128 image",
-                 judge.TV_FORMULA, scalar=True)
+                 probes.TV_FORMULA, scalar=True)
     judge.expect_no_pixel_loop(counted["calls"], img, call.cpu_seconds, timed)
 
 

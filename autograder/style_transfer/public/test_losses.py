@@ -7,14 +7,10 @@ named by the mistake it reproduces."""
 
 import torch
 
-from vizgen.author import ReferenceCase, check, expect_case, expect_match, fail
+from vizgen.author import ReferenceCase, assignment_probes, check, expect_case, expect_match, fail
 
-CONTENT_FORMULA = "content_weight * ((content_current - content_original) ** 2).sum()"
-GRAM_FORMULA = "F @ F.transpose(1, 2) with F = features.reshape(N, C, H * W), divided by C * H * W when normalize"
-STYLE_FORMULA = ("the sum over l of style_weights[l] * ((gram_matrix(feats[style_layers[l]]) - style_targets[l]) ** 2)"
-                 ".sum() (if gram_matrix fails its checks, fix it first)")
-TV_FORMULA = ("tv_weight * (((img[:, :, 1:, :] - img[:, :, :-1, :]) ** 2).sum() + "
-              "((img[:, :, :, 1:] - img[:, :, :, :-1]) ** 2).sum())")
+probes = assignment_probes(__file__)
+
 
 # (1, 2, 2, 2): two channels of 2 x 2; by hand, G = [[30, 20], [20, 30]] (sum of products), / (2*2*2) = 8.
 FEATURES = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]], [[4.0, 3.0], [2.0, 1.0]]]])
@@ -84,7 +80,7 @@ PUBLIC_CASES = [
 def test_content_loss_by_hand(student, reference):
     """equals w * sum((F - P)^2) on a (1, 2, 2, 2) feature map"""
     case = reference.case("content-by-hand")
-    expect_case(student.content_loss(*case.args).value, case, "the content loss", CONTENT_FORMULA, scalar=True)
+    expect_case(student.content_loss(*case.args).value, case, "the content loss", probes.CONTENT_FORMULA, scalar=True)
 
 
 @check(points=1, function="gram_matrix")
@@ -92,7 +88,7 @@ def test_gram_matrix_by_hand(student, reference):
     """is [[30, 20], [20, 30]] / 8 for a hand-made (1, 2, 2, 2) input"""
     case = reference.case("gram-by-hand")
     expect_match(student.gram_matrix(FEATURES).value, GRAM_BY_HAND, case.mistakes, "gram_matrix(features)",
-                 GRAM_FORMULA, atol=case.atol, rtol=case.rtol)
+                 probes.GRAM_FORMULA, atol=case.atol, rtol=case.rtol)
 
 
 @check(points=1, function="gram_matrix")
@@ -100,21 +96,22 @@ def test_gram_matrix_batch_unnormalized(student, reference):
     """gives one (C, C) matrix per image of a batch, unnormalised when normalize=False"""
     case = reference.case("gram-batch-unnormalized")
     value = student.gram_matrix(*case.args, **case.kwargs).value
-    expect_case(value, case, "gram_matrix(features, normalize=False)", GRAM_FORMULA)
+    expect_case(value, case, "gram_matrix(features, normalize=False)", probes.GRAM_FORMULA)
 
 
 @check(points=1, function="style_loss")
 def test_style_loss_by_hand(student, reference):
     """sums w_l * sum((G_l - A_l)^2) over two layers with different weights"""
     case = reference.case("style-by-hand")
-    expect_case(student.style_loss(*case.args).value, case, "the style loss", STYLE_FORMULA, scalar=True)
+    expect_case(student.style_loss(*case.args).value, case, "the style loss",
+                probes.STYLE_FORMULA + " (if gram_matrix fails its checks, fix it first)", scalar=True)
 
 
 @check(points=1, function="tv_loss")
 def test_tv_loss_by_hand(student, reference):
     """equals w * (sum of squared vertical + horizontal neighbour differences) on a 2 x 3 image"""
     case = reference.case("tv-by-hand")
-    expect_case(student.tv_loss(*case.args).value, case, "the total variation loss", TV_FORMULA, scalar=True)
+    expect_case(student.tv_loss(*case.args).value, case, "the total variation loss", probes.TV_FORMULA, scalar=True)
 
 
 @check(points=1, function="tv_loss")
@@ -122,12 +119,12 @@ def test_tv_loss_without_pixel_loops(student, reference):
     """computes a (1, 3, 32, 32) image's loss with a few tensor operations (slices, no loop over pixels)"""
     counted, timed = reference.case("tv-counted"), reference.case("tv-timed")
     report = student.probe("count_torch_calls", "tv_loss", *counted.args).value
-    expect_case(report["value"], counted, "the total variation loss", TV_FORMULA, scalar=True)
+    expect_case(report["value"], counted, "the total variation loss", probes.TV_FORMULA, scalar=True)
     if report["calls"] > MAX_TORCH_CALLS:
         fail(f"tv_loss made {report['calls']} torch operations on a 32 x 32 image: that is a Python loop over pixels; "
              "replace it by differences of shifted slices, img[:, :, 1:, :] - img[:, :, :-1, :].")
     call = student.tv_loss(*timed.args)  # after the first call: the process is started, its cells run
-    expect_case(call.value, timed, "the total variation loss of a 96 x 96 image", TV_FORMULA, scalar=True)
+    expect_case(call.value, timed, "the total variation loss of a 96 x 96 image", probes.TV_FORMULA, scalar=True)
     if call.cpu_seconds > MAX_CPU_SECONDS:
         fail(f"tv_loss took {call.cpu_seconds * 1000:.0f} ms of CPU time on a 96 x 96 image (slices take a few ms; "
              f"the limit is {MAX_CPU_SECONDS * 1000:.0f} ms): that is a Python loop over pixels; replace it by "
