@@ -75,3 +75,15 @@ def test_helpers_in_cells_the_student_added_are_kept_later_definitions_win(tmp_p
         exec(compile(code, filename, "exec"), namespace)
     assert namespace["loss"](1) == 3  # the later helper, as in the kernel
     assert "print" not in "".join(code for _, code in sub.cells)
+
+
+def test_each_function_gets_the_definitions_it_reaches_with_their_decorators(tmp_path):
+    from vizgen.course.notebook import extract_submission
+
+    source = ("import functools\nimport torch\n\nLIMIT = 3\n\n@functools.lru_cache(maxsize=None)\ndef helper(n):\n"
+              "    return min(n, LIMIT)\n\ndef graded(x):\n    return helper(x)\n\ndef other(x):\n    return torch.zeros(x)\n")
+    submission = extract_submission(write_notebook(tmp_path / "n.ipynb", [solution_cell("cell", source)]))
+    (filename, code), = submission.cells_for("graded")
+    assert "@functools.lru_cache" in code and "LIMIT = 3" in code and "def helper" in code
+    assert "def other" not in code and "import torch" not in code
+    assert code.count("\n") == source.rstrip().count("\n")  # line numbers stay true

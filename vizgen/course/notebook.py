@@ -46,9 +46,15 @@ class Submission:
         body, a default argument, a decorator) costs only the functions that need that definition."""
         spans: dict[str, set[int]] = {}
         for filename, node in needed_nodes(self, function):
-            spans.setdefault(filename, set()).update(range(node.lineno - 1, node.end_lineno))
+            spans.setdefault(filename, set()).update(lines_of(node))
         return [(filename, "\n".join(line if i in spans[filename] else "" for i, line in enumerate(code.splitlines())))
                 for filename, code in self.cells if filename in spans]
+
+
+def lines_of(node: ast.stmt) -> range:
+    """The 0-based line numbers a top-level statement spans, its decorators included."""
+    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+    return range(first - 1, node.end_lineno)
 
 
 def bound_names(node: ast.stmt) -> list[str]:
@@ -245,7 +251,7 @@ def extract_submission(path: Path) -> Submission:
         if not keep:
             continue
         lines = source.splitlines()
-        wanted = {i for n in keep for i in range(n.lineno - 1, n.end_lineno)}
+        wanted = {i for n in keep for i in lines_of(n)}
         for i in range(len(lines)):
             if i not in wanted:
                 lines[i] = ""  # dropped: driver code never runs, line numbers stay true
