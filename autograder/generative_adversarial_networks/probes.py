@@ -1,85 +1,40 @@
-"""The GAN assignment's support (see ``vizgen.author.support``): its probes and its diagnostics.
+"""What runs beside the student's code in the GAN assignment: probes that only record, and builders.
 
-Probes: ``train_discriminator`` and ``train_generator`` train a tiny GAN with the student's loss
-next to the student's code and return logits before and after, so the checks can compute the
-true objective in the grader. Diagnostics: the grader computes what the usual wrong losses would
-return on the same logits (labels swapped, sigmoid applied twice, sum instead of mean, ...) and
-says which one the student's value matches.
+Everything here ships (the public checks import it) and runs in the student's process, so nothing
+here computes a correct answer, a usual mistake's value or a verdict: those are the grader's
+(``judge.py`` for the hidden checks, stored public references and hand-computed literals for the
+public ones).
+
+Probes (``SUPPORT``):
+
+- ``module_layers``: builds the student's network, fills its parameters with values drawn from the
+  grader's seed and runs it on the grader's input; returns each leaf layer's type and settings and
+  the output. The checks rebuild that chain in the grader (``rebuild_chain``, same seed) and require
+  the rebuilt network to reproduce the output, so a report of the right layers for a wrong network
+  fails; the layer list, parameter count and output shape the checks judge are the rebuilt chain's.
+- ``optimizer_steps``: calls the student's ``get_optimizer`` on a small linear model with the grader's
+  weights, feeds it the grader's gradients for a few steps and returns the weights after each, with
+  the optimizer's class name and settings. The checks replay the reported optimizer in the grader.
+- ``discriminator_step`` / ``generator_step``: build tiny players from the grader's parameters, run
+  the student's step (with a stand-in loss, below) and return the parameters after, the gradients
+  that reached the other player and the losses the step returned. The grader rebuilds the same
+  players and computes the correct change itself.
+
+The steps are called with the critic losses of a Wasserstein GAN (Arjovsky et al. 2017), which the
+notebook does not grade: ``critic_loss(real, fake) = mean(fake) - mean(real)`` and
+``critic_generator_loss(fake) = -mean(fake)``; a step must use whatever loss it is given.
 """
 
 from __future__ import annotations
 
-import copy
-import math
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from vizgen.author.expect import expect_tensor, fail
-from vizgen.author.messages import CheckFailure
-from vizgen.author.expect import expect_loss, expect_reference_loss, likely_bug  # noqa: F401 - used by the checks
-from vizgen.author.support import Support
+from vizgen.author import Support
 
-
-def _tiny_gan(seed: int) -> tuple[nn.Module, nn.Module]:
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        disc = nn.Sequential(nn.Linear(8, 16), nn.LeakyReLU(0.01), nn.Linear(16, 1))
-        gen = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 8), nn.Tanh())
-    return disc, gen
-
-
-def train_discriminator(loss: Callable, real: torch.Tensor, noise: torch.Tensor, steps: int = 30, seed: int = 0) -> dict:
-    """Train a tiny discriminator with the student's D loss against a fixed tiny generator.
-
-    Returns the discriminator's logits on the real batch and the fake batch before and after, so
-    the grader can compute the true objective itself.
-    """
-    disc, gen = _tiny_gan(seed)
-    optimizer = torch.optim.SGD(disc.parameters(), lr=0.05)
-    with torch.no_grad():
-        fake = gen(noise)  # (N, 8)
-        before = (disc(real), disc(fake))
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss(disc(real), disc(fake)).backward()
-        optimizer.step()
-    with torch.no_grad():
-        after = (disc(real), disc(fake))
-    return {"real_before": before[0], "fake_before": before[1], "real_after": after[0], "fake_after": after[1]}
-
-
-def train_generator(loss: Callable, noise: torch.Tensor, steps: int = 30, seed: int = 0) -> dict:
-    """Train a tiny generator with the student's G loss against a fixed tiny discriminator.
-
-    Returns the discriminator's logits on the generated batch before and after.
-    """
-    disc, gen = _tiny_gan(seed)
-    disc.requires_grad_(False)
-    optimizer = torch.optim.SGD(gen.parameters(), lr=0.05)
-    with torch.no_grad():
-        before = disc(gen(noise))
-    for _ in range(steps):
-        optimizer.zero_grad()
-        loss(disc(gen(noise))).backward()
-        optimizer.step()
-    with torch.no_grad():
-        after = disc(gen(noise))
-    return {"fake_before": before, "fake_after": after}
-
-
-def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
-    """Per-element BCE on logits, stable for any magnitude (Goodfellow et al. 2014, eq. 1 terms)."""
-    return F.binary_cross_entropy_with_logits(logits.double(), torch.full_like(logits.double(), target), reduction="none")
-
-
-def _bce_on_probs(probs: torch.Tensor, target: float) -> torch.Tensor:
-    return F.binary_cross_entropy(probs.clamp(1e-12, 1 - 1e-12), torch.full_like(probs, target), reduction="none")
-
-
-# What each loss computes, told to a student whose value matches none of the known mistakes.
+# What each loss computes, told to a student whose value reproduces none of the usual mistakes.
 DISCRIMINATOR_FORMULA = ("F.binary_cross_entropy_with_logits(logits_real, ones) + "
                          "F.binary_cross_entropy_with_logits(logits_fake, zeros), each the mean over its batch")
 GENERATOR_FORMULA = "F.binary_cross_entropy_with_logits(logits_fake, ones), the mean over the batch"
@@ -87,229 +42,278 @@ LS_DISCRIMINATOR_FORMULA = "0.5 * ((scores_real - 1) ** 2).mean() + 0.5 * (score
 LS_GENERATOR_FORMULA = "0.5 * ((scores_fake - 1) ** 2).mean()"
 
 
-def discriminator_candidates(real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
-    """Correct value first, then common mistakes, for the discriminator's BCE loss."""
-    real, fake = real.double(), fake.double()
-    return {
-        "correct": (_bce(real, 1).mean() + _bce(fake, 0).mean()).item(),
-        "labels swapped (real should be 1, fake 0)": (_bce(real, 0).mean() + _bce(fake, 1).mean()).item(),
-        "sigmoid applied twice (the BCE-with-logits loss applies it already)": (
-            _bce(torch.sigmoid(real), 1).mean() + _bce(torch.sigmoid(fake), 0).mean()).item(),
-        "sum instead of mean over the batch": (_bce(real, 1).sum() + _bce(fake, 0).sum()).item(),
-        "one mean over both batches instead of the sum of the two means": torch.cat(
-            [_bce(real, 1), _bce(fake, 0)]).mean().item(),
-        "the logits were treated as probabilities (apply no sigmoid outside, use the loss on logits)": (
-            _bce_on_probs(real.clamp(0, 1), 1).mean() + _bce_on_probs(fake.clamp(0, 1), 0).mean()).item(),
+# ----- networks: the leaf layers as data, and the chain rebuilt from them -----
+
+# Constructor arguments recorded per layer type: enough to rebuild the layer exactly.
+LAYER_SETTINGS = {
+    "Linear": ("in_features", "out_features", "bias"),
+    "Conv2d": ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups", "bias",
+               "padding_mode"),
+    "ConvTranspose2d": ("in_channels", "out_channels", "kernel_size", "stride", "padding", "output_padding", "groups",
+                        "bias", "dilation", "padding_mode"),
+    "LeakyReLU": ("negative_slope",),
+    "ReLU": (),
+    "Tanh": (),
+    "Sigmoid": (),
+    "Identity": (),
+    "Dropout": ("p",),
+    "MaxPool2d": ("kernel_size", "stride", "padding", "dilation", "ceil_mode"),
+    "AvgPool2d": ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad"),
+    "BatchNorm1d": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+    "BatchNorm2d": ("num_features", "eps", "momentum", "affine", "track_running_stats"),
+    "Flatten": ("start_dim", "end_dim"),
+    "Unflatten": ("dim", "unflattened_size"),
+}
+
+
+def _setting(layer: nn.Module, name: str):
+    if name == "bias" and isinstance(layer, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+        return layer.bias is not None
+    value = getattr(layer, name, None)
+    if isinstance(value, torch.Size):
+        return tuple(value)
+    if isinstance(value, list):
+        return tuple(value)
+    return value
+
+
+def leaf_layers(module: nn.Module) -> list[tuple[nn.Module, int]]:
+    """The leaf modules in the order they were registered, repeats kept: (layer, index of its first use)."""
+    leaves, first = [], {}
+    for _, layer in module.named_modules(remove_duplicate=False):
+        if not list(layer.children()):
+            first.setdefault(id(layer), len(leaves))
+            leaves.append((layer, first[id(layer)]))
+    return leaves
+
+
+def fill_parameters(layers: Sequence[nn.Module], seed: int) -> None:
+    """Overwrite the parameters of ``layers`` (in order; a repeated layer once) with values drawn from ``seed``:
+    weights uniform in +-1/sqrt(fan in), the rest uniform in +-0.5. The grader draws the same values."""
+    generator = torch.Generator().manual_seed(seed)
+    done = set()
+    with torch.no_grad():
+        for layer in layers:
+            if id(layer) in done:
+                continue
+            done.add(id(layer))
+            for _, p in layer.named_parameters(recurse=False):
+                scale = 1 / max(1, p[0].numel()) ** 0.5 if p.dim() >= 2 else 0.5
+                p.copy_((torch.rand(p.shape, generator=generator, dtype=torch.float32) * 2 - 1) * scale)
+
+
+def module_layers(build: Callable, *args, seed: int = 0, x: torch.Tensor | None = None, **kwargs) -> dict:
+    """Build the student's network; return its leaf layers (type, settings, training flag, first use), how
+    many parameter values lie outside them, and, given ``x``, its output on ``x`` after ``fill_parameters``
+    with ``seed`` (no grad, the mode it was built in), or the error that forward raised."""
+    module = build(*args, **kwargs)
+    if not isinstance(module, nn.Module):
+        return {"is_module": False, "type": type(module).__name__}
+    leaves = leaf_layers(module)
+    inside = {id(p) for layer, _ in leaves for p in layer.parameters(recurse=False)}
+    record = {
+        "is_module": True,
+        "type": type(module).__name__,
+        "layers": [{"type": type(layer).__name__, "module": type(layer).__module__, "same_as": first,
+                    "training": layer.training,
+                    "settings": {n: _setting(layer, n) for n in LAYER_SETTINGS.get(type(layer).__name__, ())}}
+                   for layer, first in leaves],
+        "outside": sum(p.numel() for p in module.parameters() if id(p) not in inside),
+        "output": None,
+        "output_error": "",
     }
+    fill_parameters([layer for layer, _ in leaves], seed)
+    if x is not None:
+        try:
+            with torch.no_grad():
+                record["output"] = module(x)
+        except Exception as error:  # noqa: BLE001 - a wrong architecture fails here; report why
+            record["output_error"] = f"{type(error).__name__}: {error}"[:300]
+    return record
 
 
-def generator_candidates(fake: torch.Tensor) -> dict[str, float]:
-    """Correct value first, then common mistakes, for the non-saturating generator loss."""
-    fake = fake.double()
-    return {
-        "correct": _bce(fake, 1).mean().item(),
-        "the saturating loss (target 0, negated) instead of the non-saturating one (target 1)": (-_bce(fake, 0).mean()).item(),
-        "target 0 instead of 1": _bce(fake, 0).mean().item(),
-        "sigmoid applied twice (the BCE-with-logits loss applies it already)": _bce(torch.sigmoid(fake), 1).mean().item(),
-        "sum instead of mean over the batch": _bce(fake, 1).sum().item(),
-    }
+def rebuild_chain(record: dict, seed: int) -> nn.Sequential | str:
+    """The chain of standard layers ``record`` (a ``module_layers`` report) describes, each layer in its
+    recorded mode, parameters drawn from ``seed`` as the probe drew them; or why it cannot be rebuilt."""
+    built: list[nn.Module] = []
+    for k, layer in enumerate(record["layers"]):
+        kind = layer["type"]
+        if layer["same_as"] != k:
+            built.append(built[layer["same_as"]])
+            continue
+        if kind not in LAYER_SETTINGS or not str(layer["module"]).startswith("torch.nn"):
+            return f"layer {k + 1} is a {kind}, which is not one of the torch.nn layers these checks rebuild"
+        try:
+            made = getattr(nn, kind)(**layer["settings"])
+        except Exception as error:  # noqa: BLE001 - settings no constructor accepts: a forged report
+            return f"layer {k + 1} ({kind}) has settings its constructor refuses ({type(error).__name__})"
+        built.append(made.train(bool(layer["training"])))
+    chain = nn.Sequential(*built)
+    fill_parameters(built, seed)
+    return chain
 
 
-def ls_discriminator_candidates(real: torch.Tensor, fake: torch.Tensor) -> dict[str, float]:
-    """Least squares GAN (Mao et al. 2017, eq. 9 with a=0, b=c=1): correct value, then common mistakes."""
-    real, fake = real.double(), fake.double()
-    return {
-        "correct": (0.5 * ((real - 1) ** 2).mean() + 0.5 * (fake**2).mean()).item(),
-        "one mean over both batches instead of the two means": (0.5 * torch.cat([(real - 1) ** 2, fake**2]).mean()).item(),
-        "sum instead of mean over the batch": (0.5 * (((real - 1) ** 2).sum() + (fake**2).sum())).item(),
-        "the 0.5 factors are missing": (((real - 1) ** 2).mean() + (fake**2).mean()).item(),
-        "targets swapped (real should go to 1, fake to 0)": (0.5 * (real**2).mean() + 0.5 * ((fake - 1) ** 2).mean()).item(),
-    }
+# ----- optimizers: a few steps on the grader's weights and gradients -----
+
+def linear_model(weights: Sequence[torch.Tensor]) -> nn.Module:
+    """nn.Linear layers from (weight, bias) pairs, in a Sequential when there are several."""
+    layers = []
+    for w, b in zip(weights[0::2], weights[1::2]):
+        layer = nn.Linear(w.shape[1], w.shape[0])
+        with torch.no_grad():
+            layer.weight.copy_(w)
+            layer.bias.copy_(b)
+        layers.append(layer)
+    return layers[0] if len(layers) == 1 else nn.Sequential(*layers)
 
 
-def ls_generator_candidates(fake: torch.Tensor) -> dict[str, float]:
-    """Least squares generator loss 0.5 E[(D(G(z)) - 1)^2]: correct value, then common mistakes."""
-    fake = fake.double()
-    return {
-        "correct": (0.5 * ((fake - 1) ** 2).mean()).item(),
-        "sum instead of mean over the batch": (0.5 * ((fake - 1) ** 2).sum()).item(),
-        "the 0.5 factor is missing": ((fake - 1) ** 2).mean().item(),
-        "target 0 instead of 1": (0.5 * (fake**2).mean()).item(),
-    }
+def _plain_setting(value) -> bool:
+    if isinstance(value, (tuple, list)):
+        return all(_plain_setting(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str, torch.Tensor))
 
 
-# The update steps students write (issue 8): Probes for the GAN's update steps: the student's ``discriminator_step`` / ``generator_step`` train
-# tiny models next to the student's code, and the grader judges the result.
-#
-# A step cannot cross the process boundary (it changes modules and an optimizer in place), so each
-# probe builds a tiny discriminator and generator (``probes._tiny_gan``), fills the stepped player's
-# ``.grad`` with stale values (as the other player's step leaves them in training), runs the student's
-# step, and returns plain data: how each player's parameters moved, what the correct step and the
-# usual mistakes (no ``zero_grad``) would have moved them by, gradients that leaked into the other
-# player (a missing ``detach``), the returned loss, and D's logits before and after several steps so
-# that the grader computes the true objective (Goodfellow et al. 2014, eq. 1) itself. The losses
-# passed in are the grader's own, so a wrong loss elsewhere does not spoil these checks.
-
-STALE = 0.5  # the value each stale .grad holds before the step: far from any fresh gradient here
-
-
-def _d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-    """Goodfellow et al. 2014, eq. 1, negated: mean BCE(real, 1) + mean BCE(fake, 0), on logits."""
-    return (F.binary_cross_entropy_with_logits(real, torch.ones_like(real))
-            + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
-
-
-def _g_loss(fake: torch.Tensor) -> torch.Tensor:
-    """The non-saturating generator loss (Goodfellow et al. 2014, Sec. 3): mean BCE(fake, 1)."""
-    return F.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
+def optimizer_steps(get_optimizer: Callable, weights: Sequence[torch.Tensor],
+                    grads: Sequence[Sequence[torch.Tensor]]) -> dict:
+    """``get_optimizer(model)`` for the linear model ``weights`` make; then, for each entry of ``grads`` (one
+    gradient per parameter), set the gradients and call ``step()``. Returns the optimizer's class, each
+    parameter group's settings and parameter indices, and the flattened parameters after each step."""
+    model = linear_model(weights)
+    optimizer = get_optimizer(model)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return {"is_optimizer": False, "type": type(optimizer).__name__}
+    params = list(model.parameters())
+    index = {id(p): i for i, p in enumerate(params)}
+    groups = [{"params": [index.get(id(p), -1) for p in group["params"]],
+               "settings": {k: v for k, v in group.items() if k != "params" and _plain_setting(v)}}
+              for group in optimizer.param_groups]
+    trajectory = []
+    for step in grads:
+        for p, g in zip(params, step):
+            p.grad = g.clone()
+        optimizer.step()
+        trajectory.append(torch.cat([p.detach().flatten() for p in params]).clone())
+    return {"is_optimizer": True, "type": type(optimizer).__name__, "module": type(optimizer).__module__,
+            "groups": groups, "total": len(params), "trajectory": trajectory}
 
 
-def _flat(model: nn.Module) -> torch.Tensor:
+def replay_optimizer(report: dict, weights: Sequence[torch.Tensor], grads: Sequence[Sequence[torch.Tensor]]
+                     ) -> list[torch.Tensor] | str:
+    """The flattened parameters after each step that the optimizer an ``optimizer_steps`` report describes (its
+    torch.optim class, groups and settings) takes from ``weights`` with ``grads``; or what it is, when it is not
+    a torch.optim optimizer that can be rebuilt from its settings."""
+    kind = report["type"]
+    cls = getattr(torch.optim, kind, None)
+    if not str(report.get("module", "")).startswith("torch.optim") or not (
+            isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
+        return f"a {kind}, which is not a torch.optim optimizer"
+    model = linear_model(weights)
+    params = list(model.parameters())
+    groups = [{**g["settings"], "params": [params[i] for i in g["params"] if 0 <= i < len(params)]}
+              for g in report["groups"]]
+    groups = [g for g in groups if g["params"]]
+    if not groups:
+        return [torch.cat([p.detach().flatten() for p in params]).clone() for _ in grads]
+    try:
+        optimizer = cls(groups)
+    except Exception as error:  # noqa: BLE001 - settings its constructor refuses: not what it reports
+        return f"a {kind} whose settings its constructor refuses ({type(error).__name__})"
+    trajectory = []
+    for step in grads:
+        for p, g in zip(params, step):
+            p.grad = g.clone()
+        optimizer.step()
+        trajectory.append(torch.cat([p.detach().flatten() for p in params]).clone())
+    return trajectory
+
+
+def optimizer_facts(report: dict) -> dict:
+    """What the checks read from an ``optimizer_steps`` report: the first group's lr and betas, and how many of
+    the model's parameter tensors some group holds."""
+    first = report["groups"][0]["settings"] if report["groups"] else {}
+    lr = first.get("lr", float("nan"))
+    covered = {i for g in report["groups"] for i in g["params"] if 0 <= i < report["total"]}
+    return {"lr": float(lr), "betas": tuple(float(b) for b in first.get("betas", ())), "covered": len(covered)}
+
+
+# ----- the update steps: tiny players and stand-in losses -----
+
+def critic_loss(scores_real: torch.Tensor, scores_fake: torch.Tensor) -> torch.Tensor:
+    """A Wasserstein critic's loss (Arjovsky et al. 2017): the stand-in discriminator loss the steps get."""
+    return scores_fake.mean() - scores_real.mean()
+
+
+def critic_generator_loss(scores_fake: torch.Tensor) -> torch.Tensor:
+    """The Wasserstein generator's loss: the stand-in generator loss the steps get."""
+    return -scores_fake.mean()
+
+
+def players(d_params: Sequence[torch.Tensor], g_params: Sequence[torch.Tensor]) -> tuple[nn.Module, nn.Module]:
+    """Tiny players from (weight, bias) pairs: D = Linear layers with LeakyReLU(0.01) between them; G = Linear
+    layers with ReLU between them, then Tanh."""
+    def chain(params, act, last):
+        layers = []
+        for k, (w, b) in enumerate(zip(params[0::2], params[1::2])):
+            layers += [act()] if k else []
+            layers.append(nn.Linear(w.shape[1], w.shape[0]))
+            with torch.no_grad():
+                layers[-1].weight.copy_(w)
+                layers[-1].bias.copy_(b)
+        return nn.Sequential(*layers, *last)
+
+    return chain(d_params, lambda: nn.LeakyReLU(0.01), []), chain(g_params, nn.ReLU, [nn.Tanh()])
+
+
+def flat(model: nn.Module) -> torch.Tensor:
     return torch.cat([p.detach().flatten() for p in model.parameters()]).clone()  # (P,)
 
 
-def _grad_mass(model: nn.Module) -> float:
+def fill_stale(model: nn.Module, value: float) -> None:
+    """Leave ``value`` in every ``.grad`` of ``model``, as the other player's step does in training."""
+    for p in model.parameters():
+        p.grad = torch.full_like(p, value)
+
+
+def grad_mass(model: nn.Module) -> float:
     return float(sum(p.grad.abs().sum() for p in model.parameters() if p.grad is not None))
 
 
-def _fill_stale(model: nn.Module) -> None:
-    for p in model.parameters():
-        p.grad = torch.full_like(p, STALE)
-
-
-def _correct_change(model: nn.Module, lr: float, backward: Callable[[nn.Module], None], zero: bool) -> torch.Tensor:
-    """What one SGD step moves ``model``'s copy by: ``backward(copy)`` fills gradients, after a
-    ``zero_grad`` or on top of the stale ones."""
-    twin = copy.deepcopy(model)
-    for mine, theirs in zip(twin.parameters(), model.parameters()):  # deepcopy leaves .grad behind
-        mine.grad = None if theirs.grad is None else theirs.grad.clone()
-    solver = torch.optim.SGD(twin.parameters(), lr=lr)
-    before = _flat(twin)
-    if zero:
-        solver.zero_grad()
-    backward(twin)
-    solver.step()
-    return _flat(twin) - before  # (P,)
-
-
-def _loss_value(result) -> float:
+def loss_value(result) -> float:
+    """The loss a step returned (the first element of a tuple), as a float; NaN when it is not a scalar tensor."""
     first = result[0] if isinstance(result, (tuple, list)) and result else result
     if isinstance(first, torch.Tensor) and first.numel() == 1:
         return float(first.detach())
     return float("nan")
 
 
-def discriminator_step_probe(step: Callable, seed: int = 0, batch: int = 16, lr: float = 0.1,
-                             train_steps: int = 20) -> dict:
-    """One student discriminator step on tiny models (changes judged against the correct step), then
-    ``train_steps`` more from fresh models, with D's logits before and after."""
-
-    disc, gen = _tiny_gan(seed)
-    data = torch.Generator().manual_seed(seed + 1)
-    real, z = torch.randn(batch, 8, generator=data) + 1.0, torch.rand(batch, 4, generator=data) * 2 - 1  # (B, 8), (B, 4)
-    _fill_stale(disc)
-    fake = gen(z).detach()  # (B, 8), for the grader's own step
-    expected = _correct_change(disc, lr, lambda d: _d_loss(d(real), d(fake)).backward(), zero=True)
-    stale = _correct_change(disc, lr, lambda d: _d_loss(d(real), d(fake)).backward(), zero=False)
-    with torch.no_grad():
-        want_loss = float(_d_loss(disc(real), disc(fake)))
-    d_before, g_before = _flat(disc), _flat(gen)
-    result = step(disc, gen, torch.optim.SGD(disc.parameters(), lr=lr), _d_loss, real, z)
-    summary = {
-        "d_change": _flat(disc) - d_before, "expected_change": expected, "stale_change": stale,
-        "g_change": float((_flat(gen) - g_before).abs().max()), "g_grad": _grad_mass(gen),
-        "loss": _loss_value(result), "expected_loss": want_loss,
-    }
-    disc, gen = _tiny_gan(seed + 100)
+def discriminator_step_probe(step: Callable, d_params: list, g_params: list, real: torch.Tensor, z: torch.Tensor,
+                             lr: float = 0.1, steps: int = 1, stale: float | None = None) -> dict:
+    """``steps`` calls of the student's ``discriminator_step`` on the players ``d_params`` and ``g_params`` make
+    (D's ``.grad`` first filled with ``stale``), one SGD over D's parameters, the critic loss: D's and G's
+    parameters after, the gradient mass left on G and the loss each call returned."""
+    disc, gen = players(d_params, g_params)
+    if stale is not None:
+        fill_stale(disc, stale)
     solver = torch.optim.SGD(disc.parameters(), lr=lr)
-    with torch.no_grad():
-        summary["real_before"], summary["fake_before"] = disc(real), disc(gen(z))  # (B, 1), (B, 1)
-    for _ in range(train_steps):
-        step(disc, gen, solver, _d_loss, real, z)
-    with torch.no_grad():
-        summary["real_after"], summary["fake_after"] = disc(real), disc(gen(z))  # (B, 1), (B, 1)
-    return summary
+    losses = [loss_value(step(disc, gen, solver, critic_loss, real, z)) for _ in range(steps)]
+    return {"d_after": flat(disc), "g_after": flat(gen), "g_grad": grad_mass(gen), "losses": losses}
 
 
-def generator_step_probe(step: Callable, seed: int = 0, batch: int = 16, lr: float = 0.1, train_steps: int = 20) -> dict:
-    """One student generator step on tiny models (judged against the correct step), then
-    ``train_steps`` more from fresh models, with D's logits on G's samples before and after."""
-
-    disc, gen = _tiny_gan(seed)
-    z = torch.rand(batch, 4, generator=torch.Generator().manual_seed(seed + 2)) * 2 - 1  # (B, 4)
-    _fill_stale(gen)
-    expected = _correct_change(gen, lr, lambda g: _g_loss(disc(g(z))).backward(), zero=True)
-    stale = _correct_change(gen, lr, lambda g: _g_loss(disc(g(z))).backward(), zero=False)
-    disc.zero_grad(set_to_none=True)  # the grader's own steps above leave D's .grad filled
-    with torch.no_grad():
-        want_loss = float(_g_loss(disc(gen(z))))
-    d_before, g_before = _flat(disc), _flat(gen)
-    result = step(disc, gen, torch.optim.SGD(gen.parameters(), lr=lr), _g_loss, z)
-    summary = {
-        "g_change": _flat(gen) - g_before, "expected_change": expected, "stale_change": stale,
-        "d_change": float((_flat(disc) - d_before).abs().max()), "loss": _loss_value(result), "expected_loss": want_loss,
-    }
-    disc, gen = _tiny_gan(seed + 100)
+def generator_step_probe(step: Callable, d_params: list, g_params: list, z: torch.Tensor, lr: float = 0.1,
+                         steps: int = 1, stale: float | None = None) -> dict:
+    """``steps`` calls of the student's ``generator_step`` (G's ``.grad`` first filled with ``stale``), one SGD
+    over G's parameters, the critic's generator loss: G's and D's parameters after and the losses returned."""
+    disc, gen = players(d_params, g_params)
+    if stale is not None:
+        fill_stale(gen, stale)
     solver = torch.optim.SGD(gen.parameters(), lr=lr)
-    with torch.no_grad():
-        summary["fake_before"] = disc(gen(z))  # (B, 1)
-    for _ in range(train_steps):
-        step(disc, gen, solver, _g_loss, z)
-    with torch.no_grad():
-        summary["fake_after"] = disc(gen(z))  # (B, 1)
-    return summary
-
-
-def _moved_like(change: torch.Tensor, target: torch.Tensor) -> bool:
-    return bool(torch.allclose(change, target, atol=1e-6, rtol=1e-4))
-
-
-def _expect_returned_loss(summary: dict, function: str, advice: str) -> None:
-    """The step returned the loss it stepped on (relative tolerance 1e-5); else ``advice``."""
-    if not abs(summary["loss"] - summary["expected_loss"]) <= 1e-5 * max(1.0, abs(summary["expected_loss"])):
-        fail(f"{function} returned the loss {summary['loss']:.6g}; expected {summary['expected_loss']:.6g}: {advice}.")
-
-
-def judge_discriminator_step(summary: dict) -> None:
-    """In the grader: fail with the named mistake when the student's single D step was not the correct one."""
-
-    if summary["g_grad"] > 0:
-        fail("discriminator_step gave G's parameters gradients: detach the fakes (G(z).detach()) so that "
-             "D's step trains D only.")
-    if summary["g_change"] > 0:
-        fail("discriminator_step changed G's parameters: step only D_solver in D's step.")
-    change = summary["d_change"]
-    if change.abs().max() == 0:
-        fail("D's parameters did not change: call loss.backward() and then D_solver.step().")
-    if _moved_like(change, summary["stale_change"]):
-        fail("D's step added stale gradients (likely bug: no D_solver.zero_grad() before backward; in "
-             "training, G's step leaves gradients in D).")
-    if not _moved_like(change, summary["expected_change"]):
-        fail("D's update is not one optimizer step on discriminator_loss(D(x), D(G(z).detach())): use the "
-             "loss function passed in, real images x for the first argument and fakes for the second.")
-    _expect_returned_loss(summary, "discriminator_step", "return the loss computed before the step, first")
-
-
-def judge_generator_step(summary: dict) -> None:
-    """In the grader: fail with the named mistake when the student's single G step was not the correct one."""
-
-    change = summary["g_change"]
-    if change.abs().max() == 0:
-        fail("G's parameters did not change: do not detach G(z) in G's step (the gradient must flow "
-             "through D into G), and call G_solver.step() after backward.")
-    if summary["d_change"] > 0:
-        fail("generator_step changed D's parameters: step only G_solver in G's step.")
-    if _moved_like(change, summary["stale_change"]):
-        fail("G's step added stale gradients (likely bug: no G_solver.zero_grad() before backward).")
-    if not _moved_like(change, summary["expected_change"]):
-        fail("G's update is not one optimizer step on generator_loss(D(G(z))): feed fresh fakes G(z) "
-             "through D and use the loss function passed in.")
-    _expect_returned_loss(summary, "generator_step", "return the loss computed before the step")
+    losses = [loss_value(step(disc, gen, solver, critic_generator_loss, z)) for _ in range(steps)]
+    return {"g_after": flat(gen), "d_after": flat(disc), "losses": losses}
 
 
 SUPPORT = Support(probes={
-    "train_discriminator": train_discriminator,
-    "train_generator": train_generator,
+    "module_layers": module_layers,
+    "optimizer_steps": optimizer_steps,
     "discriminator_step": discriminator_step_probe,
     "generator_step": generator_step_probe,
 })

@@ -1,13 +1,16 @@
-"""Hidden checks: noise statistics, large logits, training runs, exact architectures."""
+"""Hidden checks: noise statistics, large logits, training runs, exact architectures.
+
+The training runs happen here, in the grader (``judge.train_discriminator`` / ``train_generator``): the
+student's loss only reports its value and its gradient at the grader's logits. The architectures are
+rebuilt here from the probe's report (``judge.architecture``) and the optimizer is replayed here
+(``judge.optimizer_report``).
+"""
 
 import torch
 
-from vizgen.author.cases import ReferenceCase
-from vizgen.author.expect import expect_module, expect_tensor, fail
-from vizgen.author.checks import check
-from vizgen.author.support import assignment_probes
+from vizgen.author import ReferenceCase, assignment_judge, check, expect_case, expect_module, expect_tensor, fail
 
-gan = assignment_probes(__file__)  # autograder/generative_adversarial_networks/probes.py: probes, diagnostics
+judge = assignment_judge(__file__)  # autograder/generative_adversarial_networks/judge.py: grader side only
 
 
 def _large_logits():
@@ -41,6 +44,12 @@ REFERENCE_CASES = [
                   why="float32 means of squares; summation order only (~1e-7 relative)."),
 ]
 
+SEED = 41  # the parameters the architecture probe and the rebuilt chain draw
+
+
+def _batch(*shape: int) -> torch.Tensor:
+    return torch.rand(*shape, generator=torch.Generator().manual_seed(42)) * 2 - 1
+
 
 @check(points=1, function="sample_noise")
 def test_noise_is_uniform_and_fresh(student):
@@ -53,7 +62,8 @@ def test_noise_is_uniform_and_fresh(student):
     share = torch.histc(first, bins=4, min=-1, max=1) / first.numel()  # 0.25 each
     if abs(mean) > 0.01 or abs(var - 1 / 3) > 0.01 or (share - 0.25).abs().max() > 0.01:
         fail(
-            f"the noise has mean {mean:.3f}, variance {var:.3f} and quarter shares {[round(s, 3) for s in share.tolist()]}; "
+            f"the noise has mean {mean:.3f}, variance {var:.3f} and quarter shares "
+            f"{[round(s, 3) for s in share.tolist()]}; "
             "uniform noise on [-1, 1] has mean 0, variance 1/3 and 0.25 per quarter: use 2 * torch.rand(...) - 1, "
             "not torch.randn."
         )
@@ -62,9 +72,10 @@ def test_noise_is_uniform_and_fresh(student):
 @check(points=1, function="discriminator")
 def test_discriminator_layers(student):
     """has exactly the layers of the specification, in order"""
-    summary = student.probe("module_summary", "discriminator").value
+    summary = judge.architecture(student, "discriminator", x=_batch(3, 784), seed=SEED, name="discriminator()")
     expect_module(summary, "discriminator()", layers=[
-        "Flatten(start_dim=1, end_dim=-1)", "Linear(in_features=784, out_features=256)", "LeakyReLU(negative_slope=0.01)",
+        "Flatten(start_dim=1, end_dim=-1)", "Linear(in_features=784, out_features=256)",
+        "LeakyReLU(negative_slope=0.01)",
         "Linear(in_features=256, out_features=256)", "LeakyReLU(negative_slope=0.01)",
         "Linear(in_features=256, out_features=1)"])
 
@@ -72,7 +83,7 @@ def test_discriminator_layers(student):
 @check(points=1, function="generator")
 def test_generator_layers_and_noise_dim(student):
     """follows the specification for another noise_dim, ending in Tanh"""
-    summary = student.probe("module_summary", "generator", 16, input_shape=(3, 16)).value
+    summary = judge.architecture(student, "generator", 16, x=_batch(3, 16), seed=SEED, name="generator(16)")
     expect_module(summary, "generator(16)", output_shape=(3, 784), layers=[
         "Linear(in_features=16, out_features=1024)", "ReLU()", "Linear(in_features=1024, out_features=1024)", "ReLU()",
         "Linear(in_features=1024, out_features=784)", "Tanh()"])
@@ -82,8 +93,9 @@ def test_generator_layers_and_noise_dim(student):
 def test_discriminator_loss_large_logits(student, reference):
     """is right and finite for logits as large as |100|, with different batch sizes"""
     case = reference.case("d_loss_large_logits")
-    gan.expect_reference_loss(student.discriminator_loss(*case.args).value, case, gan.discriminator_candidates,
-                              "the discriminator loss", gan.DISCRIMINATOR_FORMULA)
+    expect_case(student.discriminator_loss(*case.args).value, case, "the discriminator loss",
+                judge.DISCRIMINATOR_FORMULA, scalar=True,
+                mistakes=judge.mistakes(judge.discriminator_candidates(*case.args)))
 
 
 @check(points=1, function="discriminator_loss")
@@ -91,9 +103,7 @@ def test_discriminator_loss_trains_the_discriminator(student):
     """minimising it makes a discriminator better at telling real from fake"""
     generator = torch.Generator().manual_seed(22)
     real, noise = torch.randn(64, 8, generator=generator) + 1.0, torch.rand(64, 4, generator=generator) * 2 - 1
-    logits = student.probe("train_discriminator", "discriminator_loss", real, noise).value
-    before = gan.discriminator_candidates(logits["real_before"], logits["fake_before"])["correct"]
-    after = gan.discriminator_candidates(logits["real_after"], logits["fake_after"])["correct"]
+    before, after = judge.train_discriminator(student, real, noise)  # D's true loss, computed here
     if not after < 0.9 * before:
         fail(
             f"30 SGD steps on your loss moved the true discriminator objective from {before:.3f} to {after:.3f} "
@@ -105,16 +115,16 @@ def test_discriminator_loss_trains_the_discriminator(student):
 def test_generator_loss_large_logits(student, reference):
     """is right and finite for logits as large as |100|"""
     case = reference.case("g_loss_large_logits")
-    gan.expect_reference_loss(student.generator_loss(*case.args).value, case, gan.generator_candidates,
-                              "the generator loss", gan.GENERATOR_FORMULA)
+    expect_case(student.generator_loss(*case.args).value, case, "the generator loss", judge.GENERATOR_FORMULA,
+                scalar=True,
+                mistakes=judge.mistakes(judge.generator_candidates(*case.args)))
 
 
 @check(points=1, function="generator_loss")
 def test_generator_loss_fools_the_discriminator(student):
     """minimising it makes the discriminator score generated samples as more real"""
     noise = torch.rand(64, 4, generator=torch.Generator().manual_seed(23)) * 2 - 1
-    logits = student.probe("train_generator", "generator_loss", noise).value
-    before, after = logits["fake_before"].mean().item(), logits["fake_after"].mean().item()
+    before, after = judge.train_generator(student, noise)  # D's mean logit on the fakes, computed here
     if not after > before:
         fail(
             f"training the generator on your loss moved D's mean logit on fakes from {before:.3f} to {after:.3f} "
@@ -125,10 +135,10 @@ def test_generator_loss_fools_the_discriminator(student):
 @check(points=1, function="get_optimizer")
 def test_optimizer_covers_every_parameter(student):
     """is an Adam that updates every parameter of another model (lr and betas: the public check)"""
-    summary = student.probe("optimizer_summary", "get_optimizer", (7, 2)).value
+    summary = judge.optimizer_report(student, *judge.optimizer_inputs(seed=43))
     if not summary["is_optimizer"] or summary["type"] != "Adam" or summary["covered"] != summary["total"]:
         fail(
-            f"get_optimizer gave {summary['type']} over {summary.get('covered', 0)} of {summary.get('total', 2)} "
+            f"get_optimizer gave {summary['type']} over {summary.get('covered', 0)} of {summary.get('total', 4)} "
             "parameter tensors: return torch.optim.Adam(model.parameters(), lr=1e-3, betas=(0.5, 0.999))."
         )
 
@@ -137,22 +147,25 @@ def test_optimizer_covers_every_parameter(student):
 def test_ls_discriminator_loss_reference(student, reference):
     """matches the reference with real and fake batches of different sizes"""
     case = reference.case("ls_d_loss")
-    gan.expect_reference_loss(student.ls_discriminator_loss(*case.args).value, case, gan.ls_discriminator_candidates,
-                              "the least squares discriminator loss", gan.LS_DISCRIMINATOR_FORMULA)
+    expect_case(student.ls_discriminator_loss(*case.args).value, case, "the least squares discriminator loss",
+                judge.LS_DISCRIMINATOR_FORMULA, scalar=True,
+                mistakes=judge.mistakes(judge.ls_discriminator_candidates(*case.args)))
 
 
 @check(points=1, function="ls_generator_loss")
 def test_ls_generator_loss_reference(student, reference):
     """matches the reference on a batch of scores"""
     case = reference.case("ls_g_loss")
-    gan.expect_reference_loss(student.ls_generator_loss(*case.args).value, case, gan.ls_generator_candidates,
-                              "the least squares generator loss", gan.LS_GENERATOR_FORMULA)
+    expect_case(student.ls_generator_loss(*case.args).value, case, "the least squares generator loss",
+                judge.LS_GENERATOR_FORMULA, scalar=True,
+                mistakes=judge.mistakes(judge.ls_generator_candidates(*case.args)))
 
 
 @check(points=1, function="build_dc_classifier")
 def test_dc_classifier_layers(student):
     """has exactly the DCGAN discriminator's layers, in order"""
-    summary = student.probe("module_summary", "build_dc_classifier").value
+    summary = judge.architecture(student, "build_dc_classifier", x=_batch(3, 784), seed=SEED,
+                                 name="build_dc_classifier()")
     expect_module(summary, "build_dc_classifier()", layers=[
         "Unflatten(dim=1, unflattened_size=(1, 28, 28))",
         "Conv2d(in_channels=1, out_channels=32, kernel_size=(5, 5), stride=(1, 1), padding=(0, 0))",
@@ -166,7 +179,8 @@ def test_dc_classifier_layers(student):
 @check(points=1, function="build_dc_generator")
 def test_dc_generator_layers_and_noise_dim(student):
     """follows the DCGAN generator specification for another noise_dim"""
-    summary = student.probe("module_summary", "build_dc_generator", 32, input_shape=(3, 32)).value
+    summary = judge.architecture(student, "build_dc_generator", 32, x=_batch(3, 32), seed=SEED,
+                                 name="build_dc_generator(32)")
     expect_module(summary, "build_dc_generator(32)", output_shape=(3, 784), layers=[
         "Linear(in_features=32, out_features=1024)", "ReLU()", "BatchNorm1d(num_features=1024)",
         "Linear(in_features=1024, out_features=6272)", "ReLU()", "BatchNorm1d(num_features=6272)",
