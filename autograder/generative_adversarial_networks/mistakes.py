@@ -197,7 +197,7 @@ MISTAKES = [
             "likely bug: target 0 instead of 1"),
     Mistake("ls-generator-absolute", "ls_generator_loss",
             cell(LS_G + "    return 0.5 * (scores_fake - 1).abs().mean()\n"),
-            "compute 0.5 * ((scores_fake - 1) ** 2).mean()"),
+            "compute one half the mean squared distance of the fake scores from 1"),
     # build_dc_classifier
     Mistake("dc-classifier-leaky-0.2", "build_dc_classifier", dc_d(act="nn.LeakyReLU(0.2)"), "slope 0.01 (not 0.2)"),
     Mistake("dc-classifier-no-pool", "build_dc_classifier", dc_d(pool=""),

@@ -35,11 +35,14 @@ from torch import nn
 from vizgen.author import Support
 
 # What each loss computes, told to a student whose value reproduces none of the usual mistakes.
-DISCRIMINATOR_FORMULA = ("F.binary_cross_entropy_with_logits(logits_real, ones) + "
-                         "F.binary_cross_entropy_with_logits(logits_fake, zeros), each the mean over its batch")
-GENERATOR_FORMULA = "F.binary_cross_entropy_with_logits(logits_fake, ones), the mean over the batch"
-LS_DISCRIMINATOR_FORMULA = "0.5 * ((scores_real - 1) ** 2).mean() + 0.5 * (scores_fake ** 2).mean()"
-LS_GENERATOR_FORMULA = "0.5 * ((scores_fake - 1) ** 2).mean()"
+DISCRIMINATOR_FORMULA = ("the binary cross-entropy of the real logits against label 1, averaged over the real batch, "
+                         "plus that of the fake logits against label 0, averaged over the fake batch (Goodfellow et "
+                         "al. 2014, eq. 1, negated), computed on the logits")
+GENERATOR_FORMULA = ("the binary cross-entropy of the fake logits against label 1, averaged over the batch (the "
+                     "non-saturating loss of Goodfellow et al. 2014, Sec. 3), computed on the logits")
+LS_DISCRIMINATOR_FORMULA = ("one half the mean squared distance of the real scores from 1 plus one half the mean "
+                            "squared fake score (Mao et al. 2017, eq. 9 with a = 0, b = c = 1)")
+LS_GENERATOR_FORMULA = "one half the mean squared distance of the fake scores from 1 (Mao et al. 2017, eq. 9)"
 
 
 # ----- networks: the leaf layers as data, and the chain rebuilt from them -----
