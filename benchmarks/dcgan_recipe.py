@@ -103,7 +103,8 @@ def run(recipe: str, seed: int, device: str, every: int, samples: int) -> list[d
     torch.set_num_threads(1)
     paths = course_paths()
     ns: dict = {}
-    for filename, code in extract_submission(load_assignment(paths, "generative_adversarial_networks").solution_notebook).cells:
+    solution = load_assignment(paths, "generative_adversarial_networks").solution_notebook
+    for filename, code in extract_submission(solution).cells:
         exec(compile(code, filename, "exec"), ns)
     recipe_ = RECIPES[recipe]
     x, _ = mnist_tensors(paths, "train")  # (60000, 1, 28, 28)

@@ -67,7 +67,8 @@ if os.fork() == 0:
     filter_.apply()
     applied = time.perf_counter() - start
     os.write(write, json.dumps({"contain_ms": contained * 1000, "worker_ms": worker * 1000,
-                                "function_ruleset_ms": (build + restrict) * 1000, "seccomp_ms": applied * 1000}).encode())
+                                "function_ruleset_ms": (build + restrict) * 1000,
+                                "seccomp_ms": applied * 1000}).encode())
     os._exit(0)
 os.wait()
 """
@@ -119,7 +120,8 @@ def main() -> int:
                      "load_before": os.getloadavg()}
     direct = direct_cost()
     results["direct"] = direct
-    per_submission = direct["contain_ms"] + direct["worker_ms"] + 10 * (direct["function_ruleset_ms"] + direct["seccomp_ms"])
+    per_submission = (direct["contain_ms"] + direct["worker_ms"]
+                      + 10 * (direct["function_ruleset_ms"] + direct["seccomp_ms"]))
     print(f"PID namespace {direct['contain_ms']:.1f} ms; worker's Landlock {direct['worker_ms']:.1f} ms; per function: "
           f"nested domain {direct['function_ruleset_ms']:.2f} ms, seccomp {direct['seccomp_ms']:.3f} ms; "
           f"a ten-function submission {per_submission:.1f} ms (limit {args.limit_ms:.0f} ms)")

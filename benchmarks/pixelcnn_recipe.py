@@ -83,7 +83,8 @@ def run(recipe: str, seed: int = 0, device: str = "cpu", train_size: int | None 
 def summary(results: list[dict]) -> None:
     for res in results:
         curve = ", ".join(f"{p['minutes']:.1f} min: {p['test']:.1f}" for p in res["points"])
-        print(f"{res['recipe']} (channels {res['channels']}, blocks {res['blocks']}, {res['epochs']} epochs, lr {res['lr']}): "
+        print(f"{res['recipe']} (channels {res['channels']}, blocks {res['blocks']}, {res['epochs']} epochs, "
+              f"lr {res['lr']}): "
               f"test NLL {res['test_nll_10000']} nats ({res['bits_per_dim']} bits/dim), 64 samples "
               f"{res['sample_64_seconds']} s; curve (1000 test digits) {curve}")
 

@@ -61,7 +61,8 @@ def _cell_seconds(cell) -> float:
 def time_notebook(notebook: Path, slowest: int = 5) -> tuple[float, list[dict]]:
     """Wall time of the whole notebook, and its `slowest` cells (index, first line, seconds)."""
     nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(notebook.parent)}})
+    client = NotebookClient(nb, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(notebook.parent)}})
     start = time.perf_counter()
     client.execute()
     total = time.perf_counter() - start
@@ -93,7 +94,8 @@ def main() -> None:
             entry["load_average_after"] = os.getloadavg()
         results["assignments"][name] = entry
         notebook = f"{entry['notebook_s']:.0f} s" if "notebook_s" in entry else "not run"
-        rows.append(f"| {name} | {entry['vizgen_grade_s']:.2f} s | {autograde:.1f} s | {entry['speedup']:.1f}x | {notebook} |")
+        rows.append(f"| {name} | {entry['vizgen_grade_s']:.2f} s | {autograde:.1f} s | {entry['speedup']:.1f}x "
+                    f"| {notebook} |")
     print(f"Machine: {results['machine']}\n")
     print("| assignment | `vizgen grade --hidden` (median) | `nbgrader autograde` | ratio | notebook end to end |")
     print("|---|---|---|---|---|")

@@ -46,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     release.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     release.add_argument("--bundle", type=Path, help="write the student bundle to this zip")
 
-    gradescope = verbs.add_parser("gradescope", help="the assignment as a Gradescope autograder zip (hidden checks inside)")
+    gradescope = verbs.add_parser("gradescope",
+                                  help="the assignment as a Gradescope autograder zip (hidden checks inside)")
     gradescope.add_argument("assignment")
     gradescope.add_argument("-o", "--out", type=Path, default=Path("autograder.zip"), help="the zip to write")
 
@@ -59,14 +60,17 @@ def _parser() -> argparse.ArgumentParser:
     refs.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     refs.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
 
-    manifest = verbs.add_parser("manifest", help="write public/hidden_checks.json from hidden/ (what students are told)")
+    manifest = verbs.add_parser("manifest",
+                                help="write public/hidden_checks.json from hidden/ (what students are told)")
     manifest.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
     verbs.add_parser("samples", help="list the demo notebooks: each assignment's solution, release and samples")
     models = verbs.add_parser("models", help="train the course's own models")
-    models.add_argument("action", choices=["train-mnist"], help="train-mnist: the MNIST classifier behind the GAN quality measure")
+    models.add_argument("action", choices=["train-mnist"],
+                        help="train-mnist: the MNIST classifier behind the GAN quality measure")
     models.add_argument("--epochs", type=int, default=4)
     models.add_argument("--seed", type=int, default=0)
-    models.add_argument("--out", type=Path, help="where to save (default: the shipped vizgen/weights/mnist_classifier.pt)")
+    models.add_argument("--out", type=Path,
+                        help="where to save (default: the shipped vizgen/weights/mnist_classifier.pt)")
     return parser
 
 

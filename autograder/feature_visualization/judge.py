@@ -388,7 +388,8 @@ def dream_mistakes(img: torch.Tensor, model, layer: str, learning_rate: float) -
     g = gradient(lambda a: 0.5 * a.pow(2).sum())
     return {
         "correct": step(g),
-        "the step descends: add the gradient (gradient ascent on the activations), do not subtract it": step(g, sign=-1),
+        "the step descends: add the gradient (gradient ascent on the activations), do not subtract it":
+            step(g, sign=-1),
         "the objective is the sum of the activations: DeepDream maximises 1/2 * sum(a ** 2)":
             step(gradient(lambda a: a.sum())),
         "the gradient is divided by its largest absolute value: divide by its mean absolute value":
@@ -402,9 +403,10 @@ def dream_mistakes(img: torch.Tensor, model, layer: str, learning_rate: float) -
     }
 
 
-MISTAKES_OF = {"filter_grid": grid_mistakes, "extract_features": features_mistakes, "nearest_neighbors": neighbor_mistakes,
-               "pca": pca_mistakes, "get_activations": activations_mistakes, "max_activating_patches": patches_mistakes,
-               "guided_backprop_neuron": guided_mistakes, "deepdream_step": dream_mistakes}
+MISTAKES_OF = {"filter_grid": grid_mistakes, "extract_features": features_mistakes,
+               "nearest_neighbors": neighbor_mistakes, "pca": pca_mistakes, "get_activations": activations_mistakes,
+               "max_activating_patches": patches_mistakes, "guided_backprop_neuron": guided_mistakes,
+               "deepdream_step": dream_mistakes}
 
 
 def case(function: str, *args, atol: float, rtol: float) -> StoredCase:
@@ -412,4 +414,5 @@ def case(function: str, *args, atol: float, rtol: float) -> StoredCase:
     ``function`` on ``args`` and the usual mistakes' values there."""
     values = MISTAKES_OF[function](*args)
     output = values.pop("correct")
-    return StoredCase(f"judge:{function}", function, list(args), {}, output, atol, rtol, "computed by the judge", values)
+    return StoredCase(f"judge:{function}", function, list(args), {}, output, atol, rtol, "computed by the judge",
+                      values)

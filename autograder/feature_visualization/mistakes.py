@@ -184,7 +184,8 @@ MISTAKES = [
     _mistake("features-no-finally", "extract_features", "left 1 hook(s)",
              ("    try:\n        with torch.no_grad():\n            model(X)\n    finally:\n        handle.remove()",
               "    with torch.no_grad():\n        model(X)\n    handle.remove()")),
-    _mistake("features-hook-left", "extract_features", "hook(s) registered on the model", ("        handle.remove()", "        pass")),
+    _mistake("features-hook-left", "extract_features", "hook(s) registered on the model",
+             ("        handle.remove()", "        pass")),
     _mistake("train-mode", "extract_features", "training mode",
              ("    try:\n        with torch.no_grad():", "    model.train()\n    try:\n        with torch.no_grad():")),
     # nearest_neighbors
@@ -213,7 +214,8 @@ MISTAKES = [
     _mistake("layer-input", "get_activations", "model.get_submodule(layer)",
              ("module.register_forward_hook(lambda m, inputs, output: captured.append(output.detach().clone()))",
               "module.register_forward_hook(lambda m, inputs, output: captured.append(inputs[0].detach().clone()))")),
-    _mistake("activations-hook-left", "get_activations", "hook(s) registered on the model", ("        handle.remove()", "        pass")),
+    _mistake("activations-hook-left", "get_activations", "hook(s) registered on the model",
+             ("        handle.remove()", "        pass")),
     # receptive_field
     _mistake("no-stride-scaling", "receptive_field", "without scaling it by the stride", NO_STRIDE_SCALING),
     _mistake("no-padding", "receptive_field", "offset ignores padding", ("offset -= padding * stride", "offset -= 0")),
@@ -327,7 +329,8 @@ def get_activations(model, X, layer):
     stride = math.prod(one(m.stride) for m in geometric)
     return size, stride, start
 '''),
-    Alternative("clipped-crops", "max_activating_patches", IMPORTS + '''def max_activating_patches(model, images, layer, channel, k, field):
+    Alternative("clipped-crops", "max_activating_patches",
+                IMPORTS + '''def max_activating_patches(model, images, layer, channel, k, field):
     size, stride, offset = field
     out = []
     handle = model.get_submodule(layer).register_forward_hook(lambda m, i, o: out.append(o.detach().clone()))
@@ -377,7 +380,9 @@ def get_activations(model, X, layer):
 # The grader's own answers used to live in the probes module, which runs in the student's process: a student's
 # receptive_field could call them. The probe module now holds none, so the forged cell falls back on its own
 # (wrong) formula and scores what the baseline scores.
-FORGED_FIELD = _cell("receptive_field", NO_STRIDE_SCALING, ("    size, stride, offset = 1, 1, 0\n", '''    stack = sys._getframe(1).f_locals.get("stack")  # the receptive_field_of probe's frame
+FORGED_FIELD = _cell("receptive_field", NO_STRIDE_SCALING, (
+    "    size, stride, offset = 1, 1, 0\n",
+    '''    stack = sys._getframe(1).f_locals.get("stack")  # the receptive_field_of probe's frame
     module = next((m for n, m in list(sys.modules.items()) if n.startswith("_vizgen_support_feature_visualization")),
                   None)
     answer = getattr(module, "field_by_hand", None)  # the grader's own answer, when the probe module had it
@@ -388,7 +393,9 @@ FORGED_FIELD = _cell("receptive_field", NO_STRIDE_SCALING, ("    size, stride, o
 
 # The torch-call counter runs in the student's process: a loop over pairs can reset it before returning. The
 # CPU time of the call, measured by the worker from the kernel's clock, still shows the loop.
-FORGED_COUNT = _cell("nearest_neighbors", PAIR_LOOP, ("    return dist.argsort", '''    counter = sys._getframe(1).f_locals.get("counter")  # count_torch_calls' TorchFunctionMode
+FORGED_COUNT = _cell("nearest_neighbors", PAIR_LOOP, (
+    "    return dist.argsort",
+    '''    counter = sys._getframe(1).f_locals.get("counter")  # count_torch_calls' TorchFunctionMode
     if counter is not None:
         counter.calls = 0
     return dist.argsort'''))

@@ -102,7 +102,8 @@ def expect_masked_layer(report: dict, mask_type: str, in_channels: int, out_chan
         fail(f"{name} maps a {tuple(x.shape)} input to {tuple(report['output'].shape)}; expected "
              f"{tuple(correct.shape)}: pass **conv_kwargs (padding) on to nn.Conv2d.")
     expect_match(report["output"], correct, candidates, f"{name}'s output",
-                 "F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding, ...)", atol=1e-4, rtol=1e-4)
+                 "F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding, ...)",
+                 atol=1e-4, rtol=1e-4)
 
 
 # PixelCNN
@@ -132,7 +133,8 @@ def expect_causal(report: dict, watch: list, name: str) -> None:
                  "swapped, or mask A includes the centre.")
         for where, (r, c) in (("left", (i, j - 1)), ("above", (i - 1, j))):
             if r >= 0 and c >= 0 and moved[where] <= CHANGED:
-                fail(f"{name}'s logit for pixel ({i}, {j}) ignores the pixel {'to its left' if where == 'left' else 'above it'}"
+                fail(f"{name}'s logit for pixel ({i}, {j}) ignores the pixel "
+                     f"{'to its left' if where == 'left' else 'above it'}"
                      f", ({r}, {c}): the masks hide too much (mask A keeps the rows above and the pixels left of the "
                      "centre).")
 
@@ -140,7 +142,8 @@ def expect_causal(report: dict, watch: list, name: str) -> None:
 def pixelcnn_layers(channels: int, blocks: int) -> list[str]:
     """The leaf layers of ``PixelCNN(channels, blocks)``, in order, as ``probes.describe`` writes them."""
     c = channels
-    block = ["ReLU()", f"MaskedConv2d(B, {c}->{c}, 3x3, padding=1)", "ReLU()", f"MaskedConv2d(B, {c}->{c}, 1x1, padding=0)"]
+    block = ["ReLU()", f"MaskedConv2d(B, {c}->{c}, 3x3, padding=1)", "ReLU()",
+             f"MaskedConv2d(B, {c}->{c}, 1x1, padding=0)"]
     return [f"MaskedConv2d(A, 1->{c}, 7x7, padding=3)", *block * blocks, "ReLU()",
             f"MaskedConv2d(B, {c}->{c}, 1x1, padding=0)", "ReLU()", f"MaskedConv2d(B, {c}->1, 1x1, padding=0)"]
 
@@ -170,7 +173,8 @@ def logit_candidates(params: list, batch: int = 2) -> dict:
     for n in blocks:
         h, plain = h + body(h, n), body(plain, n)
     return {"correct": head(h), "the residual connection is missing: each block computes h = h + body(h)": head(plain),
-            "a sigmoid was applied to the logits: forward returns the last convolution's output": torch.sigmoid(head(h))}
+            "a sigmoid was applied to the logits: forward returns the last convolution's output":
+                torch.sigmoid(head(h))}
 
 
 def expect_pixelcnn(summary: dict, name: str, layers: list | None, params: list, parameters: int | None = None) -> None:
@@ -252,7 +256,8 @@ def sampling_mistakes(model: ModelSpec, n: int, seed: int, given: torch.Tensor |
         "correct": _draw(model, n, given, start),
         column: _draw(model, n, given, start, columns=True, crop=False),
         column + ", each forward on the rows so far": _draw(model, n, given, start, columns=True),
-        "ran the model with gradients enabled: wrap the loop in torch.no_grad()": _draw(model, n, given, start, grad=True),
+        "ran the model with gradients enabled: wrap the loop in torch.no_grad()":
+            _draw(model, n, given, start, grad=True),
         "drew every pixel from one forward: run the model once per pixel, on the image holding the pixels drawn so far":
             _draw(model, n, given, start, once=True),
         "never wrote the drawn pixels into the image the model sees: set x[:, 0, i, j] to the draw before the next "

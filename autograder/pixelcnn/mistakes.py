@@ -140,8 +140,8 @@ MISTAKES = [
     Mistake("sample-copies-all-of-given", "sample", SAMPLE.format(body=RASTER.format(draw=BERNOULLI)).replace(
         "x.view(n, -1)[:, :start] = given.reshape(n, -1)[:, :start]", "x = given.clone().float()"),
         "copied all of given"),
-    Mistake("sample-extra-forward", "sample", SAMPLE.format(body="    model(x)  # to check the shapes\n" + RASTER.format(
-        draw=BERNOULLI)), "785 times"),
+    Mistake("sample-extra-forward", "sample", SAMPLE.format(
+        body="    model(x)  # to check the shapes\n" + RASTER.format(draw=BERNOULLI)), "785 times"),
 ]
 
 ALTERNATIVES = [
@@ -218,7 +218,8 @@ FORGED_CAUSALITY = PLAIN.replace(LATER, LATER.rstrip() + '\n' + FIND_PROBE).repl
 
 # pixelcnn_summary: the old checks trusted the summary's layers and parameter count, which the forward (run
 # by module_summary on zeros) can rewrite: a PixelCNN one block short reported a full-size twin's.
-SHORT = PIXELCNN.replace("def __init__(self, channels=64, blocks=4):", "def __init__(self, channels=64, blocks=4, full=False):"
+SHORT = PIXELCNN.replace("def __init__(self, channels=64, blocks=4):",
+                         "def __init__(self, channels=64, blocks=4, full=False):"
                          ).replace("for _ in range(blocks)", "for _ in range(blocks if full else blocks - 1)").replace(
     "        super().__init__()\n", "        super().__init__()\n        self.size = (channels, blocks)\n")
 FORGED_SUMMARY = SHORT.replace(LATER, LATER.rstrip() + '\n' + FIND_PROBE).replace('''

@@ -147,7 +147,8 @@ def describe(module: nn.Module) -> str:
         return (f"MaskedConv2d({kind}, {module.in_channels}->{module.out_channels}, {k}x{k}, "
                 f"padding={module.padding[0]})")
     if isinstance(module, nn.Conv2d):
-        return f"{type(module).__name__}({module.in_channels}->{module.out_channels}, {module.kernel_size[0]}x{module.kernel_size[1]}, no mask)"
+        return (f"{type(module).__name__}({module.in_channels}->{module.out_channels}, "
+                f"{module.kernel_size[0]}x{module.kernel_size[1]}, no mask)")
     return f"{type(module).__name__}()"
 
 
@@ -218,7 +219,8 @@ class RasterOracle(nn.Module):
         self.key = int(torch.randint(0, 2**30, ()))
         k = torch.arange(PIXELS).unsqueeze(1)  # (784, 1)
         before = torch.where(k > 0, (torch.rand(PIXELS, self.PARENTS) * k).long(), PIXELS)  # PIXELS: always 0
-        after = torch.where(k < PIXELS - 1, k + 1 + (torch.rand(PIXELS, self.PARENTS) * (PIXELS - 1 - k)).long(), PIXELS)
+        after = torch.where(k < PIXELS - 1, k + 1 + (torch.rand(PIXELS, self.PARENTS) * (PIXELS - 1 - k)).long(),
+                            PIXELS)
         self.register_buffer("parents", torch.cat([before, after], dim=1).flatten())  # (784 * 2P,)
         self.calls, self.grad_enabled = 0, []
 

@@ -44,7 +44,8 @@ def content_mistakes(weight: float, current: torch.Tensor, original: torch.Tenso
         "mean instead of sum over the entries": (weight * diff.pow(2).mean()).item(),
         "square root taken (a norm, not the squared norm)": (weight * diff.pow(2).sum().sqrt()).item(),
         "content_weight not applied": diff.pow(2).sum().item(),
-        "a factor 1/2 (Gatys et al.'s eq. 1): this assignment's loss has none": (0.5 * weight * diff.pow(2).sum()).item(),
+        "a factor 1/2 (Gatys et al.'s eq. 1): this assignment's loss has none":
+            (0.5 * weight * diff.pow(2).sum()).item(),
     }
 
 
@@ -109,11 +110,13 @@ def expect_no_pixel_loop(calls: int, counted: torch.Tensor, cpu_seconds: float, 
     took ``cpu_seconds`` of CPU time on ``timed`` (slices take a few milliseconds, a loop tenths of a second)."""
     if calls > MAX_TORCH_CALLS:
         fail(f"tv_loss made {calls} torch operations on a {counted.shape[2]} x {counted.shape[3]} image: that is a "
-             "Python loop over pixels; replace it by differences of shifted slices, img[:, :, 1:, :] - img[:, :, :-1, :].")
+             "Python loop over pixels; replace it by differences of shifted slices, "
+             "img[:, :, 1:, :] - img[:, :, :-1, :].")
     if cpu_seconds > MAX_CPU_SECONDS:
         fail(f"tv_loss took {cpu_seconds * 1000:.0f} ms of CPU time on a {timed.shape[2]} x {timed.shape[3]} image "
-             f"(slices take a few ms; the limit is {MAX_CPU_SECONDS * 1000:.0f} ms): that is a Python loop over pixels; "
-             "replace it by differences of shifted slices, img[:, :, 1:, :] - img[:, :, :-1, :], summed with torch.")
+             f"(slices take a few ms; the limit is {MAX_CPU_SECONDS * 1000:.0f} ms): that is a Python loop over "
+             "pixels; replace it by differences of shifted slices, img[:, :, 1:, :] - img[:, :, :-1, :], "
+             "summed with torch.")
 
 
 def tiny_net(seed: int = 0) -> nn.Sequential:

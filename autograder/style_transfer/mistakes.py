@@ -54,7 +54,8 @@ MISTAKES = [
         "square root taken"),
     Mistake("content-half", "content_loss", TORCH + (
         "def content_loss(content_weight, content_current, content_original):\n"
-        "    return 0.5 * content_weight * ((content_current - content_original) ** 2).sum()  # Gatys et al.'s eq. 1\n"),
+        "    return 0.5 * content_weight * ((content_current - content_original) ** 2).sum()"
+        "  # Gatys et al.'s eq. 1\n"),
         "a factor 1/2"),
     Mistake("content-no-gradient", "content_loss", DETACHED_CONTENT, "differentiable in the image", public=False),
     # gram_matrix
@@ -254,12 +255,14 @@ MISTAKES = [
         "        c = base_channels\n"
         "\n"
         "        def conv(cin, cout, k, stride=1, relu=True):\n"
-        "            layers = [nn.ReflectionPad2d(k // 2), nn.Conv2d(cin, cout, k, stride=stride), nn.BatchNorm2d(cout)]\n"
+        "            layers = [nn.ReflectionPad2d(k // 2), nn.Conv2d(cin, cout, k, stride=stride), "
+        "nn.BatchNorm2d(cout)]\n"
         "            return layers + [nn.ReLU()] if relu else layers\n"
         "\n"
         "        self.down = nn.Sequential(*conv(3, c, 9), *conv(c, 2 * c, 3, 2), *conv(2 * c, 4 * c, 3, 2))\n"
         "        self.residual = nn.ModuleList(\n"
-        "            nn.Sequential(*conv(4 * c, 4 * c, 3), *conv(4 * c, 4 * c, 3, relu=False)) for _ in range(num_residual))\n"
+        "            nn.Sequential(*conv(4 * c, 4 * c, 3), *conv(4 * c, 4 * c, 3, relu=False))"
+        " for _ in range(num_residual))\n"
         "        self.up1 = nn.Sequential(*conv(4 * c, 2 * c, 3))\n"
         "        self.up2 = nn.Sequential(*conv(2 * c, c, 3))\n"
         "        self.out = nn.Sequential(nn.ReflectionPad2d(4), nn.Conv2d(c, 3, 9))\n"
@@ -283,12 +286,14 @@ MISTAKES = [
         "        c = base_channels\n"
         "\n"
         "        def conv(cin, cout, k, stride=1, relu=True):\n"
-        "            layers = [nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2), nn.InstanceNorm2d(cout, affine=True)]\n"
+        "            layers = [nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2), "
+        "nn.InstanceNorm2d(cout, affine=True)]\n"
         "            return layers + [nn.ReLU()] if relu else layers\n"
         "\n"
         "        self.down = nn.Sequential(*conv(3, c, 9), *conv(c, 2 * c, 3, 2), *conv(2 * c, 4 * c, 3, 2))\n"
         "        self.residual = nn.ModuleList(\n"
-        "            nn.Sequential(*conv(4 * c, 4 * c, 3), *conv(4 * c, 4 * c, 3, relu=False)) for _ in range(num_residual))\n"
+        "            nn.Sequential(*conv(4 * c, 4 * c, 3), *conv(4 * c, 4 * c, 3, relu=False))"
+        " for _ in range(num_residual))\n"
         "        self.up1 = nn.Sequential(*conv(4 * c, 2 * c, 3))\n"
         "        self.up2 = nn.Sequential(*conv(2 * c, c, 3))\n"
         "        self.out = nn.Conv2d(c, 3, 9, padding=4)\n"
@@ -318,7 +323,8 @@ MISTAKES = [
         "\n"
         "        self.down = nn.Sequential(*conv(3, c, 9), *conv(c, 2 * c, 3, 2), *conv(2 * c, 4 * c, 3, 2))\n"
         "        self.residual = nn.ModuleList(\n"
-        "            nn.Sequential(*conv(4 * c, 4 * c, 3), *conv(4 * c, 4 * c, 3, relu=False)) for _ in range(num_residual))\n"
+        "            nn.Sequential(*conv(4 * c, 4 * c, 3), *conv(4 * c, 4 * c, 3, relu=False))"
+        " for _ in range(num_residual))\n"
         "        self.up1 = nn.Sequential(*conv(4 * c, 2 * c, 3))\n"
         "        self.up2 = nn.Sequential(*conv(2 * c, c, 3))\n"
         "        self.out = nn.Sequential(nn.ReflectionPad2d(4), nn.Conv2d(c, 3, 9))\n"
@@ -362,7 +368,8 @@ ALTERNATIVES = [
         "    c = img.shape[1]\n"
         "    down = torch.tensor([[-1.0], [1.0]]).expand(c, 1, 2, 1)\n"
         "    across = torch.tensor([[-1.0, 1.0]]).expand(c, 1, 1, 2)\n"
-        "    return tv_weight * (F.conv2d(img, down, groups=c).pow(2).sum() + F.conv2d(img, across, groups=c).pow(2).sum())\n")),
+        "    return tv_weight * (F.conv2d(img, down, groups=c).pow(2).sum()"
+        " + F.conv2d(img, across, groups=c).pow(2).sum())\n")),
     Alternative("instance-norm-var-mean", "instance_norm", TORCH + (
         "def instance_norm(x, weight, bias, eps=1e-5):\n"
         "    var, mean = torch.var_mean(x, dim=(2, 3), correction=0, keepdim=True)\n"

@@ -17,8 +17,8 @@ CONTENT_FORMULA = ("content_weight times the sum, over every entry, of the squar
 GRAM_FORMULA = ("for each image, F F^T with F its features as a C x (H W) matrix (one row per channel), divided by "
                 "C H W when normalize (Gatys et al. 2015, eq. 2)")
 STYLE_FORMULA = ("the sum over the style layers l of style_weights[l] times the sum of squared differences between the "
-                 "Gram matrix of the current features at layer style_layers[l] and style_targets[l] (Gatys et al. 2016, "
-                 "eq. 5)")
+                 "Gram matrix of the current features at layer style_layers[l] and style_targets[l] "
+                 "(Gatys et al. 2016, eq. 5)")
 TV_FORMULA = ("tv_weight times the sum, over channels, of the squared differences between vertically adjacent pixels "
               "plus those between horizontally adjacent pixels (Mahendran and Vedaldi 2015, eq. 8 with beta = 2)")
 

@@ -36,7 +36,8 @@ def _bce(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def _kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """Per-image KL(N(mu, exp(logvar)) || N(0, I)) summed over latent dimensions ``(N,)`` (Kingma and Welling 2014, App. B)."""
+    """Per-image KL(N(mu, exp(logvar)) || N(0, I)) summed over latent dimensions ``(N,)`` (Kingma and
+    Welling 2014, App. B)."""
     mu, logvar = mu.double(), logvar.double()
     return 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(dim=-1)
 
@@ -46,7 +47,8 @@ def true_negative_elbo(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, 
     return (_bce(logits, x) + _kl(mu, logvar)).mean().item()
 
 
-def vae_loss_candidates(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> dict[str, float]:
+def vae_loss_candidates(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor,
+                        logvar: torch.Tensor) -> dict[str, float]:
     """The correct negative ELBO first, then the values of the usual mistakes on the same inputs."""
     logits, x, mu, logvar = (t.detach().double() for t in (logits, x, mu, logvar))
     bce, kl = _bce(logits, x), _kl(mu, logvar)
@@ -98,7 +100,8 @@ def tiny_vae(seed: int, pixels: int = 12, hidden: int = 16, latent: int = 2) -> 
 
 @torch.no_grad()
 def monte_carlo_nelbo(model: TinyEncoderVAE, x: torch.Tensor, eps: torch.Tensor) -> float:
-    """The true negative ELBO of ``model`` on ``x`` ``(N, P)``, averaged over the fixed noise ``eps`` ``(S, N, latent)``."""
+    """The true negative ELBO of ``model`` on ``x`` ``(N, P)``, averaged over the fixed noise ``eps``
+    ``(S, N, latent)``."""
     mu, logvar = model.encode(x)  # (N, latent)
     z = mu + torch.exp(logvar / 2) * eps  # (S, N, latent)
     bce = _bce(model.dec(z), x.expand(len(eps), *x.shape)).mean(dim=0)  # (N,)

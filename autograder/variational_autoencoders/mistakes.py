@@ -50,7 +50,8 @@ BCE = "    bce = F.binary_cross_entropy_with_logits(logits, x, reduction='none')
 
 def _vae(init: str, encode: str = "h = self.encoder(x)\n        return self.mu_layer(h), self.logvar_layer(h)",
          decode: str = "return self.decoder(z)",
-         forward: str = "mu, logvar = self.encode(x)\n        return self.decode(reparametrize(mu, logvar)), mu, logvar",
+         forward: str = ("mu, logvar = self.encode(x)\n"
+                         "        return self.decode(reparametrize(mu, logvar)), mu, logvar"),
          head: str = "", signature: str = "input_size=784, hidden_size=400, latent_size=20") -> str:
     return IMPORTS + head + (
         "class VAE(nn.Module):\n"
@@ -71,7 +72,8 @@ VAE_INIT = (
     "        self.logvar_layer = nn.Linear(hidden_size, latent_size)\n"
     "        self.decoder = nn.Sequential(nn.Linear(latent_size, hidden_size), nn.ReLU(),\n"
     "                                     nn.Linear(hidden_size, input_size))\n")
-VAE_SIGMOID_INIT = VAE_INIT.replace("nn.Linear(hidden_size, input_size))", "nn.Linear(hidden_size, input_size), nn.Sigmoid())")
+VAE_SIGMOID_INIT = VAE_INIT.replace("nn.Linear(hidden_size, input_size))",
+                                    "nn.Linear(hidden_size, input_size), nn.Sigmoid())")
 
 # importance_weighted_nll
 
@@ -87,7 +89,8 @@ def _iw(log_w: str = "log_px_z - 0.5 * z.pow(2).sum(-1) + 0.5 * (eps.pow(2) + lo
         "        eps = torch.randn(k, *mu.shape)\n"
         f"        z = mu + {sigma} * eps\n"
         "        logits = model.decode(z)\n"
-        "        log_px_z = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction='none').sum(-1)\n"
+        "        log_px_z = -F.binary_cross_entropy_with_logits(logits, x.expand_as(logits), reduction='none')"
+        ".sum(-1)\n"
         f"        log_w = {log_w}\n"
         f"        return {result}\n")
 
@@ -172,7 +175,8 @@ MISTAKES = [
     Mistake("vae-mu-from-the-pixels", "VAE", _vae(VAE_INIT.replace(
         "self.mu_layer = nn.Linear(hidden_size, latent_size)", "self.mu_layer = nn.Linear(input_size, latent_size)"),
         encode="return self.mu_layer(x), self.logvar_layer(self.encoder(x))"), "expected 652,824"),
-    Mistake("vae-hidden-size-ignored", "VAE", _vae(VAE_INIT.replace("hidden_size", "400")), "use input_size, hidden_size and latent_size", public=False),
+    Mistake("vae-hidden-size-ignored", "VAE", _vae(VAE_INIT.replace("hidden_size", "400")),
+            "use input_size, hidden_size and latent_size", public=False),
     Mistake("vae-one-layer-for-mu-and-logvar", "VAE", _vae(
         "        self.encoder = nn.Sequential(nn.Linear(input_size, hidden_size), nn.ReLU())\n"
         "        self.stats = nn.Linear(hidden_size, 2 * latent_size)\n"
@@ -309,6 +313,7 @@ FORGERIES = [
                 "    return z\n"),
             REPARAM + _REPARAM_WRONG + "    return z\n"),
     Forgery("train-on-vae-loss-before-inflated", "train_on_vae_loss", "vae_loss",
-            IMPORTS + "import sys\n\n" + "def vae_loss(logits, x, mu, logvar):\n" + _LOSS_TAMPER + _LOSS_MEAN_OVER_PIXELS,
+            IMPORTS + "import sys\n\n" + "def vae_loss(logits, x, mu, logvar):\n" + _LOSS_TAMPER
+            + _LOSS_MEAN_OVER_PIXELS,
             LOSS + _LOSS_MEAN_OVER_PIXELS),
 ]

@@ -10,7 +10,8 @@ from vizgen.course.notebook import extract_submission
 def test_keeps_definitions_and_used_imports_only(tmp_path):
     nb = write_notebook(tmp_path / "a.ipynb", [
         "import numpy as np\nimport os\n%matplotlib inline",
-        solution_cell("f", "CONST = 3\nx = np.zeros(3)\nprint('driver')\n\ndef f(a, b=2):\n    return np.ones(a) * CONST"),
+        solution_cell("f", "CONST = 3\nx = np.zeros(3)\nprint('driver')\n\n"
+                           "def f(a, b=2):\n    return np.ones(a) * CONST"),
         "while True:\n    pass",
     ])
     sub = extract_submission(nb)
@@ -81,7 +82,8 @@ def test_each_function_gets_the_definitions_it_reaches_with_their_decorators(tmp
     from vizgen.course.notebook import extract_submission
 
     source = ("import functools\nimport torch\n\nLIMIT = 3\n\n@functools.lru_cache(maxsize=None)\ndef helper(n):\n"
-              "    return min(n, LIMIT)\n\ndef graded(x):\n    return helper(x)\n\ndef other(x):\n    return torch.zeros(x)\n")
+              "    return min(n, LIMIT)\n\ndef graded(x):\n    return helper(x)\n\n"
+              "def other(x):\n    return torch.zeros(x)\n")
     submission = extract_submission(write_notebook(tmp_path / "n.ipynb", [solution_cell("cell", source)]))
     (filename, code), = submission.cells_for("graded")
     assert "@functools.lru_cache" in code and "LIMIT = 3" in code and "def helper" in code

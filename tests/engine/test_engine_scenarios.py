@@ -45,14 +45,16 @@ def test_unchanged_starter_scores_zero_saying_not_implemented(assignment):
 
 
 EXPECTED = {
-    "wrong-shape": "saliency has shape (2, 3, 16, 16); expected (2, 16, 16): take the max of |gradient| over the colour channel",
+    "wrong-shape": ("saliency has shape (2, 3, 16, 16); expected (2, 16, 16): take the max of |gradient| over "
+                    "the colour channel"),
     "raises": "occlusion_map raised IndexError",
     "infinite-loop": "occlusion_map did not return within 4 s: look for a loop that never ends",
     "calls-sys-exit": "make_fooling_image called sys.exit(0)",
     "leaves-hooks-registered": "left 3 hook(s) registered on the model",
     "missing-function": "guided_backprop is not defined in any solution cell",
     "renamed-function": "Found 'compute_saliency_map': did you rename it?",
-    "wrong-signature": "compute_saliency_maps takes (X, model) but the checks call it as compute_saliency_maps(X, y, model)",
+    "wrong-signature": ("compute_saliency_maps takes (X, model) but the checks call it as "
+                        "compute_saliency_maps(X, y, model)"),
     "nan-output": "saliency has",
     "wrong-dtype": "saliency has dtype torch.float64; expected torch.float32",
     "wrong-device": "saliency is on device meta; expected cpu",

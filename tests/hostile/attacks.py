@@ -42,7 +42,8 @@ HOSTILE = {
     # Reads a hidden check module natively and smuggles it out in an exception message.
     "native-read-of-hidden-check": ("compute_saliency_maps", _FIND_COURSE + (
         "def compute_saliency_maps(X, y, model):\n"
-        "    path = os.path.join(_course(), 'autograder', 'network_visualization', 'hidden', 'test_saliency_hidden.py')\n"
+        "    path = os.path.join(_course(), 'autograder', 'network_visualization', 'hidden', "
+        "'test_saliency_hidden.py')\n"
         "    raise ValueError(_native_read(path).decode())\n")),
     # Reads the stored reference outputs natively and returns the stored answer.
     "native-read-of-reference": ("compute_saliency_maps", _FIND_COURSE + (

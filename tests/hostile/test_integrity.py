@@ -28,7 +28,8 @@ from vizgen.engine.submission import grade_submission
 from vizgen.release.nbgrader_course import make_course
 from vizgen.sandbox import confine
 
-NEEDS_KERNEL = pytest.mark.skipif(not confine.plan().kernel, reason=f"no kernel confinement ({confine.plan().describe()})")
+NEEDS_KERNEL = pytest.mark.skipif(not confine.plan().kernel,
+                                  reason=f"no kernel confinement ({confine.plan().describe()})")
 VIZGEN = str(Path(sys.executable).with_name("vizgen"))
 
 
@@ -107,7 +108,8 @@ def _poisoned(folder: Path, assignment) -> dict[str, str]:
     nested = "[" * 100000 + "]" * 100000
     metadata_list = {**good, "cells": [{**c, "metadata": ["a", "list"]} for c in good["cells"]]}
     huge = {**good, "cells": good["cells"] + [{"cell_type": "code", "metadata": {}, "outputs": [],
-                                                "execution_count": None, "source": "x = (" * 50000 + "1" + ")" * 50000}]}
+                                                "execution_count": None,
+                                                "source": "x = (" * 50000 + "1" + ")" * 50000}]}
     return {"deeply-nested": nested, "metadata-is-a-list": json.dumps(metadata_list),
             "unparseable-cell": json.dumps(huge), "not-json": "\x00\xff not a notebook", "cells-is-a-dict":
             json.dumps({**good, "cells": {"a": 1}})}
@@ -150,7 +152,8 @@ def test_a_class_with_hostile_and_poisoned_notebooks(paths, assignment, attacked
         record = json.loads((out / "students" / student / assignment.name / "results.json").read_text())
         assert record["score"] == 0 and record["output"], student
     assert (out / "report.html").is_file()
-    everything = "".join(p.read_text(errors="replace") for p in out.rglob("*") if p.is_file()) + done.stdout + done.stderr
+    everything = ("".join(p.read_text(errors="replace") for p in out.rglob("*") if p.is_file())
+                  + done.stdout + done.stderr)
     assert SECRET not in everything and PLANTED not in everything
     _nothing_left_running()
     again = subprocess.run(command[:-1] + [str(out)], capture_output=True, text=True, timeout=300, env=_planted_env(),
@@ -177,10 +180,12 @@ def test_nbgrader_scores_come_from_the_check_server(paths, assignment, tmp_path,
     snoop_function, snoop = ATTACKS["snoop"]
     escape_function, escape = ATTACKS["escape"]
     nb.cells.insert(1, nbformat.v4.new_code_cell(_REPLACE_CHECKER))
-    nb.cells.insert(2, nbformat.v4.new_code_cell(snoop.replace(snoop_function, "snoop") + "\ntry:\n    snoop(None, None, None)\n"
-                                                 "except ValueError as found:\n    print(found)\n"))
+    nb.cells.insert(2, nbformat.v4.new_code_cell(snoop.replace(snoop_function, "snoop") + "\ntry:\n"
+                                                 "    snoop(None, None, None)\nexcept ValueError as found:\n"
+                                                 "    print(found)\n"))
     nb.cells.insert(3, nbformat.v4.new_code_cell(escape.replace(escape_function, "escape") + "\ntry:\n"
-                                                 "    escape(None, None, None)\nexcept ValueError as tried:\n    print(tried)\n"))
+                                                 "    escape(None, None, None)\nexcept ValueError as tried:\n"
+                                                 "    print(tried)\n"))
     submission = tmp_path / "submitted-replaces-the-checker.ipynb"
     nbformat.write(nb, submission)
     monkeypatch.setenv(PLANTED, SECRET)  # nbgrader, and the kernel it starts, inherit it
@@ -208,7 +213,8 @@ def gradescope_root(paths, assignment, tmp_path_factory):
 
 @NEEDS_KERNEL
 @pytest.mark.parametrize("upload", ["deeply-nested", "attacked"])
-def test_gradescope_run_autograder_on_hostile_uploads(paths, assignment, attacked, gradescope_root, monkeypatch, upload):
+def test_gradescope_run_autograder_on_hostile_uploads(paths, assignment, attacked, gradescope_root, monkeypatch,
+                                                      upload):
     submission = gradescope_root / "submission"
     submission.mkdir(exist_ok=True)
     for old in submission.iterdir():

@@ -173,7 +173,8 @@ def _fallback_runner(tmp_path: Path, level: str):
     os.chmod(secret / "answer.txt", 0o644)
     notebook = write_notebook(tmp_path / "submitted.ipynb", [solution_cell("reader", _READER)])
     protection = confine.plan(level)
-    runner = SandboxRunner(extract_submission(notebook), {}, None, [str(secret)], GradingConfig(), protection=protection)
+    runner = SandboxRunner(extract_submission(notebook), {}, None, [str(secret)], GradingConfig(),
+                           protection=protection)
     return runner, secret / "answer.txt"
 
 

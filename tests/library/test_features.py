@@ -128,7 +128,8 @@ def test_guided_gradient_equals_the_hand_formulas():
     X = torch.randn(3, 3, 7, 7, generator=torch.Generator().manual_seed(5))
     assert torch.allclose(judge.guided_gradient(model, X, "features.2", 0), judge.guided_neuron_by_hand(model, X, 0),
                           atol=1e-6)
-    assert torch.allclose(judge.guided_gradient(model, X, "features.0", 0), judge.first_conv_neuron_by_hand(model, X, 0),
+    assert torch.allclose(judge.guided_gradient(model, X, "features.0", 0),
+                          judge.first_conv_neuron_by_hand(model, X, 0),
                           atol=1e-6)  # channel 0 is all negative: read before the in-place ReLU
 
 

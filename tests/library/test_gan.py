@@ -79,7 +79,8 @@ def data() -> torch.Tensor:
 def train(D, G, data, *, d_lr=1e-2, g_lr=1e-2, seed=0, **kw):
     kw = {"noise_size": NOISE, "batch_size": 8, "num_iterations": 6, "progress": False, **kw}
     D_solver, G_solver = torch.optim.Adam(D.parameters(), lr=d_lr), torch.optim.Adam(G.parameters(), lr=g_lr)
-    return train_gan(D, G, D_solver, G_solver, d_loss, g_loss, data, sample_noise=sample_noise, discriminator_step=d_step, generator_step=g_step,
+    return train_gan(D, G, D_solver, G_solver, d_loss, g_loss, data, sample_noise=sample_noise,
+                     discriminator_step=d_step, generator_step=g_step,
                      generator=torch.Generator().manual_seed(seed), **kw)
 
 
@@ -112,7 +113,8 @@ def test_each_optimizer_moves_only_its_own_network(data, frozen):
     D, G = tiny_models()
     d_before, g_before = params(D), params(G)
     train(D, G, data, d_lr=0.0 if frozen == "D" else 1e-2, g_lr=0.0 if frozen == "G" else 1e-2)
-    assert all(torch.equal(b, p) for b, p in zip(d_before if frozen == "D" else g_before, (D if frozen == "D" else G).parameters()))
+    assert all(torch.equal(b, p)
+               for b, p in zip(d_before if frozen == "D" else g_before, (D if frozen == "D" else G).parameters()))
     assert all_changed(g_before if frozen == "D" else d_before, G if frozen == "D" else D)
 
 
@@ -177,9 +179,9 @@ def test_lr_schedule_scales_each_step_and_restores_the_optimizers(data):
         return 1.0 if t == 0 else 0.0
 
     after_first = {}
-    train_gan(D, G, D_solver, G_solver, d_loss, g_loss, data, sample_noise=sample_noise, discriminator_step=d_step, generator_step=g_step, noise_size=NOISE,
-              batch_size=8, num_iterations=4, progress=False, lr_schedule=schedule, show_every=1,
-              on_samples=lambda it, _: after_first.setdefault(it, params(G)))
+    train_gan(D, G, D_solver, G_solver, d_loss, g_loss, data, sample_noise=sample_noise, discriminator_step=d_step,
+              generator_step=g_step, noise_size=NOISE, batch_size=8, num_iterations=4, progress=False,
+              lr_schedule=schedule, show_every=1, on_samples=lambda it, _: after_first.setdefault(it, params(G)))
     assert seen == [0, 1, 2, 3]
     assert all(torch.equal(a, b) for a, b in zip(after_first[1], G.parameters())), "steps with lr 0 moved G"
     assert not all(torch.equal(a, b) for a, b in zip(after_first[0], after_first[1])), "the first step did not move G"

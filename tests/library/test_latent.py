@@ -1,4 +1,5 @@
-"""vizgen.topics.latent: the bilinear game's dynamics, ink mass and attribute directions, against hand-computed cases."""
+"""vizgen.topics.latent: the bilinear game's dynamics, ink mass and attribute directions, against
+hand-computed cases."""
 
 import math
 
@@ -35,7 +36,8 @@ def test_bad_settings_are_refused():
 
 
 def test_ink_mass_of_black_white_and_half_images():
-    images = torch.stack([torch.full((784,), -1.0), torch.full((784,), 1.0), torch.cat([torch.full((392,), 1.0), torch.full((392,), -1.0)])])
+    images = torch.stack([torch.full((784,), -1.0), torch.full((784,), 1.0),
+                          torch.cat([torch.full((392,), 1.0), torch.full((392,), -1.0)])])
     assert ink_mass(images).tolist() == [0.0, 1.0, 0.5]
     assert ink_mass(images.view(3, 1, 28, 28)).tolist() == [0.0, 1.0, 0.5]
 

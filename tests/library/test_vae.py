@@ -82,7 +82,7 @@ def test_fit_lowers_the_loss_repeatably_and_keeps_the_callers_rng():
         state = torch.random.get_rng_state()
         epochs = []
         history = training.fit(model, _loss, grey, epochs=4, batch_size=16, lr=1e-2,
-                          generator=torch.Generator().manual_seed(3), on_epoch=lambda e, l: epochs.append(e),
+                          generator=torch.Generator().manual_seed(3), on_epoch=lambda e, loss: epochs.append(e),
                           progress=False)
         assert torch.equal(torch.random.get_rng_state(), state)  # the global RNG was forked, not consumed
         runs.append(history)
@@ -149,7 +149,8 @@ def test_kmeans_purity_separates_well_separated_blobs():
 
 def test_named_mistakes_differ_from_the_correct_loss():
     generator = torch.Generator().manual_seed(5)
-    logits, x = torch.randn(3, 6, generator=generator) * 3, torch.bernoulli(torch.full((3, 6), 0.5), generator=generator)
+    logits, x = (torch.randn(3, 6, generator=generator) * 3,
+                 torch.bernoulli(torch.full((3, 6), 0.5), generator=generator))
     mu, logvar = torch.randn(3, 2, generator=generator), torch.randn(3, 2, generator=generator)
     candidates = vae_loss_candidates(logits, x, mu, logvar)
     manual = (F.binary_cross_entropy_with_logits(logits, x, reduction="sum")
@@ -190,7 +191,8 @@ def test_pca_reference_of_the_checks_equals_sklearn():
         x = low_rank_data(n, d, 4 if n == 40 else 3, seed=1)
         pca = PCA(n_components=k, svd_solver="full").fit(x.numpy())
         assert np.allclose(pca_reference(x, k), pca.inverse_transform(pca.transform(x.numpy())), atol=1e-8)
-    stored = ReferenceStore(_folder / "public" / "references.pt").case("public_pca_low_rank_k3")  # what public checks use
+    # what public checks use
+    stored = ReferenceStore(_folder / "public" / "references.pt").case("public_pca_low_rank_k3")
     assert np.allclose(stored.output.numpy(), pca_reference(*stored.args), atol=1e-8)
 
 

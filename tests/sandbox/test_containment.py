@@ -145,7 +145,8 @@ def test_cpu_time_is_measured_outside_the_student_process(runner):
 _GRADIENTS = {
     "honest": "import torch\n\ndef honest(x, w):\n    return (w * x ** 2).sum() + torch.randn(()) * 0\n",
     "listed": "def listed(feats, w):\n    return sum((f ** 2).sum() for f in feats) * w\n",
-    "noisy": "import torch\n\ndef noisy(mu, logvar):\n    return (mu + torch.randn_like(mu) * (0.5 * logvar).exp()).sum()\n",
+    "noisy": ("import torch\n\ndef noisy(mu, logvar):\n"
+              "    return (mu + torch.randn_like(mu) * (0.5 * logvar).exp()).sum()\n"),
     "liar": ("import torch\n\ndef liar(x, w):  # computes w * x ** 3, reports the gradient of w * x ** 2\n"
              "    torch.autograd.grad = lambda out, inputs, **k: tuple(2 * w * t.detach() for t in inputs)\n"
              "    return (w * x ** 3).sum()\n"),

@@ -88,7 +88,8 @@ def test_batch_with_two_lanes_writes_csv_json_and_report(paths, assignment, clas
 
 def test_report_counts_students_per_failure_message():
     def report(student, message):
-        return GradeReport(f"{student}.ipynb", "x", [CheckResult("f: shape", "f", 1, 0 if message else 1, message, False)],
+        return GradeReport(f"{student}.ipynb", "x",
+                           [CheckResult("f: shape", "f", 1, 0 if message else 1, message, False)],
                            student=student, seconds=float(len(student)))
     page = render([report("a", "wrong shape"), report("bb", "wrong shape"), report("ccc", "nan"), report("d", "")])
     assert "<b>2</b> &times; <span class=\"message\">wrong shape</span>" in page

@@ -3,7 +3,6 @@ activated environment), from a copy of this checkout with `make install fetch` d
 
 import csv
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -65,11 +64,14 @@ def test_instructor_commands_run_as_written(tmp_path):
         done = _shell(clone, block)
         assert done.returncode == 0, f"{block}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     assert (clone / "assignments" / "network_visualization" / "NetworkVisualization.ipynb").is_file()
-    assert (clone / "dist" / "student.zip").is_file() and (clone / "dist" / "network_visualization-autograder.zip").is_file()
+    assert ((clone / "dist" / "student.zip").is_file()
+            and (clone / "dist" / "network_visualization-autograder.zip").is_file())
     ours = {r["student"]: float(r["score"]) for r in csv.DictReader((clone / "graded" / "grades.csv").open())}
-    exported = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader((clone / "graded" / "nbgrader-grades.csv").open())}
+    exported = {r["student_id"]: float(r["raw_score"])
+                for r in csv.DictReader((clone / "graded" / "nbgrader-grades.csv").open())}
     assert ours == exported and ours["bob"] == 27 and 0 < ours["ada"] < 27
-    assert json.loads((clone / "graded" / "students" / "ada" / "network_visualization" / "results.json").read_text())["score"] == ours["ada"]
+    results = clone / "graded" / "students" / "ada" / "network_visualization" / "results.json"
+    assert json.loads(results.read_text())["score"] == ours["ada"]
 
 
 @pytest.mark.slow

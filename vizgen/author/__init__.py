@@ -14,9 +14,9 @@ from vizgen.author.call import Call
 from vizgen.author.cases import ReferenceCase, StoredCase
 from vizgen.author.checks import check
 from vizgen.author.expect import (effects_of, expect_array, expect_classified_as, expect_clean_model, expect_close,
-                                  expect_device, expect_dtype, expect_finite, expect_gradients, expect_hooks_removed_on_error,
-                                  expect_input_unchanged, expect_iou, expect_loss, expect_module, expect_shape,
-                                  expect_tensor, fail)
+                                  expect_device, expect_dtype, expect_finite, expect_gradients,
+                                  expect_hooks_removed_on_error, expect_input_unchanged, expect_iou, expect_loss,
+                                  expect_module, expect_shape, expect_tensor, fail)
 from vizgen.author.inputs import photo, photo_batch, random_images
 from vizgen.author.matching import expect_case, expect_match, reproduced_mistake, reproduces
 from vizgen.author.messages import CheckFailure, StudentCodeError
@@ -25,10 +25,11 @@ from vizgen.author.support import Support, assignment_judge, assignment_probes
 from vizgen.author.tables import Alternative, Forgery, Mistake
 
 __all__ = [
-    "Alternative", "Call", "Forgery", "CheckFailure", "Mistake", "ModelSpec", "ReferenceCase", "StoredCase", "StudentCodeError",
-    "Support", "assignment_judge", "assignment_probes", "check", "effects_of", "expect_array", "expect_case",
-    "expect_classified_as", "expect_clean_model", "expect_close", "expect_device", "expect_dtype", "expect_finite",
-    "expect_gradients", "expect_hooks_removed_on_error", "expect_input_unchanged", "expect_iou", "expect_loss", "expect_match",
-    "expect_module", "expect_shape", "expect_tensor", "fail", "photo", "photo_batch", "random_images",
+    "Alternative", "Call", "Forgery", "CheckFailure", "Mistake", "ModelSpec", "ReferenceCase", "StoredCase",
+    "StudentCodeError", "Support", "assignment_judge", "assignment_probes", "check", "effects_of", "expect_array",
+    "expect_case", "expect_classified_as", "expect_clean_model", "expect_close", "expect_device", "expect_dtype",
+    "expect_finite", "expect_gradients", "expect_hooks_removed_on_error", "expect_input_unchanged", "expect_iou",
+    "expect_loss", "expect_match", "expect_module", "expect_shape", "expect_tensor", "fail", "photo", "photo_batch",
+    "random_images",
     "reproduced_mistake", "reproduces",
 ]

@@ -99,7 +99,8 @@ def expect_finite(value: Any, name: str, hint: str = "") -> None:
     if data.is_floating_point() and not torch.isfinite(data).all():
         nans = int(torch.isnan(data).sum())
         infs = int(torch.isinf(data).sum())
-        raise CheckFailure(f"{name} has {nans} NaN and {infs} infinite values{_hint(hint or 'look for a division by zero')}.")
+        raise CheckFailure(f"{name} has {nans} NaN and {infs} infinite values"
+                           f"{_hint(hint or 'look for a division by zero')}.")
 
 
 def expect_close(got: Any, want: Any, name: str, atol: float, rtol: float, hint: str = "") -> None:

@@ -40,7 +40,8 @@ class StudentCrash(StudentFacing):
 
 # Substrings of common error messages, and the usual cause in these assignments.
 _HINTS = {
-    "does not require grad": "make the input require gradients (X = X.clone().requires_grad_()) before the forward pass",
+    "does not require grad":
+        "make the input require gradients (X = X.clone().requires_grad_()) before the forward pass",
     "can't convert cuda": "call .cpu() before .numpy()",
     "Can't call numpy() on Tensor that requires grad": "call .detach() before .numpy()",
     "a leaf Variable that requires grad is being used in an in-place operation": (

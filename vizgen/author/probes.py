@@ -33,12 +33,14 @@ _SETTINGS = {
 def describe_layer(module: nn.Module) -> str:
     """``"Linear(in_features=784, out_features=256)"``: type and the settings that define it."""
     names = next((v for k, v in _SETTINGS.items() if type(module) is k), ())
-    settings = ", ".join(f"{n}={tuple(getattr(module, n)) if isinstance(getattr(module, n), list) else getattr(module, n)}" for n in names)
+    settings = ", ".join(
+        f"{n}={tuple(getattr(module, n)) if isinstance(getattr(module, n), list) else getattr(module, n)}"
+        for n in names)
     return f"{type(module).__name__}({settings})"
 
 
-def module_summary(build: Callable, *args, input_shape: tuple = (), describe: Callable[[nn.Module], str] = describe_layer,
-                   **kwargs) -> dict:
+def module_summary(build: Callable, *args, input_shape: tuple = (),
+                   describe: Callable[[nn.Module], str] = describe_layer, **kwargs) -> dict:
     """Build a module with the student's function; return its leaf layers (as ``describe`` writes them),
     parameter count and, given ``input_shape``, the output shape on a zero batch of that shape (train
     mode, no grad)."""

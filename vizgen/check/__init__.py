@@ -63,8 +63,8 @@ def run_cell(assignment: str, function: str, namespace: dict, hidden: bool = Fal
     if hidden:
         print(f"{function}: {report.score:g}/{report.max_score:g} points.")
     else:  # the cell is worth more than the public checks: say so rather than print "0/2 points" for a 4-point cell
-        print(f"{function}: {report.score:g} of the {report.max_score:g} public-check points; the hidden checks, run at "
-              "grading, give the rest of this cell's points.")
+        print(f"{function}: {report.score:g} of the {report.max_score:g} public-check points; the hidden checks, "
+              "run at grading, give the rest of this cell's points.")
     return float(report.score)
 
 

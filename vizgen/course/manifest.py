@@ -37,7 +37,8 @@ def declared_checks(folder: Path) -> list[dict]:
                                         "(from vizgen.engine.plugin import check).")
             mark = {k.arg: ast.literal_eval(k.value) for k in marks[0].keywords}
             found.append({"function": mark["function"], "points": mark["points"],
-                          "title": check_title(ast.get_docstring(node), node.name), "id": f"{module.name}::{node.name}"})
+                          "title": check_title(ast.get_docstring(node), node.name),
+                          "id": f"{module.name}::{node.name}"})
     return found
 
 

@@ -37,7 +37,8 @@ class Submission:
     def statements(self) -> list[tuple[str, ast.stmt]]:
         """(cell filename, statement) of every top-level statement grading runs, in notebook order (parsed once)."""
         if not hasattr(self, "_statements"):
-            self._statements = [(filename, node) for filename, code in self.cells for node in ast.parse(code, filename).body]
+            self._statements = [(filename, node) for filename, code in self.cells
+                                for node in ast.parse(code, filename).body]
         return self._statements
 
     def cells_for(self, function: str) -> list[tuple[str, str]]:
@@ -122,7 +123,8 @@ def _cell(raw) -> Cell:
     if not isinstance(metadata, dict):
         raise TypeError(f"a cell whose metadata is a {type(metadata).__name__}")
     source = raw.get("source", "")
-    if not isinstance(source, (str, list)) or (isinstance(source, list) and not all(isinstance(s, str) for s in source)):
+    if not isinstance(source, (str, list)) or (isinstance(source, list)
+                                               and not all(isinstance(s, str) for s in source)):
         raise TypeError("a cell whose source is not text")
     nbgrader = metadata.get("nbgrader", {})
     if not isinstance(nbgrader, dict):
@@ -141,12 +143,14 @@ def read_notebook(path: Path) -> Notebook:
         raise NotebookError(f"{path} is not a notebook (.ipynb): submit the notebook file itself.")
     if path.stat().st_size > MAX_NOTEBOOK_BYTES:
         raise NotebookError(f"{path} is {path.stat().st_size / 2**20:.0f} MB, more than grading reads "
-                            f"({MAX_NOTEBOOK_BYTES // 2**20} MB): clear the outputs (Edit > Clear all outputs) and save.")
+                            f"({MAX_NOTEBOOK_BYTES // 2**20} MB): clear the outputs (Edit > Clear all outputs) "
+                            "and save.")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError, MemoryError) as error:
         raise NotebookError(
-            f"{path} is not valid notebook JSON ({type(error).__name__}: {str(error).splitlines()[0][:120] if str(error) else ''}): "
+            f"{path} is not valid notebook JSON "
+            f"({type(error).__name__}: {str(error).splitlines()[0][:120] if str(error) else ''}): "
             "open it in Jupyter and save it again, or restore it from your last good copy."
         ) from None
     try:
@@ -223,8 +227,8 @@ def extract_submission(path: Path) -> Submission:
         filename = filename if filename not in seen else f"{STUDENT_PREFIX}{cell_id} ({index + 1})>"
         seen.add(filename)
         if len(cell.source) > MAX_CELL_CHARS:
-            sub.problems.append(f"cell '{cell_id}' holds {len(cell.source):,} characters, more than grading reads: move "
-                                "data out of the code")
+            sub.problems.append(f"cell '{cell_id}' holds {len(cell.source):,} characters, more than grading reads: "
+                                "move data out of the code")
             continue
         source = _strip_magics(cell.source)
         try:

@@ -160,7 +160,8 @@ def _clean_start() -> None:
     if environment.is_minimal():
         return
     keep = {k: os.environ[k] for k in (SCORES_ENV, ASSIGNMENT_ENV) if k in os.environ}
-    os.execve(sys.executable, [sys.executable, "-m", "vizgen.engine.kernel", *sys.argv[1:]], environment.minimal(extra=keep))
+    os.execve(sys.executable, [sys.executable, "-m", "vizgen.engine.kernel", *sys.argv[1:]],
+              environment.minimal(extra=keep))
 
 
 def main() -> None:
@@ -186,7 +187,8 @@ def main() -> None:
         ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
         try:
             kernel_pid = int(os.read(pid_read, 32) or b"0") or None
-            serve_checks(Connection(server.detach()), root, pinned, Records(Path(scores) if scores else None), kernel_pid)
+            serve_checks(Connection(server.detach()), root, pinned, Records(Path(scores) if scores else None),
+                         kernel_pid)
         finally:
             os._exit(0)
     server.close()

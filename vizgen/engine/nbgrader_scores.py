@@ -54,7 +54,8 @@ def _test_cells(nb: NotebookNode):
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         grade_id = meta.get("grade_id", "")
-        if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution") and grade_id.startswith("check_"):
+        if (cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
+                and grade_id.startswith("check_")):
             yield cell, grade_id[len("check_"):], [False] + ([True] if _HIDDEN_CALL.search(cell.source) else [])
 
 
@@ -105,7 +106,8 @@ def apply_records(nb: NotebookNode, records: dict[tuple[str, bool], dict]) -> No
             score = points
         reported = _reported(cell)
         if reported is not None and abs(reported - score) > 1e-9:
-            lines.append(f"{function}: this cell reported {reported:g} points; the grader recorded {score:g}, which count.")
+            lines.append(f"{function}: this cell reported {reported:g} points; the grader recorded {score:g}, "
+                         "which count.")
         lines.append(f"{function}: {score:g}/{points:g} points.")
         cell.outputs = [
             NotebookNode(output_type="stream", name="stdout", text="\n".join(lines) + "\n"),

@@ -118,6 +118,7 @@ def format_table(reports: list[GradeReport]) -> str:
     for r in reports:
         passed = sum(c.passed for c in r.checks)
         rows.append(
-            f"{r.submission:<{width}}  {r.score:>5g}/{r.max_score:<5g}  {passed:>3}/{len(r.checks):<3}  {r.seconds:>7.2f}"
+            f"{r.submission:<{width}}  {r.score:>5g}/{r.max_score:<5g}  {passed:>3}/{len(r.checks):<3}  "
+            f"{r.seconds:>7.2f}"
         )
     return "\n".join(rows)

@@ -58,7 +58,8 @@ def _from_folder(paths: CoursePaths, folder: Path, name: str | None, tasks: dict
     if not handins:
         raise VizgenError(
             f"{folder} holds no submissions in nbgrader's layout <student>/<assignment>/*.ipynb"
-            + (f" for {name}" if name else "") + ": collect them there (`nbgrader collect`) or give the notebooks' paths."
+            + (f" for {name}" if name else "")
+            + ": collect them there (`nbgrader collect`) or give the notebooks' paths."
         )
     return handins
 

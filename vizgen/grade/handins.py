@@ -29,7 +29,8 @@ def _with_lookahead(handins: Iterable[Handin]):
 def grade_handin(handin: Handin, hidden: bool, config: GradingConfig | None, worker: WorkerHandle) -> GradeReport:
     """One hand-in's report, whatever the notebook holds: a refused hand-in, or one whose grading fails in
     the grader, gets every check at zero with the reason, and the batch goes on."""
-    from vizgen.engine.submission import failed_report, grade_submission  # imports torch: after the first worker started
+    # imports torch: after the first worker started
+    from vizgen.engine.submission import failed_report, grade_submission
 
     if handin.refused:
         worker.stop()

@@ -2,10 +2,11 @@
 
 pytest, which runs the checks, is not thread-safe, so each lane is its own process (started
 with ``python -m vizgen.grade.lanes``); it imports torch once and keeps a sandboxed worker,
-forked from its pre-fork server (``sandbox.prefork``), ready for its next submission (``grade_many``). The parent hands each lane its next
-hand-in when it reports the last one done, so a slow submission (a student's infinite loop)
-holds up one lane only. A lane writes each result to the store itself before it reports it:
-killing the batch loses only the submissions being graded at that moment.
+forked from its pre-fork server (``sandbox.prefork``), ready for its next submission
+(``grade_many``). The parent hands each lane its next hand-in when it reports the last one done,
+so a slow submission (a student's infinite loop) holds up one lane only. A lane writes each
+result to the store itself before it reports it: killing the batch loses only the submissions
+being graded at that moment.
 
 Protocol, one JSON object per line: parent -> lane {"student", "notebook", "assignment", "refused"};
 lane -> parent {"done": [student, assignment]}. A lane that dies costs the hand-in it was grading,
@@ -123,7 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--hidden", action="store_true")
     parser.add_argument("--warm", nargs="*", default=[])
-    parser.add_argument("--fresh-workers", action="store_true", help="a fresh interpreter per submission, no pre-fork server")
+    parser.add_argument("--fresh-workers", action="store_true",
+                        help="a fresh interpreter per submission, no pre-fork server")
     parser.add_argument("--isolation", default="auto")
     parser.add_argument("--require-isolation", action="store_true")
     args = parser.parse_args(argv)

@@ -43,9 +43,11 @@ def histogram_svg(scores: list[float], max_score: float, bins: int = 10, width: 
         h = plot_h * count / top
         low, high = max_score * i / bins, max_score * (i + 1) / bins
         bars.append(
-            f'<rect x="{i * bar_w + 1:.1f}" y="{plot_h - h:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}" fill="#4c78a8">'
+            f'<rect x="{i * bar_w + 1:.1f}" y="{plot_h - h:.1f}" width="{bar_w - 2:.1f}" height="{h:.1f}" '
+            'fill="#4c78a8">'
             f"<title>{low:g}-{high:g} points: {count} students</title></rect>"
-            f'<text x="{(i + 0.5) * bar_w:.1f}" y="{plot_h - h - 3:.1f}" font-size="11" text-anchor="middle">{count or ""}</text>'
+            f'<text x="{(i + 0.5) * bar_w:.1f}" y="{plot_h - h - 3:.1f}" font-size="11" text-anchor="middle">'
+            f'{count or ""}</text>'
             f'<text x="{i * bar_w + 2:.1f}" y="{height - 12}" font-size="10">{low:g}</text>'
         )
     label = f'<text x="{width - 2}" y="{height - 12}" font-size="10" text-anchor="end">{max_score:g}</text>'
@@ -64,7 +66,8 @@ def _check_rows(reports: list[GradeReport]) -> str:
         messages = "".join(f'<div><b>{count}</b> &times; <span class="message">{_e(message)}</span></div>'
                            for message, count in failures)
         rows.append(f'<tr><td>{_e(name)}</td><td class="num">{passed}/{len(results)}</td>'
-                    f'<td><span class="bar" style="width:{rate * 8:.2f}em"></span> {rate:.0%}</td><td>{messages}</td></tr>')
+                    f'<td><span class="bar" style="width:{rate * 8:.2f}em"></span> {rate:.0%}</td>'
+                    f'<td>{messages}</td></tr>')
     return "".join(rows)
 
 
@@ -94,7 +97,8 @@ def render(reports: list[GradeReport], title: str = "Grading report") -> str:
         parts.append("<h3>Slowest submissions</h3><table><tr><th>student</th><th>seconds</th><th>score</th>"
                      "<th>notebook</th></tr>" + "".join(
                          f'<tr><td>{_e(r.student)}</td><td class="num">{r.seconds:.2f}</td>'
-                         f'<td class="num">{r.score:g}/{r.max_score:g}</td><td>{_e(r.submission)}</td></tr>' for r in slow)
+                         f'<td class="num">{r.score:g}/{r.max_score:g}</td><td>{_e(r.submission)}</td></tr>'
+                         for r in slow)
                      + "</table>")
     parts.append("</body></html>\n")
     return "".join(parts)

@@ -47,7 +47,8 @@ def binarize(grey: torch.Tensor, generator: torch.Generator | None = None) -> to
     return torch.bernoulli(grey, generator=generator)  # (N, 784) in {0, 1}
 
 
-def binarized_mnist(paths: CoursePaths, split: str = "test", seed: int = TEST_SEED) -> tuple[torch.Tensor, torch.Tensor]:
+def binarized_mnist(paths: CoursePaths, split: str = "test",
+                    seed: int = TEST_SEED) -> tuple[torch.Tensor, torch.Tensor]:
     """MNIST binarised once with a fixed seed: ``(x (N, 784) float32 in {0, 1}, y (N,) int64)``."""
     grey, labels = grey_mnist(paths, split)
     return binarize(grey, torch.Generator().manual_seed(seed)), labels

@@ -34,7 +34,8 @@ def interpolate(G: nn.Module, z0: torch.Tensor, z1: torch.Tensor, steps: int = 1
     Returns ``(steps, 784)`` for single codes, ``(K, steps, 784)`` for pairs; detached, on the CPU.
     """
     if z0.shape != z1.shape or z0.dim() not in (1, 2):
-        raise ValueError(f"z0 and z1 must both be (noise_dim,) or (K, noise_dim), got {tuple(z0.shape)} and {tuple(z1.shape)}.")
+        raise ValueError(f"z0 and z1 must both be (noise_dim,) or (K, noise_dim), got {tuple(z0.shape)} "
+                         f"and {tuple(z1.shape)}.")
     if steps < 2:
         raise ValueError(f"steps must be >= 2 to include both ends, got {steps}.")
     single = z0.dim() == 1

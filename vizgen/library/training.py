@@ -18,7 +18,8 @@ BatchLoss = Callable[[nn.Module, torch.Tensor], torch.Tensor]  # (model, x (B, 7
 LrSchedule = Callable[[int], float]
 
 
-def minibatches(data: torch.Tensor, batch_size: int, generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
+def minibatches(data: torch.Tensor, batch_size: int,
+                generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
     """An endless stream of minibatches ``(batch_size, ...)`` of the rows of ``data`` ``(N, ...)``.
 
     Each pass (epoch) visits the rows in a fresh random order drawn from ``generator`` (torch's

@@ -52,8 +52,17 @@ def reference_cases(assignment: Assignment, public: bool = False) -> list[Refere
 
 
 def _judge_digest(assignment: Assignment) -> str:
+    """What stored mistakes depend on: judge.py's code, its docstrings, comments and layout left out."""
     file = assignment.judge_file
-    return hashlib.sha256(file.read_bytes()).hexdigest() if file.is_file() else ""
+    if not file.is_file():
+        return ""
+    tree = ast.parse(file.read_text())
+    for node in ast.walk(tree):  # every docstring out: rewording one leaves the stored mistakes current
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and body and isinstance(
+                body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()
 
 
 def _mistakes(assignment: Assignment, case: ReferenceCase, args: list, kwargs: dict) -> dict:
@@ -98,8 +107,8 @@ def build(assignment: Assignment, device: str = "cpu", log=print) -> list[Path]:
         raise CourseLayoutError("no CUDA device here: build the cpu references, or run this on a GPU machine.")
     solution = extract_submission(assignment.solution_notebook)
     config = GradingConfig(call_timeout_s=120, cuda=device == "cuda")
-    runner = SandboxRunner(solution, {}, assignment.paths, denied=[], config=config, warm_imports=assignment.warm_imports,
-                           support=load_support(assignment.probes_file))
+    runner = SandboxRunner(solution, {}, assignment.paths, denied=[], config=config,
+                           warm_imports=assignment.warm_imports, support=load_support(assignment.probes_file))
     written = []
     try:
         for file, public in _store_files(assignment, device):
@@ -141,7 +150,8 @@ def verify(assignment: Assignment, device: str = "cpu") -> list[str]:
     return problems
 
 
-def _verify_store(assignment: Assignment, store: ReferenceStore, cases: list[ReferenceCase], mistakes: bool) -> list[str]:
+def _verify_store(assignment: Assignment, store: ReferenceStore, cases: list[ReferenceCase],
+                  mistakes: bool) -> list[str]:
     if not store.file.is_file():
         return [f"{store.file} is missing"]
     stored = store.load()
@@ -168,14 +178,16 @@ def _verify_store(assignment: Assignment, store: ReferenceStore, cases: list[Ref
 
 def parity(assignment: Assignment) -> list[str]:
     """Cases whose CUDA reference differs from the CPU one by more than the case's tolerance."""
-    cpu, cuda = ReferenceStore.hidden(assignment.references, "cpu"), ReferenceStore.hidden(assignment.references, "cuda")
+    cpu, cuda = (ReferenceStore.hidden(assignment.references, "cpu"),
+                 ReferenceStore.hidden(assignment.references, "cuda"))
     if not cuda.file.is_file():
         return [f"{cuda.file} is missing: build it on a GPU machine with `vizgen references build --device cuda`"]
     problems = []
     for name, entry in cpu.load().items():
         other = cuda.load().get(name)
         if other is None:
-            problems.append(f"{name}: no CUDA reference: rebuild with `vizgen references build --device cuda` on a GPU machine")
+            problems.append(f"{name}: no CUDA reference: rebuild with `vizgen references build --device cuda` "
+                            "on a GPU machine")
             continue
         a, b = torch.as_tensor(entry["output"]).double(), torch.as_tensor(other["output"]).double()
         if a.shape != b.shape:

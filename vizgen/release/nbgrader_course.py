@@ -32,7 +32,8 @@ def run_nbgrader(root: Path, *args: str) -> float:
                           env=nbgrader_env())
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-8:])
-        raise VizgenError(f"nbgrader {' '.join(args)} failed:\n{tail}\nFix the source notebook or course folder and retry.")
+        raise VizgenError(f"nbgrader {' '.join(args)} failed:\n{tail}\n"
+                          "Fix the source notebook or course folder and retry.")
     return time.perf_counter() - start
 
 

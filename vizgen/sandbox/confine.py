@@ -93,7 +93,8 @@ def plan(requested: str = "auto") -> Protection:
     candidates = {
         "landlock": (abi > 0, f"Landlock ABI {abi}"),
         "unprivileged-uid": (os.geteuid() == 0, f"uid {NOBODY} (nobody)"),
-        "namespace": (os.geteuid() == 0 or _userns_possible(), "mount namespace" if os.geteuid() == 0 else "user + mount namespace"),
+        "namespace": (os.geteuid() == 0 or _userns_possible(),
+                      "mount namespace" if os.geteuid() == 0 else "user + mount namespace"),
         "audit-hooks": (True, "PEP 578 audit hooks only"),
     }
     if requested != "auto":

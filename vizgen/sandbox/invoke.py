@@ -106,7 +106,8 @@ def materialize(value: Any, models: dict, device: str, paths: CoursePaths | None
 def _leaves(value: Any) -> list[torch.Tensor]:
     if isinstance(value, torch.Tensor):
         return [value] if value.requires_grad else []
-    return [t for t in value if isinstance(t, torch.Tensor) and t.requires_grad] if isinstance(value, (list, tuple)) else []
+    return ([t for t in value if isinstance(t, torch.Tensor) and t.requires_grad]
+            if isinstance(value, (list, tuple)) else [])
 
 
 def _gradients(value: Any, inputs: dict) -> dict:

@@ -79,7 +79,8 @@ class PreforkServer:
             line = self._read_line(30.0)
             if line is None:
                 ours.close()
-                raise RuntimeError("the pre-fork server did not fork a worker: grade with --jobs 1 to use fresh interpreters")
+                raise RuntimeError("the pre-fork server did not fork a worker: grade with --jobs 1 to use fresh "
+                                   "interpreters")
             self._handle(line)
         pid = self.pids.pop(0)
         conn = Connection(ours.detach())

@@ -124,7 +124,8 @@ class _Requests:
             if norm == 0:
                 continue
             direction = {k: [d / norm if d is not None else None for d in ds] for k, ds in direction.items()}
-            values = [self._shifted_value(function, args, kwargs, moved, direction, sign * eps, seed) for sign in (1, -1)]
+            values = [self._shifted_value(function, args, kwargs, moved, direction, sign * eps, seed)
+                      for sign in (1, -1)]
             reported = sum(float((g.double() * d.double()).sum()) for k in wrt
                            for g, d in zip(reported_grads[k], direction[k]) if g is not None and d is not None)
             checks.append({"reported": reported, "measured": (values[0] - values[1]) / (2 * eps),
@@ -161,7 +162,8 @@ def _differentiable(args: list, kwargs: dict, key: int | str) -> list:
     items = [value] if isinstance(value, torch.Tensor) else list(value) if isinstance(value, (list, tuple)) else []
     found = [t if isinstance(t, torch.Tensor) and t.requires_grad else None for t in items]
     if not any(t is not None for t in found):
-        raise TypeError(f"differentiate(wrt=...) names {key!r}: send a tensor (or a list of tensors) with requires_grad")
+        raise TypeError(f"differentiate(wrt=...) names {key!r}: send a tensor (or a list of tensors) "
+                        "with requires_grad")
     return found
 
 
@@ -346,7 +348,8 @@ def reply_to_call(function: str, request: dict, reply: dict, cpu_seconds: float 
         raise messages.missing_function(function, reply["missing"], [])
     if "signature" in reply:
         raise messages.wrong_signature(function, reply["signature"], request.get("expected") or [])
-    return _to_call(function, function, reply["outcome"], reply["params"], _sent_arrays(request["args"], request["kwargs"]),
+    return _to_call(function, function, reply["outcome"], reply["params"],
+                    _sent_arrays(request["args"], request["kwargs"]),
                     reply.get("cpu_seconds", 0.0) if cpu_seconds is None else cpu_seconds)
 
 

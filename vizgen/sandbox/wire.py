@@ -1,7 +1,8 @@
 """Plain data across the process boundary: tensors, arrays, numbers, strings and containers.
 
-Tensors keep their dtype, device and ``requires_grad``. Encoding uses ``torch.save``; decoding uses ``torch.load(weights_only=True)``, which refuses to
-build arbitrary objects, so nothing made by student code is ever unpickled by the grader.
+Tensors keep their dtype, device and ``requires_grad``. Encoding uses ``torch.save``; decoding uses
+``torch.load(weights_only=True)``, which refuses to build arbitrary objects, so nothing made by
+student code is ever unpickled by the grader.
 NumPy arrays and model specs travel as tagged dicts.
 """
 

@@ -56,7 +56,8 @@ def precision_at_k(neighbors: torch.Tensor, database_labels: torch.Tensor, query
     ``neighbors`` (Q, k) int64 indices into the database, ``database_labels`` (M,), ``query_labels`` (Q,).
     """
     if neighbors.dim() != 2 or len(neighbors) != len(query_labels):
-        raise ValueError(f"neighbors must be (Q, k) with Q = {len(query_labels)} queries, got {tuple(neighbors.shape)}.")
+        raise ValueError(f"neighbors must be (Q, k) with Q = {len(query_labels)} queries, "
+                         f"got {tuple(neighbors.shape)}.")
     hits = database_labels[neighbors] == query_labels.view(-1, 1)  # (Q, k)
     return hits.float().mean().item()
 

@@ -37,7 +37,8 @@ SampleCallback = Callable[[int, torch.Tensor], None]
 
 
 @contextlib.contextmanager
-def _scheduled(optimizers: tuple[torch.optim.Optimizer, ...], schedule: LrSchedule | None) -> Iterator[Callable[[int], None]]:
+def _scheduled(optimizers: tuple[torch.optim.Optimizer, ...],
+               schedule: LrSchedule | None) -> Iterator[Callable[[int], None]]:
     """Yields ``set_lr(t)``, which sets every param group's lr to its lr on entry times ``schedule(t)``
     (a no-op without a schedule). The optimizers' own learning rates are restored on exit, so the
     student's optimizers leave training as they came in."""

@@ -57,7 +57,8 @@ LAYER_NAMES: tuple[str, ...] = tuple(_layer_names())  # 37 names: "conv1_1", "re
 def layer_index(name: str) -> int:
     """The index of a layer in ``extract_features``' list: ``layer_index("relu4_1") == 20``."""
     if name not in LAYER_NAMES:
-        raise ValueError(f"unknown VGG19 layer {name!r}: use names like 'conv4_2' or 'relu3_1' (vizgen.topics.style.LAYER_NAMES).")
+        raise ValueError(f"unknown VGG19 layer {name!r}: use names like 'conv4_2' or 'relu3_1' "
+                         "(vizgen.topics.style.LAYER_NAMES).")
     return LAYER_NAMES.index(name)
 
 
@@ -136,7 +137,8 @@ def caffe_preprocess(images: np.ndarray | torch.Tensor, device: str | torch.devi
 
 
 def caffe_deprocess(x: torch.Tensor) -> np.ndarray:
-    """The inverse of ``caffe_preprocess``: ``(N, 3, H, W)`` or ``(3, H, W)`` -> uint8 RGB ``(N, H, W, 3)`` (or ``(H, W, 3)``)."""
+    """The inverse of ``caffe_preprocess``: ``(N, 3, H, W)`` or ``(3, H, W)`` -> uint8 RGB
+    ``(N, H, W, 3)`` (or ``(H, W, 3)``)."""
     single = x.dim() == 3
     x = x.detach().cpu().float()
     x = x[None] if single else x  # (N, 3, H, W)
@@ -179,7 +181,8 @@ def _evaluate(objective: Objective, img: torch.Tensor) -> tuple[torch.Tensor, di
     out = objective(img)
     loss, parts = out if isinstance(out, tuple) else (out, {})
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-        raise TypeError(f"the objective must return a scalar tensor, got {type(loss).__name__}: check your losses' sums.")
+        raise TypeError(f"the objective must return a scalar tensor, got {type(loss).__name__}: "
+                        "check your losses' sums.")
     return loss, parts
 
 
@@ -222,7 +225,8 @@ def optimize_image(objective: Objective, init: torch.Tensor, steps: int = 100, m
     return img.detach(), history
 
 
-def random_start(shape: Sequence[int], seed: int, scale: float = 20.0, device: str | torch.device = "cpu") -> torch.Tensor:
+def random_start(shape: Sequence[int], seed: int, scale: float = 20.0,
+                 device: str | torch.device = "cpu") -> torch.Tensor:
     """Gaussian noise around the mean pixel (0 in Caffe space), standard deviation ``scale``; seeded."""
     noise = torch.randn(*shape, generator=torch.Generator().manual_seed(seed))  # (N, 3, H, W)
     return (scale * noise).to(device)

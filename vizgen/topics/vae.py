@@ -25,7 +25,8 @@ from vizgen.library.sampling import interpolate
 
 
 class _MeanImage(nn.Module):
-    """``decode`` as a generator for ``vizgen.library.sampling``: codes ``(N, D)`` -> Bernoulli means mapped to [-1, 1]."""
+    """``decode`` as a generator for ``vizgen.library.sampling``: codes ``(N, D)`` -> Bernoulli means
+    mapped to [-1, 1]."""
 
     def __init__(self, decode: Callable[[torch.Tensor], torch.Tensor], like: nn.Module):
         super().__init__()
@@ -68,12 +69,14 @@ def cluster_purity(labels: np.ndarray, clusters: np.ndarray) -> float:
     that carry their cluster's label (1.0: every cluster holds one digit). ``labels``, ``clusters``: ``(N,)`` ints."""
     labels, clusters = np.asarray(labels), np.asarray(clusters)
     if labels.shape != clusters.shape or labels.ndim != 1 or len(labels) == 0:
-        raise ValueError(f"labels and clusters must be equal-length 1-D arrays, got {labels.shape} and {clusters.shape}.")
+        raise ValueError(f"labels and clusters must be equal-length 1-D arrays, got {labels.shape} "
+                         f"and {clusters.shape}.")
     hits = sum(np.bincount(labels[clusters == c]).max() for c in np.unique(clusters))
     return float(hits / len(labels))
 
 
-def kmeans_purity(features: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor, k: int = 10, seed: int = 0) -> float:
+def kmeans_purity(features: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor, k: int = 10,
+                  seed: int = 0) -> float:
     """k-means (scikit-learn, ``k`` clusters, seeded) on ``features (N, D)``; the purity against ``labels (N,)``."""
     from sklearn.cluster import KMeans
 

@@ -26,8 +26,8 @@ def _expect_grid(call, case) -> None:
     expect_shape(grid, case.output.shape, "filter_grid's image", hint=GRID_LAYOUT)
     expect_dtype(grid, torch.float32, "filter_grid's image")
     if not torch.isfinite(grid).all():
-        fail("filter_grid's image has NaN where a filter is constant (max = min): divide by (max - min).clamp_min(1e-12) "
-             "so that a constant filter becomes 0.")
+        fail("filter_grid's image has NaN where a filter is constant (max = min): divide by "
+             "(max - min).clamp_min(1e-12) so that a constant filter becomes 0.")
     expect_case(grid, case, "filter_grid's image", fv.GRID_FORMULA)
     expect_input_unchanged(call, "weights")
 
@@ -104,14 +104,16 @@ REFERENCE_CASES = [
                       "in-place activation; hook- and Function-based guided rules agree to rounding (~1e-7).",
                   mistakes="guided_mistakes"),
     ReferenceCase("dream_photo", "deepdream_step", _dream_photo, atol=1e-5, rtol=1e-4,
-                  why="one float32 gradient step normalised by the mean |g|: rounding differs by summation order (~1e-7).",
+                  why="one float32 gradient step normalised by the mean |g|: rounding differs by summation order "
+                      "(~1e-7).",
                   mistakes="dream_mistakes"),
 ]
 
 
 @check(points=1, function="filter_grid")
 def test_filter_grid_reference(student, reference):
-    """matches the reference grid of ten 5x5 filters with very different ranges, padding 2 (4 rows of 3, two cells empty)"""
+    ("matches the reference grid of ten 5x5 filters with very different ranges, padding 2 "
+     "(4 rows of 3, two cells empty)")
     case = reference.case("grid_ten_filters")
     call = student.filter_grid(*case.args)
     _expect_grid(call, case)  # layout, dtype, NaN, the solution's grid and the mistakes on these filters
@@ -155,7 +157,8 @@ def test_nearest_neighbors_ties_and_all(student):
 
 @check(points=1, function="nearest_neighbors")
 def test_nearest_neighbors_digit_sized(student):
-    """matches brute force on 784-dimensional rows (20 queries, 300 rows, k = 7), leaves the inputs unchanged, and needs no loop over pairs (CPU time on 300 x 300 pairs)"""
+    ("matches brute force on 784-dimensional rows (20 queries, 300 rows, k = 7), leaves the inputs unchanged, "
+     "and needs no loop over pairs (CPU time on 300 x 300 pairs)")
     generator = torch.Generator().manual_seed(69)
     query, database = torch.rand(20, 784, generator=generator), torch.rand(300, 784, generator=generator)
     call = student.nearest_neighbors(query, database, 7)
@@ -209,7 +212,8 @@ LONG_STACK = [("conv", (5, 5), (2, 2), (2, 2), (1, 1)), ("relu",), ("avgpool", 2
 
 @check(points=1, function="receptive_field")
 def test_receptive_field_long_stack(student):
-    """a stack with (h, w) pairs, average pooling, dilation and a 1x1 convolution, passed as an nn.Sequential, gives (31, 8, -14)"""
+    ("a stack with (h, w) pairs, average pooling, dilation and a 1x1 convolution, passed as an nn.Sequential, "
+     "gives (31, 8, -14)")
     value = student.probe("receptive_field_of", "receptive_field", LONG_STACK, as_sequential=True).value
     judge.expect_field(value, LONG_STACK, "the long stack")
 
@@ -238,12 +242,14 @@ def test_receptive_field_measured_on_vgg19(student):
     if predicted != (first, last):
         fail(f"on VGG19 up to conv3_1 your (size, stride, offset) = {(size, stride, offset)} predicts that unit (3, 3) "
              f"sees input rows {predicted[0]}..{predicted[1]}, but its gradient reaches rows {first}..{last}: "
-             "per layer, size += (dilation * (kernel - 1)) * stride, offset -= padding * stride, stride *= layer stride.")
+             "per layer, size += (dilation * (kernel - 1)) * stride, offset -= padding * stride, "
+             "stride *= layer stride.")
 
 
 @check(points=1, function="max_activating_patches")
 def test_patches_photos(student):
-    """on three photos at features.2 of another tiny CNN (field (3, 1, -1)): the 6 strongest units of channel 5 and their patches"""
+    ("on three photos at features.2 of another tiny CNN (field (3, 1, -1)): the 6 strongest units of channel 5 "
+     "and their patches")
     spec, images, field = ModelSpec("tiny_cnn", seed=74), photo_batch(["astronaut", "rocket", "flower"], 12), (3, 1, -1)
     call = student.max_activating_patches(spec, images, "features.2", 5, 6, field)
     _expect_patches(call, judge.case("max_activating_patches", spec, images, "features.2", 5, 6, field, atol=1e-6,
@@ -273,15 +279,17 @@ def test_guided_neuron_reference(student, reference):
 
 @check(points=1, function="guided_backprop_neuron")
 def test_guided_neuron_by_hand_other(student):
-    """on another Conv-ReLU-Conv(1x1): the hand-computed guided gradient of channel 0 at features.2 and at features.0 (before its in-place ReLU), input unchanged, hooks removed when the forward raises"""
+    ("on another Conv-ReLU-Conv(1x1): the hand-computed guided gradient of channel 0 at features.2 and at "
+     "features.0 (before its in-place ReLU), input unchanged, hooks removed when the forward raises")
     spec, X = ModelSpec("conv_relu_conv", seed=76), photo_batch(["chelsea", "coffee"], 9)
     for layer, hand in (("features.2", judge.guided_neuron_by_hand), ("features.0", judge.first_conv_neuron_by_hand)):
         call = student.guided_backprop_neuron(spec, X, layer, 0)
         candidates = judge.guided_mistakes(spec, X, layer, 0)
         candidates.pop("correct")  # the autograd route; the hand formula is the correct value here
         expect_match(expect_tensor(call.value, "guided gradient"), hand(spec, X, 0), candidates,
-                     f"guided gradient at {layer}", "the strongest unit of the channel per image (the layer's output as "
-                     "the module returned it), guided rule at every ReLU", atol=1e-5, rtol=1e-4)
+                     f"guided gradient at {layer}",
+                     "the strongest unit of the channel per image (the layer's output as the module returned it), "
+                     "guided rule at every ReLU", atol=1e-5, rtol=1e-4)
         expect_input_unchanged(call, "X")
     expect_hooks_removed_on_error(
         lambda: student.guided_backprop_neuron(ModelSpec("raising_cnn", seed=76), X, "features.3", 1),
@@ -303,5 +311,6 @@ def test_deepdream_step_reference(student, reference):
 def test_deepdream_step_hook_removed_on_error(student):
     """removes its hook even when the forward raises"""
     expect_hooks_removed_on_error(
-        lambda: student.deepdream_step(photo_batch(["rocket"], 16), ModelSpec("raising_cnn", seed=77), "features.0", 0.1),
+        lambda: student.deepdream_step(photo_batch(["rocket"], 16), ModelSpec("raising_cnn", seed=77),
+                                       "features.0", 0.1),
         "deepdream_step", fv.RAISES)

@@ -67,8 +67,8 @@ def _expect_grid(call, case) -> None:
     expect_shape(grid, case.output.shape, "filter_grid's image", hint=GRID_LAYOUT)
     expect_dtype(grid, torch.float32, "filter_grid's image")
     if not torch.isfinite(grid).all():
-        fail("filter_grid's image has NaN where a filter is constant (max = min): divide by (max - min).clamp_min(1e-12) "
-             "so that a constant filter becomes 0.")
+        fail("filter_grid's image has NaN where a filter is constant (max = min): divide by "
+             "(max - min).clamp_min(1e-12) so that a constant filter becomes 0.")
     expect_case(grid, case, "filter_grid's image", fv.GRID_FORMULA)
     expect_input_unchanged(call, "weights")
 
@@ -82,7 +82,8 @@ def test_filter_grid_hand_made(student, reference):
 
 @check(points=1, function="filter_grid")
 def test_filter_grid_padding(student, reference):
-    """padding=0 and padding=3 change only the gaps: 4 filters of 3x1 make a (2*(3+p)-p, 2*(1+p)-p, 3) image; a constant filter is 0"""
+    ("padding=0 and padding=3 change only the gaps: 4 filters of 3x1 make a (2*(3+p)-p, 2*(1+p)-p, 3) image; "
+     "a constant filter is 0")
     for name in ("public_grid_padding_0", "public_grid_padding_3"):
         case = reference.case(name)
         _expect_grid(student.filter_grid(*case.args), case)
@@ -133,7 +134,8 @@ def test_nearest_neighbors_brute_force(student, reference):
 
 @check(points=1, function="nearest_neighbors")
 def test_nearest_neighbors_no_pair_loop(student, reference):
-    """computes all distances at once: at most 200 torch calls for 40 queries and 50 rows, and at most 0.1 s of CPU for 300 x 300 pairs (a loop over pairs makes thousands of calls and takes longer)"""
+    ("computes all distances at once: at most 200 torch calls for 40 queries and 50 rows, and at most 0.1 s of CPU "
+     "for 300 x 300 pairs (a loop over pairs makes thousands of calls and takes longer)")
     case = reference.case("public_neighbors_forty")
     result = student.probe("count_torch_calls", "nearest_neighbors", *case.args).value
     _expect_neighbors(result["value"], case)  # only a right answer's cost counts
@@ -181,7 +183,8 @@ def _expect_pca(call, case) -> None:
 
 @check(points=1, function="pca")
 def test_pca_matches_sklearn(student, reference):
-    """on 40 rows of 12 features, k = 3: scikit-learn's components up to sign (recomputed from the covariance), and the projection"""
+    ("on 40 rows of 12 features, k = 3: scikit-learn's components up to sign (recomputed from the covariance), "
+     "and the projection")
     case = reference.case("public_pca_forty")
     _expect_pca(student.pca(*case.args), case)
 

@@ -52,22 +52,24 @@ def _expect_field(student, name: str) -> None:
 
 @check(points=1, function="receptive_field")
 def test_receptive_field_by_hand(student):
-    """ReLU and BatchNorm alone give (1, 1, 0); two 3x3 convolutions (5, 1, -2); ResNet's stem (7x7 stride 2 pad 3, 3x3 max-pool stride 2 pad 1) (11, 4, -5)"""
+    ("ReLU and BatchNorm alone give (1, 1, 0); two 3x3 convolutions (5, 1, -2); "
+     "ResNet's stem (7x7 stride 2 pad 3, 3x3 max-pool stride 2 pad 1) (11, 4, -5)")
     for name in ("ReLU, BatchNorm", "two 3x3 convolutions", "ResNet's stem"):
         _expect_field(student, name)
 
 
 @check(points=1, function="receptive_field")
 def test_receptive_field_dilation(student):
-    """a 3x3 convolution with dilation 2 and padding 2, a 3x3 one (ReLU and BatchNorm between) and a 2x2 average pool give (8, 2, -2)"""
+    ("a 3x3 convolution with dilation 2 and padding 2, a 3x3 one (ReLU and BatchNorm between) and a 2x2 average "
+     "pool give (8, 2, -2)")
     _expect_field(student, "a dilated stack")
 
 
 GRADIENTS = "float32 input gradients through ReLUs: hook- and Function-based rules agree to rounding (~1e-7)."
 PUBLIC_CASES = [
     ReferenceCase("public_patches_tiny_cnn", "max_activating_patches",
-                  lambda: ([ModelSpec("tiny_cnn", seed=51), random_images(4, 16, seed=51), "features.5", 2, 5, (9, 4, -4)],
-                           {}), atol=1e-6, rtol=1e-6,
+                  lambda: ([ModelSpec("tiny_cnn", seed=51), random_images(4, 16, seed=51), "features.5", 2, 5,
+                            (9, 4, -4)], {}), atol=1e-6, rtol=1e-6,
                   why="patches copy input pixels exactly; the ranking has no near ties on these inputs.",
                   mistakes="patches_mistakes"),
     ReferenceCase("public_guided_conv_relu_conv", "guided_backprop_neuron",
@@ -77,7 +79,8 @@ PUBLIC_CASES = [
                   lambda: ([ModelSpec("conv_relu_conv", seed=58), random_images(2, 6, seed=58), "features.0", 0], {}),
                   atol=1e-5, rtol=1e-4, why=GRADIENTS, mistakes="guided_mistakes"),
     ReferenceCase("public_dream_conv_relu_conv", "deepdream_step",
-                  lambda: ([random_images(1, 6, seed=56), ModelSpec("conv_relu_conv", seed=56), "features.2", 0.05], {}),
+                  lambda: ([random_images(1, 6, seed=56), ModelSpec("conv_relu_conv", seed=56), "features.2", 0.05],
+                           {}),
                   atol=1e-5, rtol=1e-4, why="one float32 gradient step normalised by the mean |g|: rounding (~1e-7).",
                   mistakes="dream_mistakes"),
     ReferenceCase("public_dream_tiny_cnn", "deepdream_step",
@@ -144,7 +147,8 @@ GUIDED_RULE = ("backpropagate, for each image, the unit of the channel with the 
 
 @check(points=1, function="guided_backprop_neuron")
 def test_guided_neuron_by_hand(student, reference):
-    """on Conv-ReLU-Conv(1x1) it is W1^T [(h > 0) * max(W2[c], 0)] at the strongest unit's window, not the plain gradient"""
+    ("on Conv-ReLU-Conv(1x1) it is W1^T [(h > 0) * max(W2[c], 0)] at the strongest unit's window, "
+     "not the plain gradient")
     case = reference.case("public_guided_conv_relu_conv")
     grad = expect_tensor(student.guided_backprop_neuron(*case.args).value, "guided gradient")
     expect_shape(grad, case.output.shape, "guided gradient", hint="the gradient with respect to X itself")
@@ -153,7 +157,8 @@ def test_guided_neuron_by_hand(student, reference):
 
 @check(points=1, function="guided_backprop_neuron")
 def test_guided_neuron_before_inplace_relu(student, reference):
-    """at features.0, whose output an in-place ReLU overwrites: channel 0's strongest unit (all negative) has gradient W1[0] at its window"""
+    ("at features.0, whose output an in-place ReLU overwrites: channel 0's strongest unit (all negative) "
+     "has gradient W1[0] at its window")
     case = reference.case("public_guided_first_conv")
     grad = expect_tensor(student.guided_backprop_neuron(*case.args).value, "guided gradient")
     expect_shape(grad, case.output.shape, "guided gradient", hint="the gradient with respect to X itself")
@@ -193,7 +198,8 @@ def test_deepdream_step_by_hand(student, reference):
 
 @check(points=1, function="deepdream_step")
 def test_deepdream_step_leaves_inputs(student, reference):
-    """on a tiny CNN at features.3 (before an in-place ReLU6): the right step, img not modified, no hook left (even when the forward raises)"""
+    ("on a tiny CNN at features.3 (before an in-place ReLU6): the right step, img not modified, no hook left "
+     "(even when the forward raises)")
     case = reference.case("public_dream_tiny_cnn")
     img = case.args[0]
     call = student.deepdream_step(*case.args)

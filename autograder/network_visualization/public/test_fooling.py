@@ -27,7 +27,8 @@ def test_fooling_hits_target(student):
     fooled = expect_tensor(call.value, "fooling image")
     expect_shape(fooled, X.shape, "fooling image")
     expect_classified_as(model, fooled, target, "the fooling image",
-                         "ascend the target's score (add the step, do not subtract it) until the prediction is the target")
+                         "ascend the target's score (add the step, do not subtract it) until the prediction is "
+                         "the target")
     expect_input_unchanged(call, "X")
 
 

@@ -20,14 +20,16 @@ def _large_logits():
 
 REFERENCE_CASES = [
     ReferenceCase("nll_large_logits", "pixelcnn_nll", _large_logits, atol=1e-3, rtol=1e-5,
-                  why="float32 BCE on logits up to |1000| summed over 42 pixels: stable formulations agree to ~1e-6 relative.",
+                  why="float32 BCE on logits up to |1000| summed over 42 pixels: stable formulations agree to "
+                      "~1e-6 relative.",
                   mistakes="nll_mistakes"),
 ]
 
 
 def _layer(student, mask_type, in_channels, out_channels, k, seed):
     weight, bias, x = pixelcnn.random_layer(in_channels, out_channels, k, seed)
-    report = student.probe("masked_layer", "MaskedConv2d", mask_type, in_channels, out_channels, k, weight, bias, x).value
+    report = student.probe("masked_layer", "MaskedConv2d", mask_type, in_channels, out_channels, k,
+                           weight, bias, x).value
     judge.expect_masked_layer(report, mask_type, in_channels, out_channels, k, weight, bias, x)
 
 
@@ -84,17 +86,20 @@ def test_nll_one_image(student):
 
 @check(points=1, function="sample")
 def test_sample_statistics(student):
-    """with every logit 0.85 about 70% of pixels are on (sigmoid(0.85)), a seed repeats its images and two seeds differ"""
+    ("with every logit 0.85 about 70% of pixels are on (sigmoid(0.85)), a seed repeats its images "
+     "and two seeds differ")
     draws = [student.sample(ModelSpec("constant_logit_0.85"), 8, seed).value for seed in (7, 7, 8)]
     judge.expect_seeded_draws(draws, 8, 0.7006)  # sigmoid(0.85)
 
 
 @check(points=1, function="sample")
 def test_sample_follows_the_previous_pixel(student):
-    """on a model where each pixel copies the one before it (raster order), every image comes out all black or all white"""
+    ("on a model where each pixel copies the one before it (raster order), every image comes out "
+     "all black or all white")
     images = student.sample(ModelSpec("copy_previous"), 12, 9).value
     if not isinstance(images, torch.Tensor) or tuple(images.shape) != (12, 1, 28, 28):
-        fail(f"sample(model, 12, 9) returned {getattr(images, 'shape', type(images).__name__)}; expected (12, 1, 28, 28).")
+        fail(f"sample(model, 12, 9) returned {getattr(images, 'shape', type(images).__name__)}; "
+             "expected (12, 1, 28, 28).")
     flat = images.detach().float().cpu().reshape(12, -1)  # (12, 784)
     mixed = int(((flat.min(dim=1).values == 0) & (flat.max(dim=1).values == 1)).sum())
     if mixed:

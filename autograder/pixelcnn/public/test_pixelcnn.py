@@ -82,7 +82,8 @@ def _expect_masked_layer(report, mask_type, in_channels, out_channels, k, bias):
 
 @check(points=1, function="MaskedConv2d")
 def test_masks_3x3(student):
-    """is an nn.Conv2d with a 'mask' buffer: A hides the centre and what follows it, B only what follows (3x3, 2 -> 3 channels)"""
+    ("is an nn.Conv2d with a 'mask' buffer: A hides the centre and what follows it, B only what follows "
+     "(3x3, 2 -> 3 channels)")
     for mask_type in ("A", "B"):
         weight, bias, x = pixelcnn.impulses(2, 3, 3)
         report = student.probe("masked_layer", "MaskedConv2d", mask_type, 2, 3, 3, weight, bias, x).value
@@ -103,7 +104,8 @@ WHERE = {"left": "to its left", "above": "above it"}
 
 @check(points=1, function="PixelCNN")
 def test_pixelcnn_is_causal(student):
-    """output pixel (i, j) does not depend on input pixels at or after (i, j) (PixelCNN(channels=4, blocks=1), random input)"""
+    ("output pixel (i, j) does not depend on input pixels at or after (i, j) "
+     "(PixelCNN(channels=4, blocks=1), random input)")
     images, watch = pixelcnn.causality_inputs(PIXELS, seed=3)
     name = "PixelCNN(channels=4, blocks=1)"
     report = student.probe("causality", "PixelCNN", 4, 1, images, watch, seed=3).value
@@ -124,8 +126,8 @@ def test_pixelcnn_is_causal(student):
                  "mask A includes the centre.")
         for where, (r, c) in (("left", (i, j - 1)), ("above", (i - 1, j))):
             if r >= 0 and c >= 0 and moved[where] <= 1e-6:
-                fail(f"{name}'s logit for pixel ({i}, {j}) ignores the pixel {WHERE[where]}, ({r}, {c}): the masks hide "
-                     "too much (mask A keeps the rows above and the pixels left of the centre).")
+                fail(f"{name}'s logit for pixel ({i}, {j}) ignores the pixel {WHERE[where]}, ({r}, {c}): "
+                     "the masks hide too much (mask A keeps the rows above and the pixels left of the centre).")
 
 
 def _expect_unit_logits(summary, name, channels, blocks):
@@ -154,8 +156,9 @@ def test_pixelcnn_default_size(student):
         fail(f"PixelCNN()'s forward failed on (2, 1, 28, 28) zeros: {summary['output_error']}.")
     expect_module(summary, "PixelCNN()", output_shape=(2, 1, 28, 28))
     if summary["parameters"] != 171_777:
-        fail(f"PixelCNN() has {summary['parameters']:,} parameters; expected 171,777 (channels=64, blocks=4): check each "
-             "layer's sizes, that every convolution has a bias, and that no layer is missing or repeated.")
+        fail(f"PixelCNN() has {summary['parameters']:,} parameters; expected 171,777 (channels=64, blocks=4): "
+             "check each layer's sizes, that every convolution has a bias, and that no layer is missing or "
+             "repeated.")
     _expect_unit_logits(summary, "PixelCNN()", 64, 4)
 
 
@@ -166,7 +169,8 @@ LAYERS_3_1 = ["MaskedConv2d(A, 1->3, 7x7, padding=3)", "ReLU()", "MaskedConv2d(B
 
 @check(points=1, function="PixelCNN")
 def test_pixelcnn_layers_small(student):
-    """PixelCNN(channels=3, blocks=1) has the specified layers in order: 7x7 A, ReLU, 3x3 B, ReLU, 1x1 B, ReLU, 1x1 B, ReLU, 1x1 B"""
+    ("PixelCNN(channels=3, blocks=1) has the specified layers in order: "
+     "7x7 A, ReLU, 3x3 B, ReLU, 1x1 B, ReLU, 1x1 B, ReLU, 1x1 B")
     summary = student.probe("pixelcnn_summary", "PixelCNN", 3, 1, params=pixelcnn.unit_parameters(3, 1)).value
     if summary["is_module"] and summary["output_error"]:
         fail(f"PixelCNN(3, 1)'s forward failed on (2, 1, 28, 28) zeros: {summary['output_error']}.")
@@ -195,11 +199,13 @@ PUBLIC_CASES = [
     ReferenceCase("public_nll_zero_logits", "pixelcnn_nll", _zero_logits, atol=1e-5, rtol=1e-4, why=NLL_WHY,
                   mistakes="nll_mistakes"),
     ReferenceCase("public_nll_by_hand", "pixelcnn_nll", _nll_inputs(
-        [[[[2.0, -1.0], [0.5, 0.0]]], [[[-3.0, 1.5], [4.0, -0.5]]]], [[[[1.0, 0.0], [0.0, 1.0]]], [[[1.0, 1.0], [1.0, 0.0]]]]),
+        [[[[2.0, -1.0], [0.5, 0.0]]], [[[-3.0, 1.5], [4.0, -0.5]]]],
+        [[[[1.0, 0.0], [0.0, 1.0]]], [[[1.0, 1.0], [1.0, 0.0]]]]),
         atol=1e-5, rtol=1e-4, why=NLL_WHY, mistakes="nll_mistakes"),
     ReferenceCase("public_nll_large_logits", "pixelcnn_nll", _nll_inputs(
         [[[[1000.0, -1000.0], [50.0, -50.0]]], [[[-300.0, 700.0], [-60.0, 90.0]]]],
-        [[[[1.0, 0.0], [0.0, 1.0]]], [[[0.0, 1.0], [1.0, 1.0]]]]), atol=1e-5, rtol=1e-4, why=NLL_WHY, mistakes="nll_mistakes"),
+        [[[[1.0, 0.0], [0.0, 1.0]]], [[[0.0, 1.0], [1.0, 1.0]]]]),
+        atol=1e-5, rtol=1e-4, why=NLL_WHY, mistakes="nll_mistakes"),
     ReferenceCase("public_sample_raster", "sample", lambda: ([ModelSpec("raster_oracle", seed=6), 20, 0], {}),
                   atol=0.0, rtol=0.0, why=SAMPLE_WHY, mistakes="sampling_mistakes"),
     ReferenceCase("public_sample_completion", "sample", lambda: ([ModelSpec("raster_oracle", seed=8), 16, 2],
@@ -252,7 +258,8 @@ def _expect_sampling(report, case):
     solution's, or a stored mistake's (named), or the first pixel that differs."""
     (_, n, _), given, start = case.args, case.kwargs.get("given"), case.kwargs.get("start", 0)
     if report["type"] != "Tensor" or report["shape"] != (n, 1, 28, 28):
-        fail(f"sample(model, {n}, ...) returned {report.get('shape', report['type'])}; expected a tensor ({n}, 1, 28, 28).")
+        fail(f"sample(model, {n}, ...) returned {report.get('shape', report['type'])}; "
+             f"expected a tensor ({n}, 1, 28, 28).")
     todo = 784 - start
     if report["calls"] == 1:
         fail(f"sample called the model once for all {todo} pixels: each pixel depends on the ones before it, so draw "
@@ -283,14 +290,16 @@ def _expect_sampling(report, case):
 
 @check(points=1, function="sample")
 def test_sample_raster_order(student, reference):
-    """draws pixel k from the k-th forward, in raster order, under no_grad, each forward seeing the pixels drawn before"""
+    ("draws pixel k from the k-th forward, in raster order, under no_grad, each forward seeing the pixels "
+     "drawn before")
     case = reference.case("public_sample_raster")
     _expect_sampling(student.probe("record_sampling", "sample", *case.args, **case.kwargs).value, case)
 
 
 @check(points=1, function="sample")
 def test_sample_seeded_bernoulli_draws(student):
-    """with every logit -0.4 about 40% of pixels are on (sigmoid(-0.4)); the same seed gives the same images, another seed others"""
+    ("with every logit -0.4 about 40% of pixels are on (sigmoid(-0.4)); the same seed gives the same images, "
+     "another seed others")
     n, p = 4, 0.4013  # sigmoid(-0.4)
     draws = [student.sample(ModelSpec("constant_logit_-0.4"), n, seed).value for seed in (1, 1, 2)]
     for images in draws:
@@ -314,6 +323,7 @@ def test_sample_seeded_bernoulli_draws(student):
 
 @check(points=1, function="sample")
 def test_sample_completes_from_start(student, reference):
-    """with given images and start=200, keeps pixels 0..199 and draws pixels 200..783, one forward each, in raster order"""
+    ("with given images and start=200, keeps pixels 0..199 and draws pixels 200..783, one forward each, "
+     "in raster order")
     case = reference.case("public_sample_completion")
     _expect_sampling(student.probe("record_sampling", "sample", *case.args, **case.kwargs).value, case)

@@ -181,8 +181,8 @@ def test_transformer_net_other_size(student):
 def _layers(c: int, residual: int) -> list[str]:
     def conv(cin, cout, k, stride=1, relu=True):
         layers = ["ReflectionPad2d()",
-                  f"Conv2d(in_channels={cin}, out_channels={cout}, kernel_size=({k}, {k}), stride=({stride}, {stride}), "
-                  "padding=(0, 0))", "InstanceNorm2d()"]
+                  f"Conv2d(in_channels={cin}, out_channels={cout}, kernel_size=({k}, {k}), "
+                  f"stride=({stride}, {stride}), padding=(0, 0))", "InstanceNorm2d()"]
         return layers + ["ReLU()"] if relu else layers
     found = conv(3, c, 9) + conv(c, 2 * c, 3, 2) + conv(2 * c, 4 * c, 3, 2)
     for _ in range(residual):

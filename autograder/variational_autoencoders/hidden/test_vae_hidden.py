@@ -24,7 +24,8 @@ def _large_logits():
 
 REFERENCE_CASES = [
     ReferenceCase("vae_loss_large_logits", "vae_loss", _large_logits, atol=1e-3, rtol=1e-5,
-                  why="float32 BCE on logits up to |1000| summed over 30 pixels: stable formulations agree to ~1e-6 relative.",
+                  why="float32 BCE on logits up to |1000| summed over 30 pixels: stable formulations agree to "
+                      "~1e-6 relative.",
                   mistakes="vae_loss_candidates"),
 ]
 

@@ -7,8 +7,8 @@ exact -log p(x) are written out by hand for these tiny inputs."""
 
 import torch
 
-from vizgen.author import (ReferenceCase, check, expect_case, expect_close, expect_gradients, expect_shape, expect_tensor,
-                           fail)
+from vizgen.author import (ReferenceCase, check, expect_case, expect_close, expect_gradients, expect_shape,
+                           expect_tensor, fail)
 from vizgen.author.support import assignment_probes
 
 vae = assignment_probes(__file__)  # autograder/variational_autoencoders/probes.py
@@ -51,7 +51,8 @@ def test_reparametrize_gradients(student):
     codes, mu_grads, logvar_grads = [], [], []
     for i in range(MU.shape[0]):
         for j in range(MU.shape[1]):
-            mu, logvar = MU[i:i + 1, j:j + 1].clone().requires_grad_(), LOGVAR[i:i + 1, j:j + 1].clone().requires_grad_()
+            mu, logvar = (MU[i:i + 1, j:j + 1].clone().requires_grad_(),
+                          LOGVAR[i:i + 1, j:j + 1].clone().requires_grad_())
             call = student.differentiate("reparametrize", mu, logvar, wrt=(0, 1), verify=True)
             if "why" in call.gradients:
                 fail("z carries no gradient: build it from mu and logvar with torch operations "
@@ -138,7 +139,8 @@ def test_vae_shapes_and_size(student):
 
 @check(points=1, function="importance_weighted_nll")
 def test_iw_nll_exact_when_q_is_the_posterior(student):
-    """is exactly -log p(x) for every k when the decoder ignores z and q(z|x) is the prior, without gradients or changes to the model"""
+    ("is exactly -log p(x) for every k when the decoder ignores z and q(z|x) is the prior, "
+     "without gradients or changes to the model")
     x, weight, zeros = X[:2], torch.zeros(5, 2), torch.zeros(2)  # every importance weight equals p(x)
     sent = {"decoder.weight": weight, "decoder.bias": IW_BIAS, "mu_q": zeros, "logvar_q": zeros}
     estimates = []

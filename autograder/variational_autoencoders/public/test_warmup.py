@@ -17,7 +17,8 @@ PUBLIC_CASES = [
 
 @check(points=1, function="pca_reconstruct")
 def test_pca_matches_sklearn(student, reference):
-    """equals scikit-learn's PCA(k) reconstruction (recomputed from the covariance's eigenvectors) on 40 rows of 12 features, k = 3"""
+    ("equals scikit-learn's PCA(k) reconstruction (recomputed from the covariance's eigenvectors) "
+     "on 40 rows of 12 features, k = 3")
     case = reference.case("public_pca_low_rank_k3")
     x, k = case.args
     call = student.pca_reconstruct(x, k)
