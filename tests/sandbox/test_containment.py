@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
@@ -19,23 +22,17 @@ from vizgen.sandbox.runners import SandboxRunner
 FAST = GradingConfig(call_timeout_s=10.0)
 
 
-def _child(body) -> int:
-    """Run ``body()`` in a forked child; its exit code (0 when it returned)."""
-    pid = os.fork()
-    if pid == 0:
-        try:
-            body()
-            os._exit(0)
-        except BaseException:  # noqa: BLE001 - the exit code says it
-            os._exit(1)
-    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+def _fresh(body: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``body`` in a fresh interpreter: forking this multi-threaded test process could deadlock the child."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(body), *args], capture_output=True, text=True,
+                          timeout=120)
 
 
 @pytest.mark.skipif(seccomp.prepare() is None, reason="no seccomp filter for this machine")
 def test_seccomp_refuses_processes_but_not_threads():
-    import threading
-
-    def body():
+    done = _fresh("""
+        import os, threading, torch
+        from vizgen.sandbox import seccomp
         seccomp.prepare().apply()
         done = []
         thread = threading.Thread(target=lambda: done.append(1))
@@ -44,12 +41,15 @@ def test_seccomp_refuses_processes_but_not_threads():
         assert done == [1]
         torch.set_num_threads(2)
         assert float((torch.ones(300, 300) @ torch.ones(300, 300))[0, 0]) == 300.0
-        with pytest.raises(PermissionError):
-            os.fork()
-        with pytest.raises(PermissionError):
-            os.posix_spawn("/bin/true", ["true"], {})
-
-    assert _child(body) == 0
+        for start in (os.fork, lambda: os.posix_spawn("/bin/true", ["true"], {})):
+            try:
+                start()
+            except PermissionError:
+                continue
+            os._exit(3)  # a process started: the filter let it through
+        print("refused")
+    """)
+    assert done.returncode == 0 and done.stdout.strip() == "refused", done.stderr
 
 
 def _named(name: str) -> list[int]:
@@ -65,15 +65,15 @@ def _named(name: str) -> list[int]:
 
 @pytest.mark.skipif(not contain.available(), reason="no PID namespace here (neither root nor user namespaces)")
 def test_pid_namespace_hides_other_processes_and_takes_its_children_along():
-    import ctypes
-
     grader, name = os.getpid(), f"vzstray{os.getpid() % 10000}"
-    read, write = os.pipe()
-
-    def body():
+    done = _fresh("""
+        import ctypes, os, sys, time
+        from vizgen.sandbox import contain
+        grader, name = int(sys.argv[1]), sys.argv[2]
+        read, write = os.pipe()
         contain.enter()
         visible = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
-        assert visible == [1] and not os.path.exists(f"/proc/{grader}")
+        assert visible == [1] and not os.path.exists(f"/proc/{grader}"), visible
         if os.fork() == 0:  # a straggler in a session of its own: killing a process group would miss it
             os.setsid()
             ctypes.CDLL(None).prctl(15, name.encode(), 0, 0, 0)  # PR_SET_NAME
@@ -81,10 +81,9 @@ def test_pid_namespace_hides_other_processes_and_takes_its_children_along():
             time.sleep(60)
             os._exit(0)
         assert os.read(read, 1) == b"x"
-
-    assert _child(body) == 0
-    os.close(write)
-    os.close(read)
+        print("hidden")
+    """, str(grader), name)
+    assert done.returncode == 0 and done.stdout.strip() == "hidden", done.stderr
     deadline = time.monotonic() + 5
     while _named(name) and time.monotonic() < deadline:
         time.sleep(0.05)

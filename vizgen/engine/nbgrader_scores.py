@@ -50,19 +50,19 @@ def _reported(cell: NotebookNode) -> float | None:
 
 
 def _test_cells(nb: NotebookNode):
-    """(cell, function, parts): each test cell ``check_<fn>``, with the parts it runs (public, and hidden)."""
+    """(cell, function, hidden): each test cell ``check_<fn>``, and whether it runs the hidden checks. Its score
+    is then the record of that run: ``run_cell(..., hidden=True)`` runs the public checks and the hidden ones."""
     for cell in nb.cells:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         grade_id = meta.get("grade_id", "")
         if (cell.cell_type == "code" and meta.get("grade") and not meta.get("solution")
                 and grade_id.startswith("check_")):
-            yield cell, grade_id[len("check_"):], [False] + ([True] if _HIDDEN_CALL.search(cell.source) else [])
+            yield cell, grade_id[len("check_"):], bool(_HIDDEN_CALL.search(cell.source))
 
 
 def regrade_unrecorded(nb: NotebookNode, assignment: str, records: dict[tuple[str, bool], dict]) -> None:
     """Grade, as `vizgen grade` does, the functions whose checks left no record; add them to ``records``."""
-    missing = {(function, hidden) for _, function, parts in _test_cells(nb) for hidden in parts
-               if (function, hidden) not in records}
+    missing = {(function, hidden) for _, function, hidden in _test_cells(nb) if (function, hidden) not in records}
     if not missing:
         return
     import nbformat
@@ -77,8 +77,8 @@ def regrade_unrecorded(nb: NotebookNode, assignment: str, records: dict[tuple[st
         notebook = Path(folder) / task.notebook
         nbformat.write(nb, notebook)
         report = grade_submission(notebook, task, hidden=True)
-    for function, hidden in missing:
-        checks = [c for c in report.checks if c.function == function and c.hidden == hidden]
+    for function, hidden in missing:  # as the check server records them: the hidden run holds the public checks too
+        checks = [c for c in report.checks if c.function == function and (hidden or not c.hidden)]
         part = GradeReport(submission="this notebook", assignment=assignment, checks=checks)
         records[function, hidden] = {
             "function": function, "hidden": hidden, "score": part.score, "max_score": part.max_score,
@@ -89,16 +89,13 @@ def regrade_unrecorded(nb: NotebookNode, assignment: str, records: dict[tuple[st
 
 def apply_records(nb: NotebookNode, records: dict[tuple[str, bool], dict]) -> None:
     """Replace each test cell's outputs by what the grader recorded for its function."""
-    for cell, function, parts in _test_cells(nb):
+    for cell, function, hidden in _test_cells(nb):
         meta = cell.metadata["nbgrader"]
-        lines, score = [], 0.0
-        for hidden in parts:
-            entry = records.get((function, hidden))
-            if entry is None:  # only when no assignment was known to regrade with
-                lines.append(f"{function}: the {'hidden' if hidden else 'public'} checks left no record: 0 points.")
-                continue
-            lines.append(entry["text"])
-            score += float(entry["score"])
+        entry = records.get((function, hidden))
+        if entry is None:  # only when no assignment was known to regrade with
+            lines, score = [f"{function}: its checks left no record: 0 points."], 0.0
+        else:
+            lines, score = [entry["text"]], float(entry["score"])
         points = float(meta.get("points", 0))
         if score > points:  # the checks are worth more than the cell: a broken contract (test_course catches it)
             lines.append(f"{function}: the checks gave {score:g} points but the cell is worth {points:g}: tell the "
