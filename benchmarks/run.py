@@ -43,8 +43,8 @@ def time_vizgen_grade(notebook: Path, repeats: int) -> list[float]:
 
 def time_nbgrader_autograde(paths: CoursePaths, assignment, notebook: Path) -> float:
     with tempfile.TemporaryDirectory(prefix="vizgen-bench-") as tmp:
-        course = make_course(paths, assignment, Path(tmp) / "course")
-        course.submit("bench", notebook)
+        course = make_course(paths, [assignment], Path(tmp) / "course")
+        course.submit("bench", assignment.name, notebook)
         return course.autograde("bench")
 
 

@@ -23,3 +23,11 @@ def paths() -> CoursePaths:
 @pytest.fixture(scope="session")
 def assignment(paths):
     return load_assignment(paths, "network_visualization")
+
+
+@pytest.fixture(scope="session")
+def nbgrader_class(paths, tmp_path_factory):
+    """Every assignment through nbgrader once, with the hand-ins of three students (``nbgrader_class.py``)."""
+    from nbgrader_class import nbgrader_class as make
+
+    return make(paths, tmp_path_factory.mktemp("nbgrader-class"))

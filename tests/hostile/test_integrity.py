@@ -25,7 +25,6 @@ from verbs.test_gradescope import _run as run_autograder
 from verbs.test_gradescope import unpacked_autograder
 from vizgen.course.config import GradingConfig
 from vizgen.engine.submission import grade_submission
-from vizgen.release.nbgrader_course import make_course
 from vizgen.sandbox import confine
 
 NEEDS_KERNEL = pytest.mark.skipif(not confine.plan().kernel,
@@ -161,48 +160,24 @@ def test_a_class_with_hostile_and_poisoned_notebooks(paths, assignment, attacked
     assert again.returncode == 0 and f"{len(students)} already graded" in again.stdout, again.stdout + again.stderr
 
 
-_REPLACE_CHECKER = """import vizgen.check
-
-def _full_marks(assignment, function, namespace, hidden=False):
-    print("all checks passed")
-    return 100.0
-
-vizgen.check.run_cell = _full_marks
-"""
-
-
 @NEEDS_KERNEL
 @pytest.mark.slow
-def test_nbgrader_scores_come_from_the_check_server(paths, assignment, tmp_path, monkeypatch):
-    """A cell that replaces the checker, one that looks for the grader's secrets, one that leaves a process:
-    nbgrader's scores still equal `vizgen grade`'s, the feedback holds no secret, nothing is left running."""
-    nb = nbformat.read(assignment.dir / "samples" / "partial.ipynb", as_version=4)
-    snoop_function, snoop = ATTACKS["snoop"]
-    escape_function, escape = ATTACKS["escape"]
-    nb.cells.insert(1, nbformat.v4.new_code_cell(_REPLACE_CHECKER))
-    nb.cells.insert(2, nbformat.v4.new_code_cell(snoop.replace(snoop_function, "snoop") + "\ntry:\n"
-                                                 "    snoop(None, None, None)\nexcept ValueError as found:\n"
-                                                 "    print(found)\n"))
-    nb.cells.insert(3, nbformat.v4.new_code_cell(escape.replace(escape_function, "escape") + "\ntry:\n"
-                                                 "    escape(None, None, None)\nexcept ValueError as tried:\n"
-                                                 "    print(tried)\n"))
-    submission = tmp_path / "submitted-replaces-the-checker.ipynb"
-    nbformat.write(nb, submission)
-    monkeypatch.setenv(PLANTED, SECRET)  # nbgrader, and the kernel it starts, inherit it
-    course = make_course(paths, assignment, tmp_path / "course")
-    course.submit("mallory", submission)
-    course.autograde("mallory")
-    report = grade_submission(submission, assignment, hidden=True, config=GradingConfig())
+def test_nbgrader_scores_come_from_the_check_server(assignment, nbgrader_class):
+    """A cell that replaces the checker, one that looks for the grader's secrets, one that leaves a process
+    (``nbgrader_class.py``): nbgrader's scores still equal `vizgen grade`'s, the feedback holds no secret,
+    nothing is left running."""
+    report = grade_submission(nbgrader_class.handins["mallory", assignment.name], assignment, hidden=True,
+                              config=GradingConfig())
     expected = defaultdict(float)
     for check in report.checks:
         expected[f"check_{check.function}"] += check.score
-    assert course.cell_scores("mallory") == dict(expected)
-    graded = nbformat.read(course.root / "autograded" / "mallory" / assignment.name / assignment.notebook, as_version=4)
+    assert nbgrader_class.course.cell_scores("mallory", assignment.name) == dict(expected)
+    graded = nbformat.read(nbgrader_class.autograded("mallory", assignment.name), as_version=4)
     outputs = json.dumps([c.get("outputs", []) for c in graded.cells if c.cell_type == "code"])  # what the kernel said
     assert "did not run through the grader's check server" in outputs  # the replaced checker is said, and not trusted
     assert "found: nothing" in outputs and SECRET not in outputs and PLANTED not in outputs
     assert "fork_exec: PermissionError" in outputs
-    assert list(course.feedback("mallory").glob("*.html"))
+    assert list((nbgrader_class.feedback / "mallory" / assignment.name).glob("*.html"))
     _nothing_left_running()
 
 

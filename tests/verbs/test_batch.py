@@ -134,11 +134,11 @@ def test_gradebook_scores_show_in_nbgrader_export(paths, assignment, classroom, 
     from vizgen.grade.gradebook import cell_scores
     from vizgen.release.nbgrader_course import make_course
 
-    course = make_course(paths, assignment, tmp_path / "course")  # nbgrader generate_assignment: records the cells
+    course = make_course(paths, [assignment], tmp_path / "course")  # nbgrader generate_assignment: records the cells
     batch = grade(paths, [classroom], hidden=True, jobs=1,
                   gradebook=course.root / "gradebook.db")
     for report in batch.reports:
-        assert course.cell_scores(report.student) == cell_scores(report)
+        assert course.cell_scores(report.student, assignment.name) == cell_scores(report)
     rows = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(course.export().open())}
     assert rows == {r.student: r.score for r in batch.reports}
     assert rows["ada"] == 27 and 0 < rows["cy"] < 27

@@ -57,7 +57,7 @@ def run_cell(assignment: str, function: str, namespace: dict, hidden: bool = Fal
             paths = course_paths()
             task = load_assignment(paths, assignment)
             runner = InProcessRunner(namespace, task.starter_signatures(), paths, load_support(task.probes_file))
-            results = run_checks(task, runner, hidden=hidden, function=function)
+            results = run_checks(task, runner, hidden=hidden, functions=(function,))
     report = GradeReport(submission="this notebook", assignment=assignment, checks=results)
     print(format_checks(report))
     if hidden:

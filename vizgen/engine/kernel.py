@@ -114,7 +114,7 @@ def serve_checks(conn: Connection, root: Path, pinned: str | None, records: Reco
             conn.send_bytes(wire.encode({"refused": f"{function!r} is not a graded function of {name}"}))
             continue
         runner = KernelRunner(conn, task.starter_signatures(), load_support(task.probes_file), kernel_pid)
-        results = run_checks(task, runner, hidden=hidden, function=function)
+        results = run_checks(task, runner, hidden=hidden, functions=(function,))
         records.add(function, hidden, results)
         conn.send_bytes(wire.encode({"done": [asdict(r) for r in results]}))
 

@@ -8,6 +8,7 @@ per check, with the failure's student-facing message.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -55,11 +56,12 @@ def failure_message(error: BaseException) -> str:
 
 
 class VizgenPlugin:
-    def __init__(self, runner: Runner, references: References, hidden_dir: Path | None, function: str | None):
+    def __init__(self, runner: Runner, references: References, hidden_dir: Path | None,
+                 functions: Collection[str] | None):
         self.runner = runner
         self.references = references
         self.hidden_dir = hidden_dir.resolve() if hidden_dir else None
-        self.function = function
+        self.functions = None if functions is None else frozenset(functions)
         self.results: list[CheckResult] = []
         self.collection_errors: list[str] = []
 
@@ -73,7 +75,7 @@ class VizgenPlugin:
         config.hook.pytest_deselected(items=dropped)
 
     def _selected(self, item: pytest.Item) -> bool:
-        return self.function is None or item.get_closest_marker(MARK).kwargs["function"] == self.function
+        return self.functions is None or item.get_closest_marker(MARK).kwargs["function"] in self.functions
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:

@@ -11,6 +11,7 @@ import io
 import os
 import re
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -62,15 +63,17 @@ def _no_plugin_autoload():
             os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
 
 
-def run_checks(assignment: Assignment, runner: Runner, hidden: bool, function: str | None = None) -> list[CheckResult]:
-    """Run the assignment's public (and hidden) checks against a runner; returns one result per check."""
+def run_checks(assignment: Assignment, runner: Runner, hidden: bool,
+               functions: Collection[str] | None = None) -> list[CheckResult]:
+    """Run the assignment's public (and hidden) checks of ``functions`` (None: every function) against a runner;
+    returns one result per check."""
     folders = [assignment.public] + ([assignment.hidden] if hidden else [])
     missing = [f for f in folders if not f.is_dir()]
     if missing:
         raise CourseLayoutError(f"check folder {missing[0]} is missing: restore autograder/{assignment.name}/.")
     references = References(ReferenceStore(assignment.public / PUBLIC_FILE),
                             ReferenceStore.hidden(assignment.references) if hidden else None)
-    plugin = VizgenPlugin(runner, references, assignment.hidden if hidden else None, function)
+    plugin = VizgenPlugin(runner, references, assignment.hidden if hidden else None, functions)
     args = [*map(str, folders), "-c", str(_INI), "--rootdir", str(assignment.dir), "-q", "-p", "no:cacheprovider",
             "--import-mode=importlib", "-W", "ignore", "--capture=sys"]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), _no_plugin_autoload():
@@ -118,8 +121,10 @@ def grade_submission(
     hidden: bool = True,
     config: GradingConfig | None = None,
     worker: WorkerHandle | None = None,
+    functions: Collection[str] | None = None,
 ) -> GradeReport:
-    """Grade one notebook with the public (and hidden) checks of an assignment.
+    """Grade one notebook with the public (and hidden) checks of an assignment (of ``functions`` only, when
+    given: each check judges one function, so their scores are those of a whole grade).
 
     ``worker``: a worker process started earlier (``spawn.spawn_worker``) to hide its start-up.
     """
@@ -152,7 +157,7 @@ def grade_submission(
             support=load_support(assignment.probes_file),
         )
     try:
-        report.checks = run_checks(assignment, runner, hidden)
+        report.checks = run_checks(assignment, runner, hidden, functions)
         note = getattr(runner, "isolation_note", "")
         if note:
             report.notes.append(note)

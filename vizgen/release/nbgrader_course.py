@@ -25,11 +25,11 @@ def nbgrader_env() -> dict[str, str]:
     return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
-def run_nbgrader(root: Path, *args: str) -> float:
-    """Run one nbgrader command from a course root; returns its wall time in seconds."""
+def run_nbgrader(root: Path, *args: str, env: dict[str, str] | None = None) -> float:
+    """Run one nbgrader command from a course root (``env``: variables to add); returns its wall time in seconds."""
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=root, capture_output=True, text=True,
-                          env=nbgrader_env())
+                          env={**nbgrader_env(), **(env or {})})
     if done.returncode != 0:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-8:])
         raise VizgenError(f"nbgrader {' '.join(args)} failed:\n{tail}\n"
@@ -39,48 +39,48 @@ def run_nbgrader(root: Path, *args: str) -> float:
 
 @dataclass
 class ScratchCourse:
+    """A course folder holding some assignments; each nbgrader command acts on all of them at once (``*``)."""
+
     root: Path
-    assignment: Assignment
+    assignments: dict[str, Assignment]  # by name, as seen from ``root``
 
-    def nbgrader(self, *args: str) -> float:
-        return run_nbgrader(self.root, *args)
+    def nbgrader(self, *args: str, env: dict[str, str] | None = None) -> float:
+        return run_nbgrader(self.root, *args, env=env)
 
-    @property
-    def name(self) -> str:
-        return self.assignment.name
-
-    def submit(self, student: str, notebook: Path) -> None:
-        self.nbgrader("db", "student", "add", student)
-        folder = self.root / "submitted" / student / self.name
+    def submit(self, student: str, name: str, notebook: Path) -> None:
+        """Hand in ``notebook`` for assignment ``name`` (autograde records the student)."""
+        folder = self.root / "submitted" / student / name
         folder.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(notebook, folder / self.assignment.notebook)
+        shutil.copyfile(notebook, folder / self.assignments[name].notebook)
 
-    def autograde(self, student: str) -> float:
-        return self.nbgrader("autograde", self.name, "--student", student, "--force")
+    def autograde(self, student: str = "*", env: dict[str, str] | None = None) -> float:
+        return self.nbgrader("autograde", "*", "--student", student, "--force", env=env)
 
-    def feedback(self, student: str) -> Path:
-        self.nbgrader("generate_feedback", self.name, "--student", student, "--force")
-        return self.root / "feedback" / student / self.name
+    def feedback(self, student: str = "*") -> Path:
+        """Feedback for every hand-in of ``student``; the folder ``feedback/``."""
+        self.nbgrader("generate_feedback", "*", "--student", student, "--force")
+        return self.root / "feedback"
 
     def export(self) -> Path:
         self.nbgrader("export", "--to", str(self.root / "grades.csv"))
         return self.root / "grades.csv"
 
-    def cell_scores(self, student: str) -> dict[str, float]:
-        """Autograded points per test cell (grade_id -> score), from the gradebook."""
+    def cell_scores(self, student: str, name: str) -> dict[str, float]:
+        """Autograded points per test cell (grade_id -> score) of one hand-in, from the gradebook."""
         from nbgrader.api import Gradebook
 
         with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gradebook:
-            submission = gradebook.find_submission_notebook(Path(self.assignment.notebook).stem, self.name, student)
+            submission = gradebook.find_submission_notebook(Path(self.assignments[name].notebook).stem, name, student)
             return {grade.name: grade.score for grade in submission.grades if grade.cell.cell_type == "code"}
 
 
-def make_course(paths: CoursePaths, assignment: Assignment, root: Path) -> ScratchCourse:
-    """Copy what nbgrader needs into ``root`` and generate the assignment (recorded in a fresh gradebook)."""
+def make_course(paths: CoursePaths, assignments: list[Assignment], root: Path) -> ScratchCourse:
+    """Copy what nbgrader needs into ``root`` and generate the assignments (recorded in a fresh gradebook)."""
     root.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(paths.root / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(assignment.solution_notebook.parent, root / "solutions" / assignment.name)
-    shutil.copytree(assignment.dir, root / "autograder" / assignment.name)
-    course = ScratchCourse(root, dataclasses.replace(assignment, paths=CoursePaths(root)))
-    course.nbgrader("generate_assignment", assignment.name, "--force")
+    for assignment in assignments:
+        shutil.copytree(assignment.solution_notebook.parent, root / "solutions" / assignment.name)
+        shutil.copytree(assignment.dir, root / "autograder" / assignment.name)
+    course = ScratchCourse(root, {a.name: dataclasses.replace(a, paths=CoursePaths(root)) for a in assignments})
+    course.nbgrader("generate_assignment", "*", "--force")
     return course
