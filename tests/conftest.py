@@ -31,3 +31,22 @@ def nbgrader_class(paths, tmp_path_factory):
     from nbgrader_class import nbgrader_class as make
 
     return make(paths, tmp_path_factory.mktemp("nbgrader-class"))
+
+
+@pytest.fixture(scope="session")
+def grade():
+    """``grade(notebook, assignment, **kwargs)``: `grade_submission` in a worker forked from one pre-fork
+    server for the session, as a batch's lanes grade (``tests/verbs/test_batch.py`` shows they score as
+    fresh interpreters do), without each call's interpreter start and imports."""
+    from vizgen.course.assignment import available
+    from vizgen.engine.submission import grade_submission
+    from vizgen.sandbox.prefork import PreforkServer
+
+    warm = sorted({m for n in available(CoursePaths(ROOT)) for m in load_assignment(CoursePaths(ROOT), n).warm_imports})
+    server = PreforkServer(tuple(warm))
+
+    def run(notebook, assignment, **kwargs):
+        return grade_submission(notebook, assignment, worker=server.spawn(assignment.warm_imports), **kwargs)
+
+    yield run
+    server.close()

@@ -14,7 +14,6 @@ import pytest
 from helpers import replace_solution
 from vizgen.course.config import GradingConfig
 from vizgen.course.assignment import available, load_assignment
-from vizgen.engine.submission import grade_submission
 
 # "function: check title" of checks that a do-nothing function may pass.
 MAY_PASS = {
@@ -41,7 +40,7 @@ def _assignments():
 
 
 @pytest.mark.parametrize("name", _assignments())
-def test_doing_nothing_earns_only_shape_and_side_effect_points(paths, tmp_path, name):
+def test_doing_nothing_earns_only_shape_and_side_effect_points(paths, tmp_path, name, grade):
     task = load_assignment(paths, name)
     earned = defaultdict(list)
     for function, params in task.starter_signatures().items():
@@ -49,7 +48,7 @@ def test_doing_nothing_earns_only_shape_and_side_effect_points(paths, tmp_path, 
             continue
         notebook = replace_solution(task.solution_notebook, tmp_path / f"submitted-{function}-does-nothing.ipynb",
                                     function, _does_nothing(function, params))
-        report = grade_submission(notebook, task, hidden=True, config=GradingConfig(call_timeout_s=10.0),
+        report = grade(notebook, task, hidden=True, config=GradingConfig(call_timeout_s=10.0),
                                   functions=[function])
         earned[function] = [c.name for c in report.checks if c.function == function and c.passed]
     unexpected = {f: [c for c in checks if c not in MAY_PASS.get(name, ())] for f, checks in earned.items()}

@@ -18,7 +18,6 @@ from helpers import replace_solution
 from vizgen.author.tables import Mistake
 from vizgen.course.assignment import available, load_assignment
 from vizgen.course.config import CoursePaths, GradingConfig
-from vizgen.engine.submission import grade_submission
 
 ROOT = Path(__file__).resolve().parents[2]
 PATHS = CoursePaths(ROOT)
@@ -62,11 +61,11 @@ def _notebook(task, replacements: list[tuple[str, str]], folder: Path, stem: str
 
 
 @pytest.mark.parametrize("name, index", CASES, ids=[f"{n}-{i}" for n, i in CASES])
-def test_each_mistake_loses_its_functions_points_with_the_right_words(name, index, tmp_path):
+def test_each_mistake_loses_its_functions_points_with_the_right_words(name, index, tmp_path, grade):
     task = load_assignment(PATHS, name)
     batch = batches(TABLES[name].MISTAKES)[index]
     notebook = _notebook(task, [(m.function, m.source) for m in batch], tmp_path, "submitted-mistakes")
-    report = grade_submission(notebook, task, hidden=True, config=CONFIG)
+    report = grade(notebook, task, hidden=True, config=CONFIG)
     allowed = {f for m in batch for f in (m.function, *m.also)}
     stray = [(c.function, c.message) for c in report.checks if not c.passed and c.function not in allowed]
     assert not stray, f"a mistake cost other functions' points: {stray}"
@@ -83,7 +82,7 @@ WITH_ALTERNATIVES = [name for name, module in TABLES.items() if module and getat
 
 
 @pytest.mark.parametrize("name", WITH_ALTERNATIVES)
-def test_correct_alternatives_keep_full_marks(name, tmp_path):
+def test_correct_alternatives_keep_full_marks(name, tmp_path, grade):
     task = load_assignment(PATHS, name)
     groups, left = [], list(TABLES[name].ALTERNATIVES)
     while left:  # one alternative per function per notebook
@@ -96,6 +95,6 @@ def test_correct_alternatives_keep_full_marks(name, tmp_path):
         groups.append(group)
     for k, group in enumerate(groups):
         notebook = _notebook(task, [(a.function, a.source) for a in group], tmp_path, f"submitted-alternatives-{k}")
-        report = grade_submission(notebook, task, hidden=True, config=CONFIG)
+        report = grade(notebook, task, hidden=True, config=CONFIG)
         lost = [(c.name, c.message) for c in report.checks if not c.passed]
         assert not lost, ([a.name for a in group], lost)

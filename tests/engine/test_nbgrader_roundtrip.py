@@ -9,7 +9,6 @@ import pytest
 
 from vizgen.course.assignment import available, load_assignment
 from vizgen.course.config import CoursePaths
-from vizgen.engine.submission import grade_submission
 
 
 def _by_cell(report) -> dict[str, float]:
@@ -21,8 +20,8 @@ def _by_cell(report) -> dict[str, float]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", available(CoursePaths(Path(__file__).resolve().parents[2])))
-def test_generate_submit_autograde_feedback_export(paths, nbgrader_class, name):
-    report = grade_submission(nbgrader_class.handins["ada", name], load_assignment(paths, name), hidden=True)
+def test_generate_submit_autograde_feedback_export(paths, nbgrader_class, name, grade):
+    report = grade(nbgrader_class.handins["ada", name], load_assignment(paths, name), hidden=True)
     vizgen_scores = _by_cell(report)
     assert nbgrader_class.course.cell_scores("ada", name) == vizgen_scores
     assert 0 < sum(vizgen_scores.values()) < report.max_score  # partial: some pass, some fail
@@ -43,7 +42,7 @@ def test_export_sums_each_students_cells(nbgrader_class):
 
 
 @pytest.mark.slow
-def test_autograde_kernel_keeps_hidden_checks_from_an_added_cell(paths, nbgrader_class):
+def test_autograde_kernel_keeps_hidden_checks_from_an_added_cell(paths, nbgrader_class, grade):
     """Cells the student added: one prints a hidden check (the confined kernel refuses, feedback holds none
     of it), one defines a helper a graded function calls (both graders see it and agree cell by cell)."""
     from hostile.attacks import SECRET_MARKER
@@ -54,6 +53,6 @@ def test_autograde_kernel_keeps_hidden_checks_from_an_added_cell(paths, nbgrader
     feedback = "".join(p.read_text() for p in (nbgrader_class.feedback / "eve" / name).glob("*.html"))
     assert "refused: PermissionError" in feedback
     assert SECRET_MARKER not in feedback
-    report = grade_submission(nbgrader_class.handins["eve", name], load_assignment(paths, name), hidden=True)
+    report = grade(nbgrader_class.handins["eve", name], load_assignment(paths, name), hidden=True)
     assert nbgrader_class.course.cell_scores("eve", name) == _by_cell(report)
     assert all(c.passed for c in report.checks if c.function == "discriminator_loss")

@@ -13,7 +13,6 @@ import pytest
 
 from assignments.test_mistakes import CONFIG, PATHS, TABLES, _notebook
 from vizgen.course.assignment import load_assignment
-from vizgen.engine.submission import grade_submission
 
 CASES = [(name, forgery) for name, module in TABLES.items() if module for forgery in getattr(module, "FORGERIES", [])]
 
@@ -23,12 +22,12 @@ def _score(report, function: str) -> float:
 
 
 @pytest.mark.parametrize("name, forgery", CASES, ids=[f"{n}-{f.name}" for n, f in CASES])
-def test_a_forged_probe_gains_nothing(name, forgery, tmp_path):
+def test_a_forged_probe_gains_nothing(name, forgery, tmp_path, grade):
     task = load_assignment(PATHS, name)
     scores = {}
     for stem, source in (("forged", forgery.source), ("baseline", forgery.baseline)):
         notebook = _notebook(task, [(forgery.function, source)], tmp_path, f"submitted-{stem}")
-        report = grade_submission(notebook, task, hidden=True, config=CONFIG, functions=[forgery.function])
+        report = grade(notebook, task, hidden=True, config=CONFIG, functions=[forgery.function])
         scores[stem] = (_score(report, forgery.function), [(c.name, c.score) for c in report.checks])
     assert scores["forged"][0] <= scores["baseline"][0], (forgery.name, scores["forged"][1])
 
