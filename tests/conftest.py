@@ -34,7 +34,7 @@ def nbgrader_class(paths, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def grade():
+def grade(paths):
     """``grade(notebook, assignment, **kwargs)``: `grade_submission` in a worker forked from one pre-fork
     server for the session, as a batch's lanes grade (``tests/verbs/test_batch.py`` shows they score as
     fresh interpreters do), without each call's interpreter start and imports."""
@@ -42,8 +42,7 @@ def grade():
     from vizgen.engine.submission import grade_submission
     from vizgen.sandbox.prefork import PreforkServer
 
-    warm = sorted({m for n in available(CoursePaths(ROOT)) for m in load_assignment(CoursePaths(ROOT), n).warm_imports})
-    server = PreforkServer(tuple(warm))
+    server = PreforkServer(tuple(sorted({m for n in available(paths) for m in load_assignment(paths, n).warm_imports})))
 
     def run(notebook, assignment, **kwargs):
         return grade_submission(notebook, assignment, worker=server.spawn(assignment.warm_imports), **kwargs)

@@ -48,8 +48,7 @@ def test_doing_nothing_earns_only_shape_and_side_effect_points(paths, tmp_path, 
             continue
         notebook = replace_solution(task.solution_notebook, tmp_path / f"submitted-{function}-does-nothing.ipynb",
                                     function, _does_nothing(function, params))
-        report = grade(notebook, task, hidden=True, config=GradingConfig(call_timeout_s=10.0),
-                                  functions=[function])
+        report = grade(notebook, task, hidden=True, config=GradingConfig(call_timeout_s=10.0), functions=[function])
         earned[function] = [c.name for c in report.checks if c.function == function and c.passed]
     unexpected = {f: [c for c in checks if c not in MAY_PASS.get(name, ())] for f, checks in earned.items()}
     assert not any(unexpected.values()), unexpected

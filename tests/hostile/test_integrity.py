@@ -164,8 +164,8 @@ def test_a_class_with_hostile_and_poisoned_notebooks(paths, assignment, attacked
 @pytest.mark.slow
 def test_nbgrader_scores_come_from_the_check_server(assignment, nbgrader_class):
     """A cell that replaces the checker, one that looks for the grader's secrets, one that leaves a process
-    (``nbgrader_class.py``): nbgrader's scores still equal `vizgen grade`'s, the feedback holds no secret,
-    nothing is left running."""
+    (``nbgrader_class.py``): nbgrader's scores still equal `vizgen grade`'s, the kernel's outputs hold no
+    secret, nothing is left running."""
     report = grade_submission(nbgrader_class.handins["mallory", assignment.name], assignment, hidden=True,
                               config=GradingConfig())
     expected = defaultdict(float)
