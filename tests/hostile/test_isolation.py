@@ -165,10 +165,14 @@ _READER = (
 )
 
 
+# Long enough that no temporary path (pytest-142, ...) can contain it by chance.
+_SECRET = "VIZGEN-SECRET-9c1f7e"
+
+
 def _fallback_runner(tmp_path: Path, level: str):
     secret = tmp_path / "secret"
     secret.mkdir()
-    (secret / "answer.txt").write_text("the answer is 42")
+    (secret / "answer.txt").write_text(f"the answer is {_SECRET}")
     os.chmod(secret, 0o755)
     os.chmod(secret / "answer.txt", 0o644)
     notebook = write_notebook(tmp_path / "submitted.ipynb", [solution_cell("reader", _READER)])
@@ -191,7 +195,7 @@ def test_fallback_keeps_secrets_from_native_reads(tmp_path, level):
         assert runner.call("square", torch.tensor([3.0])).value.item() == 9.0
         with pytest.raises(Exception) as refused:
             runner.call("read_secret", str(answer))
-        assert "42" not in str(refused.value)
+        assert _SECRET not in str(refused.value)
         assert runner.isolation_note == ""
     finally:
         runner.close()
