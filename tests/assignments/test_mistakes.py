@@ -3,7 +3,8 @@
 Each mistake replaces its function's cell in a copy of the solution; mistakes of different functions
 share a notebook (one mistake costs only its own function, so the others' checks stay a control).
 Each must lose points of its function in the public checks (when it says so) and in the hidden ones,
-with a failed check naming it; no other function may lose points but those it lists in ``also``.
+with a failed check naming it (an un-named wrong answer, ``named=False``: none guessing a cause); no
+other function may lose points. A function never shares a notebook with one it calls or is called by.
 Each correct alternative keeps full marks.
 """
 
@@ -18,6 +19,7 @@ from helpers import replace_solution
 from vizgen.author.tables import Mistake
 from vizgen.course.assignment import available, load_assignment
 from vizgen.course.config import CoursePaths, GradingConfig
+from vizgen.course.notebook import bound_names, extract_submission, needed_nodes
 
 ROOT = Path(__file__).resolve().parents[2]
 PATHS = CoursePaths(ROOT)
@@ -35,13 +37,23 @@ def table(name: str):
     return module
 
 
-def batches(mistakes: list[Mistake]) -> list[list[Mistake]]:
-    """Notebooks of mistakes whose affected functions (their own and ``also``) do not overlap."""
+def reaches(name: str) -> dict[str, set[str]]:
+    """Graded function -> the graded functions its solution's code reaches (calls, builds on), itself included."""
+    solution = extract_submission(load_assignment(PATHS, name).solution_notebook)
+    graded = {f for f, info in solution.functions.items() if info.graded}
+    return {f: {b for _, node in needed_nodes(solution, f) for b in bound_names(node)} & graded | {f} for f in graded}
+
+
+def batches(mistakes: list[Mistake], reach: dict[str, set[str]]) -> list[list[Mistake]]:
+    """Notebooks of mistakes whose affected functions (their own, what they reach, and ``also``) do not overlap:
+    a function never shares a notebook with one it calls or one that calls it, so every function's notebook
+    is a one-bug submission as far as that function's checks can tell."""
     out: list[list[Mistake]] = []
     for mistake in mistakes:
-        touched = {mistake.function, *mistake.also}
+        touched = {mistake.function, *mistake.also} | reach.get(mistake.function, set())
         for batch in out:
-            if not touched & {f for m in batch for f in (m.function, *m.also)}:
+            theirs = {f for m in batch for f in (m.function, *m.also, *reach.get(m.function, ()))}
+            if not touched & theirs:
                 batch.append(mistake)
                 break
         else:
@@ -50,7 +62,9 @@ def batches(mistakes: list[Mistake]) -> list[list[Mistake]]:
 
 
 TABLES = {name: table(name) for name in available(PATHS)}
-CASES = [(name, i) for name, module in TABLES.items() if module for i in range(len(batches(module.MISTAKES)))]
+REACH = {name: reaches(name) for name, module in TABLES.items() if module}
+CASES = [(name, i) for name, module in TABLES.items() if module
+         for i in range(len(batches(module.MISTAKES, REACH[name])))]
 
 
 def _notebook(task, replacements: list[tuple[str, str]], folder: Path, stem: str) -> Path:
@@ -63,7 +77,7 @@ def _notebook(task, replacements: list[tuple[str, str]], folder: Path, stem: str
 @pytest.mark.parametrize("name, index", CASES, ids=[f"{n}-{i}" for n, i in CASES])
 def test_each_mistake_loses_its_functions_points_with_the_right_words(name, index, tmp_path, grade):
     task = load_assignment(PATHS, name)
-    batch = batches(TABLES[name].MISTAKES)[index]
+    batch = batches(TABLES[name].MISTAKES, REACH[name])[index]
     notebook = _notebook(task, [(m.function, m.source) for m in batch], tmp_path, "submitted-mistakes")
     report = grade(notebook, task, hidden=True, config=CONFIG)
     allowed = {f for m in batch for f in (m.function, *m.also)}
@@ -76,6 +90,28 @@ def test_each_mistake_loses_its_functions_points_with_the_right_words(name, inde
         assert hidden, f"{mistake.name}: the hidden checks of {mistake.function} gave full marks"
         assert not mistake.public or public, f"{mistake.name}: the public checks of {mistake.function} gave full marks"
         assert any(mistake.words in c.message for c in said), (mistake.name, [c.message for c in said])
+        if not mistake.named:  # no usual mistake reproduces it: no message may guess one
+            guessed = [c.message for c in own if "likely bug" in c.message]
+            assert not guessed, f"{mistake.name}: a cause was named that does not reproduce this answer: {guessed}"
+
+
+@pytest.mark.parametrize("name", [n for n, module in TABLES.items() if module])
+def test_each_mistake_costs_its_own_function_only(name):
+    """One bug, one function: a mistake in a function another calls costs only the callee (the caller is given
+    the solution's callee, ``[given]``), so no entry may excuse other functions' losses."""
+    excused = [(m.name, m.also) for m in TABLES[name].MISTAKES if m.also]
+    assert not excused, f"mistakes that cost other functions' points: {excused}"
+
+
+@pytest.mark.parametrize("name", [n for n, module in TABLES.items() if module])
+def test_every_function_has_three_honest_public_mistakes_and_an_unnamed_one(name):
+    task = load_assignment(PATHS, name)
+    table = TABLES[name].MISTAKES
+    few = {f: n for f in task.starter_signatures()
+           if (n := sum(m.function == f and m.public and m.named for m in table)) < 3}
+    unnamed = {f for f in task.starter_signatures() if not any(m.function == f and not m.named for m in table)}
+    assert not few, f"graded functions with fewer than three public-caught mistakes: {few}"
+    assert not unnamed, f"graded functions without an un-named wrong answer (named=False): {sorted(unnamed)}"
 
 
 WITH_ALTERNATIVES = [name for name, module in TABLES.items() if module and getattr(module, "ALTERNATIVES", [])]

@@ -5,7 +5,8 @@ A check is a pytest function marked ``@check(points, function)`` in ``autograder
 or ``student.differentiate(function, ..., wrt=...)``, reads stored cases with ``reference.case(name)``
 (``ReferenceCase`` declares them) and fails only through ``fail`` and the ``expect_*`` helpers, whose
 messages name what to fix; ``expect_match`` / ``expect_case`` name the usual mistake a wrong value
-reproduces. ``Support`` registers an assignment's probes and small models (``ModelSpec``) in its
+reproduces; ``expect_distribution`` / ``expect_categorical`` judge a random function by the law of
+many draws. ``Support`` registers an assignment's probes and small models (``ModelSpec``) in its
 ``probes.py``; ``assignment_probes`` and ``assignment_judge`` reach its two modules; ``Mistake`` and
 ``Alternative`` make its table of mistakes. Nothing here imports the sandbox or the engine.
 """
@@ -13,6 +14,7 @@ reproduces. ``Support`` registers an assignment's probes and small models (``Mod
 from vizgen.author.call import Call
 from vizgen.author.cases import ReferenceCase, StoredCase
 from vizgen.author.checks import check
+from vizgen.author.distribution import FALSE_FAILURE, expect_categorical, expect_distribution
 from vizgen.author.expect import (effects_of, expect_array, expect_classified_as, expect_clean_model, expect_close,
                                   expect_device, expect_dtype, expect_finite, expect_gradients,
                                   expect_hooks_removed_on_error, expect_input_unchanged, expect_iou, expect_loss,
@@ -25,6 +27,7 @@ from vizgen.author.support import Support, assignment_judge, assignment_probes
 from vizgen.author.tables import Alternative, Forgery, Mistake
 
 __all__ = [
+    "FALSE_FAILURE", "expect_categorical", "expect_distribution",
     "Alternative", "Call", "Forgery", "CheckFailure", "Mistake", "ModelSpec", "ReferenceCase", "StoredCase",
     "StudentCodeError", "Support", "assignment_judge", "assignment_probes", "check", "effects_of", "expect_array",
     "expect_case", "expect_classified_as", "expect_clean_model", "expect_close", "expect_device", "expect_dtype",

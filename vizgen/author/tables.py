@@ -5,7 +5,9 @@ declares ``MISTAKES``, ``ALTERNATIVES`` and ``FORGERIES``. One test runs every a
 (``tests/assignments/test_mistakes.py``): each mistake, written into a copy of the solution in
 place of its function's cell, must lose points of that function in the public checks (when
 ``public``) and in the hidden ones, with a failed check's message containing ``words``, while the
-other functions (but those in ``also``) keep full marks; each alternative keeps full marks. The
+other functions (but those in ``also``) keep full marks; an un-named wrong answer (``named=False``) gets
+no "likely bug" message (a cause is named only when its variant reproduces the value); each alternative
+keeps full marks. The
 hostile suite (``tests/hostile/``) grades each forgery beside its baseline: reaching into a probe
 (its frame, its module, its code) must not raise the function's score above the baseline's.
 """
@@ -25,6 +27,7 @@ class Mistake:
     words: str  # a failed check's message contains these words (the named mistake, or the fix)
     public: bool = True  # the public checks alone catch it (what `vizgen check` and the check cells run)
     also: tuple[str, ...] = ()  # other functions allowed to lose points (e.g. a class another function builds on)
+    named: bool = True  # False: a wrong answer that reproduces no usual mistake: no message may guess a "likely bug"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from vizgen.course.assignment import Assignment, load_assignment
 from vizgen.sandbox.spawn import WorkerHandle
 from vizgen.engine.submission import grade_submission, run_checks
 from vizgen.course.manifest import hidden_checks
-from vizgen.engine.results import GradeReport, format_checks
+from vizgen.engine.results import GradeReport, forbid, format_checks
+from vizgen.course.library_calls import live_uses
 from vizgen.engine.kernel import CHECK_FD_ENV, check_remotely
 from vizgen.sandbox.runners import InProcessRunner
 from vizgen.author.support import load_support
@@ -58,6 +59,7 @@ def run_cell(assignment: str, function: str, namespace: dict, hidden: bool = Fal
             task = load_assignment(paths, assignment)
             runner = InProcessRunner(namespace, task.starter_signatures(), paths, load_support(task.probes_file))
             results = run_checks(task, runner, hidden=hidden, functions=(function,))
+            results = forbid(results, {function: live_uses(namespace, function, task.forbidden(function))})
     report = GradeReport(submission="this notebook", assignment=assignment, checks=results)
     print(format_checks(report))
     if hidden:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from vizgen.course.config import CoursePaths, GradingConfig
 from vizgen.errors import CourseLayoutError, NotebookError
-from vizgen.course.notebook import Submission, extract_submission, read_notebook
+from vizgen.course.notebook import REFERENCE_PREFIX, Submission, extract_submission, read_notebook
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,12 @@ class AssignmentConfig:
     file_size_mb: int = 0
     open_files: int = 0
     processes: int = 0
+    # function -> library names (last dotted part, e.g. "instance_norm") whose use in the code the function reaches
+    # earns nothing on that function's checks (engine.forbidden): where the task is to implement the operation.
+    forbidden: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # function -> graded callees whose solution definitions its process gets in place of the student's when the
+    # grader has the solutions (sandbox.given): a mistake in a callee then costs the callee's checks only.
+    given: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 LIMIT_KEYS = ("memory_mb", "cpu_seconds", "file_size_mb", "open_files", "processes")
@@ -47,6 +53,14 @@ _RETIRED = {
     "support": "split by process now: name the module that runs beside student code with probes = \"probes.py\", and "
                "put what judges in the grader in judge.py (found by name)",
 }
+
+
+_TABLES = ("forbidden", "given")  # keys that are TOML tables: function name -> list of names
+
+
+def _is_table(value: typing.Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, list) and all(isinstance(n, str) for n in v) for k, v in value.items())
 
 
 def _type_name(hint: typing.Any) -> str:
@@ -74,13 +88,22 @@ def read_config(file: Path) -> AssignmentConfig:
             close = difflib.get_close_matches(key, hints, n=1)
             guess = f"did you mean {close[0]}? " if close else ""
             raise CourseLayoutError(f"{file}: unknown key {key!r}: {guess}(the keys are {', '.join(hints)}).")
+        if key in _TABLES:
+            if not _is_table(value):
+                raise CourseLayoutError(f"{file}: [{key}] must be a table of function = [\"name\", ...], "
+                                        f"not {value!r}: fix that table.")
+            continue
         if not _has_type(value, hints[key]) or (isinstance(value, bool) and hints[key] is int):
             raise CourseLayoutError(f"{file}: {key} must be {_type_name(hints[key])}, not {value!r}: fix that line.")
     if "notebook" not in data:
         raise CourseLayoutError(f"{file} has no `notebook` key: add notebook = \"<Name>.ipynb\" (the file under "
                                 f"solutions/{file.parent.name}/).")
-    return AssignmentConfig(**{f.name: tuple(data[f.name]) if isinstance(data.get(f.name), list) else data[f.name]
-                               for f in fields(AssignmentConfig) if f.name in data})
+    def value(key: str):
+        if key in _TABLES:
+            return tuple((function, tuple(names)) for function, names in data[key].items())
+        return tuple(data[key]) if isinstance(data[key], list) else data[key]
+
+    return AssignmentConfig(**{f.name: value(f.name) for f in fields(AssignmentConfig) if f.name in data})
 
 
 @dataclass(frozen=True)
@@ -105,6 +128,14 @@ class Assignment:
     @property
     def warm_imports(self) -> tuple[str, ...]:
         return self.config.warm_imports
+
+    def forbidden(self, function: str) -> tuple[str, ...]:
+        """Library names whose use earns ``function`` nothing (``[forbidden]`` in assignment.toml)."""
+        return dict(self.config.forbidden).get(function, ())
+
+    def given(self, function: str) -> tuple[str, ...]:
+        """Callees whose solution definitions ``function``'s process gets (``[given]`` in assignment.toml)."""
+        return dict(self.config.given).get(function, ())
 
     @property
     def probes_file(self) -> Path | None:
@@ -153,6 +184,24 @@ class Assignment:
         """
         source = self.release_notebook if self.release_notebook.is_file() else self.solution_notebook
         return extract_submission(source)
+
+    @functools.cached_property
+    def _solution(self) -> Submission | None:
+        return extract_submission(self.solution_notebook) if self.solution_notebook.is_file() else None
+
+    def given_cells(self, function: str) -> list[tuple[str, str]]:
+        """The solution's definitions of the callees ``function`` is given (``[given]``), with the imports and
+        helpers they need, to run after the student's cells in its process (filenames ``<reference NAME>``);
+        [] where the solutions are absent (a student's machine: self-checks use the student's own callees)."""
+        if not self.given(function) or self._solution is None:
+            return []
+        cells: list[tuple[str, str]] = []
+        for callee in self.given(function):
+            if callee not in self._solution.functions:
+                raise CourseLayoutError(f"{self.dir / 'assignment.toml'}: [given] {function} names {callee!r}, which "
+                                        "the solution notebook does not define: fix that table.")
+            cells += [(f"{REFERENCE_PREFIX}{callee}>", code) for _, code in self._solution.cells_for(callee)]
+        return cells
 
     def starter_signatures(self) -> dict[str, list[str]]:
         """Parameter names of each graded function (defined in a solution cell) of the starter code, in

@@ -16,6 +16,7 @@ from pathlib import Path
 from vizgen.errors import NotebookError
 
 STUDENT_PREFIX = "<cell "  # filenames of student code: "<cell GRADE_ID>"
+REFERENCE_PREFIX = "<reference "  # the solution's definitions a function is given ([given]): "<reference NAME>"
 
 
 @dataclass

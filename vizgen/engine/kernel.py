@@ -113,7 +113,8 @@ def serve_checks(conn: Connection, root: Path, pinned: str | None, records: Reco
         if function not in task.starter_signatures():
             conn.send_bytes(wire.encode({"refused": f"{function!r} is not a graded function of {name}"}))
             continue
-        runner = KernelRunner(conn, task.starter_signatures(), load_support(task.probes_file), kernel_pid)
+        runner = KernelRunner(conn, task.starter_signatures(), load_support(task.probes_file), kernel_pid,
+                              given={function: task.given_cells(function)})
         results = run_checks(task, runner, hidden=hidden, functions=(function,))
         records.add(function, hidden, results)
         conn.send_bytes(wire.encode({"done": [asdict(r) for r in results]}))

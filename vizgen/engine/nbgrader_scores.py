@@ -87,6 +87,31 @@ def regrade_unrecorded(nb: NotebookNode, assignment: str, records: dict[tuple[st
                     + format_checks(part)}
 
 
+def forbid_records(nb: NotebookNode, assignment: str, records: dict[tuple[str, bool], dict]) -> None:
+    """Zero the records of functions whose code uses a library name their assignment forbids (read from the
+    notebook here, in the grader, as `vizgen grade` reads it)."""
+    import nbformat
+
+    from vizgen.course.assignment import load_assignment
+    from vizgen.course.config import course_paths
+    from vizgen.course.library_calls import library_uses
+    from vizgen.course.notebook import extract_submission
+    from vizgen.engine.results import library_message
+
+    task = load_assignment(course_paths(), assignment)
+    if not task.config.forbidden:
+        return
+    with tempfile.TemporaryDirectory(prefix="vizgen-forbidden-") as folder:
+        notebook = Path(folder) / task.notebook
+        nbformat.write(nb, notebook)
+        submission = extract_submission(notebook)
+    for (function, _), entry in records.items():
+        uses = library_uses(submission, function, task.forbidden(function))
+        if uses:
+            entry["score"] = 0.0
+            entry["text"] = f"{function}: {library_message(function, uses)}\n" + entry["text"]
+
+
 def apply_records(nb: NotebookNode, records: dict[tuple[str, bool], dict]) -> None:
     """Replace each test cell's outputs by what the grader recorded for its function."""
     for cell, function, hidden in _test_cells(nb):
@@ -130,6 +155,7 @@ class RecordedExecute(Execute):
             records = read_records(Path(folder))
             if assignment:
                 regrade_unrecorded(nb, str(assignment), records)
+                forbid_records(nb, str(assignment), records)
             apply_records(nb, records)
         finally:
             for key, value in saved.items():

@@ -23,6 +23,20 @@ class CheckResult:
         return self.score >= self.points
 
 
+def library_message(function: str, uses: list[str]) -> str:
+    """Why a function that uses its operation's library version scores nothing."""
+    return (f"{function} uses the library's {', '.join(uses)}: here the task is to implement that operation, so the "
+            f"library's version earns nothing on {function}'s checks; write it from tensor operations as the "
+            "notebook derives it, then run this check again.")
+
+
+def forbid(checks: list[CheckResult], uses: dict[str, list[str]]) -> list[CheckResult]:
+    """``checks`` where every check of a function in ``uses`` (function -> the forbidden names its code uses)
+    scores 0 and says why (``[forbidden]`` in assignment.toml; ``course.library_calls`` reads the code)."""
+    return [CheckResult(c.name, c.function, c.points, 0.0, library_message(c.function, uses[c.function]), c.hidden,
+                        c.seconds) if uses.get(c.function) else c for c in checks]
+
+
 @dataclass
 class GradeReport:
     submission: str

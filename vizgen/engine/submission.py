@@ -25,10 +25,11 @@ from vizgen.sandbox import audit
 from vizgen.course.assignment import Assignment
 from vizgen.engine.stores import PUBLIC_FILE, References, ReferenceStore
 from vizgen.course.manifest import declared_checks
+from vizgen.course.library_calls import library_uses
 from vizgen.course.notebook import extract_submission
 from vizgen.author.messages import FunctionUnavailable
 from vizgen.engine.plugin import VizgenPlugin
-from vizgen.engine.results import CheckResult, GradeReport
+from vizgen.engine.results import CheckResult, GradeReport, forbid
 from vizgen.sandbox.runners import SandboxRunner, Runner
 from vizgen.sandbox.spawn import WorkerHandle
 from vizgen.author.support import load_support
@@ -145,6 +146,7 @@ def grade_submission(
     _warm_in_background(assignment.warm_imports)
     report = GradeReport(submission=str(notebook), assignment=assignment.name)
     runner: Runner
+    uses: dict[str, list[str]] = {}
     try:
         submission = extract_submission(Path(notebook))
     except Exception as error:  # noqa: BLE001 - any notebook gets a result: a note and zero, never a crash
@@ -156,6 +158,7 @@ def grade_submission(
             worker.stop()
     else:
         report.notes += submission.problems
+        uses = {f: library_uses(submission, f, assignment.forbidden(f)) for f in assignment.starter_signatures()}
         edited = _edited_test_cells(assignment, submission.test_cells)
         if edited:
             report.notes.append(f"test cell(s) {', '.join(edited)} were edited; grading used the original checks.")
@@ -168,9 +171,10 @@ def grade_submission(
             warm_imports=assignment.warm_imports,
             worker=worker,
             support=load_support(assignment.probes_file),
+            given={f: assignment.given_cells(f) for f in assignment.starter_signatures()},
         )
     try:
-        report.checks = run_checks(assignment, runner, hidden, functions)
+        report.checks = forbid(run_checks(assignment, runner, hidden, functions), uses)
         note = getattr(runner, "isolation_note", "")
         if note:
             report.notes.append(note)

@@ -6,6 +6,7 @@ plain data (ints and bools) so it can cross back to the grader.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import time
 import traceback
@@ -182,3 +183,26 @@ def run_request(fn: Callable, probe: str | None, args: list, kwargs: dict, devic
     target = functools.partial(support.probes[probe], fn) if probe else fn
     return invoke(target, materialize(args, models, device, paths, support),
                   materialize(kwargs, models, device, paths, support), gradients, seed)
+
+
+@contextlib.contextmanager
+def given_bindings(namespace: dict, cells: list):
+    """The reference definitions a function is given, bound in the notebook's namespace for one call (its
+    functions read their globals there), then the student's own bindings restored."""
+    if not cells:
+        yield
+        return
+    scratch = dict(namespace)
+    for filename, code in cells:
+        exec(compile(code, filename, "exec"), scratch)
+    changed = {k: v for k, v in scratch.items() if k not in namespace or namespace[k] is not v}
+    saved = {k: namespace[k] for k in changed if k in namespace}
+    namespace.update(changed)
+    try:
+        yield
+    finally:
+        for key in changed:
+            if key in saved:
+                namespace[key] = saved[key]
+            else:
+                namespace.pop(key, None)

@@ -28,7 +28,7 @@ from vizgen.sandbox import confine, wire
 from vizgen.author import messages
 from vizgen.course.notebook import Submission
 from vizgen.author.call import Call
-from vizgen.sandbox.invoke import run_request
+from vizgen.sandbox.invoke import given_bindings, run_request
 from vizgen.sandbox.spawn import WorkerHandle, spawn_worker
 from vizgen.author.support import Support, engine_support, load_support
 
@@ -189,6 +189,7 @@ class SandboxRunner(_Requests):
     protection: confine.Protection | None = None  # the kernel confinement (default: confine.plan(config.isolation))
     readable: tuple[Path, ...] = ()  # besides Python, vizgen and the assets: what student code may read
     support: Support = field(default_factory=engine_support)  # probes and models; the worker imports the same
+    given: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # function -> reference cells, run last
 
     def __post_init__(self, worker: WorkerHandle | None = None) -> None:
         if self.protection is None:
@@ -231,7 +232,8 @@ class SandboxRunner(_Requests):
             "scratch": tempfile.mkdtemp(prefix="vizgen-student-"),
         }
         self._scratch.append(settings["scratch"])
-        functions = {name: self.submission.cells_for(name) for name in self.submission.functions}
+        functions = {name: self.submission.cells_for(name) + self.given.get(name, [])
+                     for name in self.submission.functions}
         self._worker = worker or spawn_worker(self.warm_imports)
         self._worker.send.send_bytes(wire.encode({"settings": settings, "functions": functions}))
         self._ready = None
@@ -336,8 +338,9 @@ def answer_call(namespace: dict, request: dict, paths: CoursePaths | None, suppo
         return {"signature": params}
     support = support or load_support(Path(request["support"]) if request.get("support") else None)
     start = time.thread_time()  # this thread's: torch's pool threads (and their spinning) are not the call's own work
-    outcome = run_request(fn, request["probe"], request["args"], request["kwargs"], request["device"], paths, support,
-                          request.get("gradients"), request.get("seed"))
+    with given_bindings(namespace, request.get("given") or []):
+        outcome = run_request(fn, request["probe"], request["args"], request["kwargs"], request["device"], paths,
+                              support, request.get("gradients"), request.get("seed"))
     return {"outcome": outcome, "params": [] if request["probe"] else params, "cpu_seconds": time.thread_time() - start}
 
 
@@ -378,8 +381,10 @@ class KernelRunner(_Requests):
     confined kernel over ``conn`` (``answer_call`` there); the CPU time of a call is read here, from the
     kernel process's clock (``kernel_pid``), not from what the kernel says."""
 
-    def __init__(self, conn: Connection, expected: dict[str, list[str]], support: Support, kernel_pid: int | None):
+    def __init__(self, conn: Connection, expected: dict[str, list[str]], support: Support, kernel_pid: int | None,
+                 given: dict[str, list[tuple[str, str]]] | None = None):
         self.conn, self.expected, self.support, self.kernel_pid = conn, expected, support, kernel_pid
+        self.given = given or {}
 
     def _cpu(self) -> float | None:
         if self.kernel_pid is None:
@@ -393,7 +398,8 @@ class KernelRunner(_Requests):
                  gradients: list | None, seed: int | None = None) -> Call:
         request = {"function": function, "probe": probe, "args": args, "kwargs": kwargs, "device": device,
                    "expected": self.expected.get(function), "gradients": gradients, "seed": seed,
-                   "support": str(self.support.file) if self.support.file else None}  # the kernel can read it
+                   "support": str(self.support.file) if self.support.file else None,  # the kernel can read it
+                   "given": self.given.get(function, [])}
         before = self._cpu()
         self.conn.send_bytes(wire.encode({"call": request}))
         reply = wire.decode(self.conn.recv_bytes())

@@ -35,6 +35,7 @@ from pathlib import Path
 import torch
 
 from vizgen.course.config import CoursePaths
+from vizgen.course.notebook import REFERENCE_PREFIX
 from vizgen.sandbox import audit, confine, contain, seccomp
 from vizgen.sandbox.invoke import run_request
 from vizgen.author.support import load_support
@@ -47,7 +48,8 @@ def _load(cells: list, namespace: dict) -> list[str]:
     """Run the definition cells; returns the errors (a failing cell is reported, the others still run)."""
     errors = []
     for filename, code in cells:
-        linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+        if not filename.startswith(REFERENCE_PREFIX):  # the solution's given definitions: no source to read back
+            linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
         try:
             exec(compile(code, filename, "exec"), namespace)
         except BaseException as error:  # noqa: BLE001 - any failure of student code is reported
