@@ -1,6 +1,7 @@
 """``[given]`` and ``[forbidden]``, graded end to end in a scratch course of two functions, ``square`` and
-``sum_of_squares`` (which calls ``square``): a mistake in ``square`` costs ``square`` only when the grader
-has the solutions, and ``square`` written with the library's ``torch.square`` earns nothing."""
+``sum_of_squares`` (which calls ``square``): a mistake in ``square`` costs ``square`` only where the grader
+has the references (``references/given.json``, built from the solution), and ``square`` written with the
+library's ``torch.square`` earns nothing."""
 
 import shutil
 import textwrap
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from helpers import solution_cell, write_notebook
+from vizgen import references
 from vizgen.course.assignment import load_assignment
 from vizgen.course.config import CoursePaths
 from vizgen.engine.submission import grade_submission
@@ -58,7 +60,10 @@ def course(tmp_path_factory) -> CoursePaths:
     (root / "solutions" / NAME).mkdir(parents=True)
     write_notebook(root / "solutions" / NAME / "Pairs.ipynb",
                    [solution_cell("square", "import torch\n\n" + SQUARE), solution_cell("sum_of_squares", SUM)])
-    return CoursePaths(root)
+    paths = CoursePaths(root)
+    task = load_assignment(paths, NAME)
+    assert "given.json" in [p.name for p in references.build(task)] and references.verify(task) == []
+    return paths
 
 
 def _graded(course: CoursePaths, folder: Path, square: str) -> dict[str, float]:
@@ -81,9 +86,10 @@ def test_a_caller_mistake_is_still_the_callers(course, tmp_path):
     assert {c.function: c.score for c in report.checks} == {"square": 1.0, "sum_of_squares": 0.0}
 
 
-def test_without_the_solutions_the_students_own_callee_is_used(course, tmp_path):
+def test_without_the_references_the_students_own_callee_is_used(course, tmp_path):
     student_course = tmp_path / "student"
-    shutil.copytree(course.root / "autograder", student_course / "autograder")  # a student's bundle: no solutions/
+    shutil.copytree(course.root / "autograder", student_course / "autograder",  # a student's bundle: no references
+                    ignore=shutil.ignore_patterns("references"))
     shutil.copytree(course.root / "solutions", student_course / "assignments")  # the released notebook stands in
     scores = _graded(CoursePaths(student_course), tmp_path, "def square(x):\n    return 2 * x\n")
     assert scores["square"][0] == 0 and scores["sum_of_squares"][0] == 0
@@ -107,3 +113,14 @@ def test_given_bindings_are_restored_after_the_call():
     with given_bindings(namespace, [("<reference square>", "def square(x):\n    return x * x\n")]):
         assert namespace["total"](3) == 9
     assert namespace["square"] is own and namespace["total"](3) == 6
+
+
+def test_a_changed_given_callee_makes_the_references_stale(course):
+    task = load_assignment(course, NAME)
+    saved = task.given_file.read_text()
+    try:
+        task.given_file.write_text("{}")
+        assert references.verify(load_assignment(course, NAME)) == [
+            "given.json: the [given] callees or their solutions changed"]
+    finally:
+        task.given_file.write_text(saved)

@@ -8,6 +8,7 @@ What can be derived (the hidden checks' count, points and titles) is derived (se
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import difflib
 import functools
@@ -38,8 +39,8 @@ class AssignmentConfig:
     # function -> library names (last dotted part, e.g. "instance_norm") whose use in the code the function reaches
     # earns nothing on that function's checks (engine.forbidden): where the task is to implement the operation.
     forbidden: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    # function -> graded callees whose solution definitions its process gets in place of the student's when the
-    # grader has the solutions (sandbox.given): a mistake in a callee then costs the callee's checks only.
+    # function -> graded callees whose solution definitions its process gets in place of the student's where the
+    # grader has the references (references/given.json): a mistake in a callee then costs the callee's checks only.
     given: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
@@ -185,23 +186,37 @@ class Assignment:
         source = self.release_notebook if self.release_notebook.is_file() else self.solution_notebook
         return extract_submission(source)
 
-    @functools.cached_property
-    def _solution(self) -> Submission | None:
-        return extract_submission(self.solution_notebook) if self.solution_notebook.is_file() else None
-
-    def given_cells(self, function: str) -> list[tuple[str, str]]:
+    def solution_given_cells(self, function: str) -> list[tuple[str, str]]:
         """The solution's definitions of the callees ``function`` is given (``[given]``), with the imports and
-        helpers they need, to run after the student's cells in its process (filenames ``<reference NAME>``);
-        [] where the solutions are absent (a student's machine: self-checks use the student's own callees)."""
-        if not self.given(function) or self._solution is None:
-            return []
+        helpers they need (filenames ``<reference NAME>``): what ``vizgen references build`` stores."""
+        solution = extract_submission(self.solution_notebook)
         cells: list[tuple[str, str]] = []
         for callee in self.given(function):
-            if callee not in self._solution.functions:
+            if callee not in solution.functions:
                 raise CourseLayoutError(f"{self.dir / 'assignment.toml'}: [given] {function} names {callee!r}, which "
                                         "the solution notebook does not define: fix that table.")
-            cells += [(f"{REFERENCE_PREFIX}{callee}>", code) for _, code in self._solution.cells_for(callee)]
+            cells += [(f"{REFERENCE_PREFIX}{callee}>", code) for _, code in solution.cells_for(callee)]
         return cells
+
+    @property
+    def given_file(self) -> Path:
+        """The stored given definitions (``references/given.json``): secret, like the hidden references."""
+        return self.references / "given.json"
+
+    @functools.cached_property
+    def _given_store(self) -> dict:
+        try:
+            return json.loads(self.given_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def given_cells(self, function: str) -> list[tuple[str, str]]:
+        """The cells ``function``'s process runs after the student's: the stored solution definitions of its
+        given callees; [] where the references are absent (a student's machine: self-checks use the student's
+        own callees) or it is given none."""
+        if not self.given(function):
+            return []
+        return [(str(name), str(code)) for name, code in self._given_store.get(function, [])]
 
     def starter_signatures(self) -> dict[str, list[str]]:
         """Parameter names of each graded function (defined in a solution cell) of the starter code, in

@@ -5,7 +5,8 @@ the solution notebook's function, in the same isolated runner that grades studen
 inputs, output, tolerance, the usual mistakes' values when the case names a ``judge.py`` function
 for them, and digests (of the inputs, of the solution code the function reaches:
 ``function_digest``, and of ``judge.py``). Hidden cases go to ``references/<device>.pt``, public ones
-to ``public/references.pt`` (shipped, CPU only). ``verify`` says which references are stale.
+to ``public/references.pt`` (shipped, CPU only); the solution's definitions of the callees a function is
+given (``[given]``) to ``references/given.json``. ``verify`` says which references are stale.
 ``parity`` compares the CUDA references with the CPU ones within each case's tolerance.
 """
 
@@ -15,6 +16,7 @@ import ast
 import copy
 import hashlib
 import importlib.util
+import json
 from pathlib import Path
 
 import torch
@@ -134,7 +136,24 @@ def build(assignment: Assignment, device: str = "cpu", log=print) -> list[Path]:
             written.append(file)
     finally:
         runner.close()
+    if device == "cpu":
+        written += _write_given(assignment)
     return written
+
+
+def _given(assignment: Assignment) -> dict[str, list[tuple[str, str]]]:
+    return {function: assignment.solution_given_cells(function) for function, _ in assignment.config.given}
+
+
+def _write_given(assignment: Assignment) -> list[Path]:
+    """``references/given.json``: the solution's definitions of each function's given callees (``[given]``)."""
+    given = _given(assignment)
+    if not given:
+        assignment.given_file.unlink(missing_ok=True)
+        return []
+    assignment.given_file.parent.mkdir(parents=True, exist_ok=True)
+    assignment.given_file.write_text(json.dumps(given, indent=1) + "\n")
+    return [assignment.given_file]
 
 
 def verify(assignment: Assignment, device: str = "cpu") -> list[str]:
@@ -147,6 +166,10 @@ def verify(assignment: Assignment, device: str = "cpu") -> list[str]:
                 problems.append(f"{file.name}: stored, but no public check declares PUBLIC_CASES")
             continue
         problems += _verify_store(assignment, ReferenceStore(file), cases, mistakes=device == "cpu")
+    if device == "cpu":
+        stored = json.loads(assignment.given_file.read_text()) if assignment.given_file.is_file() else {}
+        if stored != {f: [list(c) for c in cells] for f, cells in _given(assignment).items()}:
+            problems.append(f"{assignment.given_file.name}: the [given] callees or their solutions changed")
     return problems
 
 
