@@ -7,7 +7,7 @@ marks); ``tests/hostile/test_forged_probes.py`` grades each forgery beside its b
 a whole cell, imports and definition, as a student would write it.
 """
 
-from vizgen.author import Alternative, Forgery, Mistake
+from vizgen.author import Alternative, Forgery, Mistake, wrong_answer
 
 IMPORTS = "import torch\nimport torch.nn.functional as F\nfrom torch import nn\n\n\n"
 
@@ -221,6 +221,37 @@ MISTAKES = [
     Mistake("dc-generator-noise-dim-hard-coded", "build_dc_generator", dc_g(first="96"), "forward pass failed",
             public=False),
 ]
+
+
+# Un-named wrong answers: the solution's result changed in a way no usual mistake reproduces (no message may
+# guess a cause): (name, function, the changed result, words a failed check says).
+UNNAMED = [
+    ("noise-halved", "sample_noise",
+     "out * 0.5", "the noise"),
+    ("discriminator-extra-tanh", "discriminator",
+     "torch.nn.Sequential(out, torch.nn.Tanh())", "expected nothing"),
+    ("generator-extra-sigmoid", "generator",
+     "torch.nn.Sequential(out, torch.nn.Sigmoid())", "expected nothing"),
+    ("d-loss-scaled", "discriminator_loss",
+     "out * 1.37", "expected"),
+    ("g-loss-scaled", "generator_loss",
+     "out * 1.37", "expected"),
+    ("optimizer-misses-a-tensor", "get_optimizer",
+     "torch.optim.Adam(list(model.parameters())[:-1], lr=1e-3, betas=(0.5, 0.999))", "parameter tensors"),
+    ("d-step-loss-scaled", "discriminator_step",
+     "(out[0] * 1.37, *out[1:])", "returned the loss"),
+    ("g-step-loss-scaled", "generator_step",
+     "out * 1.37", "returned the loss"),
+    ("ls-d-loss-scaled", "ls_discriminator_loss",
+     "out * 1.37", "expected"),
+    ("ls-g-loss-scaled", "ls_generator_loss",
+     "out * 1.37", "expected"),
+    ("dc-classifier-extra-tanh", "build_dc_classifier",
+     "torch.nn.Sequential(out, torch.nn.Tanh())", "expected nothing"),
+    ("dc-generator-extra-sigmoid", "build_dc_generator",
+     "torch.nn.Sequential(out, torch.nn.Sigmoid())", "expected nothing"),
+]
+MISTAKES += [Mistake(n, f, wrong_answer(__file__, f, change), words, named=False) for n, f, change, words in UNNAMED]
 
 
 ALTERNATIVES = [

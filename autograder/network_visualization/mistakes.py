@@ -5,7 +5,7 @@ with a message containing ``words``; each alternative keeps full marks) and by
 ``tests/hostile/test_forged_probes.py`` (each forgery, graded beside its baseline, gains nothing).
 """
 
-from vizgen.author import Alternative, Forgery, Mistake
+from vizgen.author import Alternative, Forgery, Mistake, wrong_answer
 
 SALIENCY = "import torch\nimport torch.nn.functional as F\n\n\ndef compute_saliency_maps(X, y, model):\n"
 MASK = ("import cv2\nimport numpy as np\nimport torch\n\n\n"
@@ -237,6 +237,20 @@ MISTAKES = [
         "    with torch.no_grad():\n"
         "        img = img + learning_rate * img.grad / img.grad.norm()  # a new tensor; the caller's is unchanged\n"),
         "update the tensor in place"),
+    # un-named wrong answers: the solution's value changed in a way no usual mistake reproduces
+    Mistake("saliency-scaled", "compute_saliency_maps", wrong_answer(__file__, "compute_saliency_maps", "out * 1.37"),
+            "differs from the expected", named=False),
+    Mistake("mask-shifted", "saliency_to_mask", wrong_answer(__file__, "saliency_to_mask", "np.roll(out, 7, axis=-1)"),
+            "overlaps", named=False),
+    Mistake("occlusion-scaled", "occlusion_map", wrong_answer(__file__, "occlusion_map", "out * 1.37"),
+            "differs from the expected", named=False),
+    Mistake("guided-scaled", "guided_backprop", wrong_answer(__file__, "guided_backprop", "out * 1.37"),
+            "differs from the expected", named=False),
+    Mistake("fooling-mirrored", "make_fooling_image",
+            wrong_answer(__file__, "make_fooling_image", "torch.flip(out, dims=[-1])"), "classified as", named=False),
+    Mistake("classvis-scaled", "class_visualization_update_step",
+            wrong_answer(__file__, "class_visualization_update_step", "(img.data.mul_(1.37), out)[1]"),
+            "differs from the expected", named=False),
 ]
 
 ALTERNATIVES = [

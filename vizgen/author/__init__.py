@@ -24,7 +24,7 @@ from vizgen.author.matching import expect_case, expect_match, reproduced_mistake
 from vizgen.author.messages import CheckFailure, StudentCodeError
 from vizgen.author.models import ModelSpec
 from vizgen.author.support import Support, assignment_judge, assignment_probes
-from vizgen.author.tables import Alternative, Forgery, Mistake
+from vizgen.author.tables import Alternative, Forgery, Mistake, wrong_answer
 
 __all__ = [
     "FALSE_FAILURE", "expect_categorical", "expect_distribution",
@@ -34,5 +34,5 @@ __all__ = [
     "expect_finite", "expect_gradients", "expect_hooks_removed_on_error", "expect_input_unchanged", "expect_iou",
     "expect_loss", "expect_match", "expect_module", "expect_shape", "expect_tensor", "fail", "photo", "photo_batch",
     "random_images",
-    "reproduced_mistake", "reproduces",
+    "reproduced_mistake", "reproduces", "wrong_answer",
 ]

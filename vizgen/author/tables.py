@@ -14,7 +14,9 @@ hostile suite (``tests/hostile/``) grades each forgery beside its baseline: reac
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -49,3 +51,31 @@ class Forgery:
     function: str  # the function whose cell ``source`` and ``baseline`` replace
     source: str  # the forging cell
     baseline: str  # the honest cell it is compared with (the same wrong or missing work, no tampering)
+
+
+def wrong_answer(table_file: str, function: str, change: str) -> str:
+    """An un-named wrong answer's cell: the solution's ``function`` (renamed ``_solution_<function>``), wrapped by a
+    function of the same signature that returns ``change``, an expression of ``out`` (the solution's result) and the
+    arguments, e.g. ``"out * 1.37"``. ``table_file``: the table's ``__file__`` (``autograder/<a>/mistakes.py``)."""
+    from vizgen.course.assignment import load_assignment
+    from vizgen.course.config import CoursePaths
+    from vizgen.course.notebook import extract_submission
+
+    folder = Path(table_file).resolve().parent
+    task = load_assignment(CoursePaths(folder.parents[1]), folder.name)
+    solution = extract_submission(task.solution_notebook)
+    others = {f for f, info in solution.functions.items() if info.graded and f != function}
+    module = ast.parse("\n".join(code for _, code in solution.cells_for(function)))
+    module.body = [n for n in module.body  # its own code only: other graded functions stay the notebook's
+                   if not (isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name in others)]
+    node = next(n for n in module.body if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == function)
+    node.name = f"_solution_{function}"  # unique: a notebook may hold several wrong answers
+    if not isinstance(node, ast.FunctionDef):
+        raise ValueError(f"wrong_answer wraps functions; {function} is a class: write its wrong answer by hand")
+    args = node.args
+    passed = [a.arg for a in args.posonlyargs] + [f"{a.arg}={a.arg}" for a in args.args + args.kwonlyargs]
+    passed += [f"*{args.vararg.arg}"] if args.vararg else []
+    passed += [f"**{args.kwarg.arg}"] if args.kwarg else []
+    wrapper = (f"\n\ndef {function}({ast.unparse(args)}):\n    out = _solution_{function}({', '.join(passed)})\n"
+               f"    return {change}\n")
+    return ast.unparse(module) + wrapper
