@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from vizgen.author import ModelSpec, expect_match, expect_module, fail, reproduced_mistake
+from vizgen.author import ModelSpec, expect_categorical, expect_match, expect_module, fail, reproduced_mistake
 from vizgen.author.support import support_module
 
 probes = support_module(Path(__file__).with_name("probes.py"))
@@ -169,10 +169,12 @@ def logit_candidates(params: list, batch: int = 2) -> dict:
     body = lambda h, n: conv(F.relu(conv(F.relu(h), n)), n + 1)  # noqa: E731
     head = lambda h: conv(F.relu(conv(F.relu(h), len(convs) - 2)), len(convs) - 1)  # noqa: E731
     blocks = range(1, len(convs) - 2, 2)
-    h = plain = conv(x, 0)
+    h = plain = clipped = conv(x, 0)
     for n in blocks:
-        h, plain = h + body(h, n), body(plain, n)
+        h, plain, clipped = h + body(h, n), body(plain, n), F.relu(clipped + body(clipped, n))
     return {"correct": head(h), "the residual connection is missing: each block computes h = h + body(h)": head(plain),
+            "a ReLU was applied after each residual sum (h = relu(h + body(h))): the block adds body(h) to h, and only "
+            "the body starts with a ReLU": head(clipped),
             "a sigmoid was applied to the logits: forward returns the last convolution's output":
                 torch.sigmoid(head(h))}
 
@@ -314,25 +316,36 @@ def expect_sampling(report: dict, model: ModelSpec, n: int, seed: int, given: to
          "made under torch.no_grad() on the image holding pixels 0..k-1 and zeros after, then write it in.")
 
 
-def expect_seeded_draws(draws: list, n: int, p: float) -> None:
-    """``sample`` on a constant-logit model, seeds (a, a, b): the share of pixels on is p (within five standard
-    errors), seed a repeats its images and seed b differs."""
+DRAW_HINT = ("draw pixel (i, j) with torch.bernoulli(torch.sigmoid(logit)), the logit at (i, j) itself (not scaled, "
+             "not rounded) of a forward on the image holding the pixels drawn before it in raster order")
+
+
+def expect_conditionals(draws: list, model: ModelSpec, n: int, start: int = 0, given: torch.Tensor | None = None,
+                        law: str = "") -> None:
+    """``sample`` on a ``ContextLogits`` model, seeds (a, a, b): binary (n, 1, 28, 28) images that keep given's
+    pixels before ``start``, whose pixels from ``start`` on follow the model's conditionals (a goodness-of-fit test
+    of every draw against its own conditional, false-failure rate FALSE_FAILURE), seed a repeating its images and
+    seed b giving others."""
     for images in draws:
         if not isinstance(images, torch.Tensor) or tuple(images.shape) != (n, 1, SIDE, SIDE):
             shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
             fail(f"sample(model, {n}, seed) returned {shape}; expected ({n}, 1, 28, 28).")
-    images = torch.stack([d.detach().float().cpu() for d in draws])  # (3, n, 1, 28, 28)
-    share = images[[0, 2]].mean().item()
-    error = 5 * (p * (1 - p) / (2 * n * PIXELS)) ** 0.5
-    if share < 0.02 or share > 0.98:
-        fail(f"{share:.1%} of the pixels are on where sigmoid(logit) = {p:.0%} should be: draw with "
-             "torch.bernoulli(torch.sigmoid(logit)); rounding the probability (p > 0.5), or passing the logit "
-             "itself, is wrong.")
-    if abs(share - p) > error:
-        fail(f"{share:.1%} of the pixels are on; expected {p:.1%} (+-{error:.1%}): draw each pixel with "
-             "torch.bernoulli(torch.sigmoid(logit)), not the logit as a probability.")
-    if not torch.equal(images[0], images[1]):
+        if not bool(((images == 0) | (images == 1)).all()):
+            fail("sample returned values other than 0 and 1: draw each pixel with "
+                 "torch.bernoulli(torch.sigmoid(logit)), not the probability itself.")
+    images = draws[0].detach().float().cpu()
+    if given is not None and not torch.equal(images.reshape(n, -1)[:, :start], given.reshape(n, -1)[:, :start].float()):
+        fail("sample changed the given pixels before start: copy given's first `start` pixels (raster order) into the "
+             "image and draw only pixels start, ..., 783.")
+    likelier, probs = probes.conditional_draws(probes.SUPPORT.build_model(model), images, start)
+    if bool((likelier == 1).all()):
+        fail(f"every one of the {likelier.numel()} pixels drawn took the value its conditional makes likelier: likely "
+             "bug: rounding the probability (p > 0.5) instead of drawing: draw with "
+             "torch.bernoulli(torch.sigmoid(logit)).")
+    expect_categorical(likelier, probs, f"the pixels {start}..783 of sample(model, {n}, seed) on a model with {law} "
+                       "(category 1: the pixel took the value its conditional makes likelier)", DRAW_HINT)
+    if not torch.equal(draws[0].detach().cpu(), draws[1].detach().cpu()):
         fail("two calls with the same seed gave different images: draw with torch.Generator().manual_seed(seed) "
              "passed to torch.bernoulli (generator=...), not the global random state.")
-    if torch.equal(images[0], images[2]):
+    if torch.equal(draws[0].detach().cpu(), draws[2].detach().cpu()):
         fail("two different seeds gave the same images: seed the generator with the seed argument.")

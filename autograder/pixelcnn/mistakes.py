@@ -75,23 +75,25 @@ COLUMN_MAJOR = SAMPLE.format(body=RASTER.format(draw=BERNOULLI).replace("i, j = 
 
 MISTAKES = [
     # MaskedConv2d
-    Mistake("mask-a-includes-centre", "MaskedConv2d", MASKED.format(shift=1, tail=APPLIED), "includes the centre",
-            also=("PixelCNN",)),
+    Mistake("mask-a-includes-centre", "MaskedConv2d", MASKED.format(shift=1, tail=APPLIED), "includes the centre"),
     Mistake("masks-swapped", "MaskedConv2d", MASKED.format(shift='(mask_type == "A")', tail=APPLIED),
-            "A and B are swapped", also=("PixelCNN",)),
+            "A and B are swapped"),
     Mistake("mask-built-once-not-applied", "MaskedConv2d", MASKED.format(shift=B_SHIFT, tail=ONCE),
             "not applied in forward"),
     Mistake("mask-as-parameter", "MaskedConv2d", MASKED.format(shift=B_SHIFT, tail=APPLIED).replace(
         'self.register_buffer("mask", mask)', "self.mask = nn.Parameter(mask, requires_grad=False)"),
-        "as a parameter", also=("PixelCNN",)),
+        "as a parameter"),
     Mistake("mask-keeps-rows-below", "MaskedConv2d", MASKED.format(shift=B_SHIFT, tail=APPLIED).replace(
-        "        mask[:, :, k // 2 + 1:] = 0\n", ""), "rows below the centre must be hidden", also=("PixelCNN",)),
+        "        mask[:, :, k // 2 + 1:] = 0\n", ""), "rows below the centre must be hidden"),
     Mistake("forward-without-bias", "MaskedConv2d", MASKED.format(shift=B_SHIFT, tail=APPLIED).replace(
         "self._conv_forward(x, self.weight * self.mask, self.bias)",
-        "F.conv2d(x, self.weight * self.mask, None, self.stride, self.padding)"), "pass self.bias", also=("PixelCNN",)),
+        "F.conv2d(x, self.weight * self.mask, None, self.stride, self.padding)"), "pass self.bias"),
     Mistake("forward-without-padding", "MaskedConv2d", MASKED.format(shift=B_SHIFT, tail=APPLIED).replace(
         "self._conv_forward(x, self.weight * self.mask, self.bias)", "F.conv2d(x, self.weight * self.mask, self.bias)"),
-        "(padding)", also=("PixelCNN",)),
+        "(padding)"),
+    Mistake("mask-forward-scaled", "MaskedConv2d", MASKED.format(shift=B_SHIFT, tail=APPLIED).replace(
+        "return self._conv_forward(", "return 1.37 * self._conv_forward("), "kernels other than mask + bias",
+        named=False),
     # PixelCNN
     Mistake("pixelcnn-plain-1x1-convolutions", "PixelCNN", PIXELCNN.replace(
         'MaskedConv2d("B", channels, channels, 1),\n                                    nn.ReLU(), '
@@ -107,7 +109,9 @@ MISTAKES = [
                                                                     "return torch.sigmoid(self.output(h))"),
             "a sigmoid was applied to the logits"),
     Mistake("pixelcnn-relu-after-the-sum", "PixelCNN", PIXELCNN.replace("h = h + body(h)", "h = F.relu(h + body(h))"),
-            "h = h + body(h) for each block", public=False),
+            "a ReLU was applied after each residual sum"),
+    Mistake("pixelcnn-logits-scaled", "PixelCNN", PIXELCNN.replace(
+        "return self.output(h)", "return 1.37 * self.output(h)"), "differs from the expected", named=False),
     # pixelcnn_nll
     Mistake("nll-mean-over-pixels", "pixelcnn_nll", NLL + "    return F.binary_cross_entropy_with_logits(logits, x)\n",
             "a mean over pixels"),
@@ -124,6 +128,9 @@ MISTAKES = [
         "probabilities passed as logits"),
     Mistake("nll-log-likelihood", "pixelcnn_nll", NLL + (
         "    return -F.binary_cross_entropy_with_logits(logits, x, reduction='sum') / len(x)\n"), "the sign is wrong"),
+    Mistake("nll-scaled", "pixelcnn_nll", NLL + (
+        "    return 1.37 * F.binary_cross_entropy_with_logits(logits, x, reduction='sum') / len(x)\n"), "compute ",
+        named=False),
     # sample
     Mistake("sample-all-at-once", "sample", SAMPLE.format(body="    with torch.no_grad():\n"
             "        x = torch.bernoulli(torch.sigmoid(model(x)), generator=generator)\n"), "once"),
@@ -140,6 +147,11 @@ MISTAKES = [
     Mistake("sample-copies-all-of-given", "sample", SAMPLE.format(body=RASTER.format(draw=BERNOULLI)).replace(
         "x.view(n, -1)[:, :start] = given.reshape(n, -1)[:, :start]", "x = given.clone().float()"),
         "copied all of given"),
+    Mistake("sample-transposed-logit", "sample", SAMPLE.format(body=RASTER.format(draw=BERNOULLI).replace(
+        "model(x)[:, 0, i, j]", "model(x)[:, 0, j, i]")), "differs from a raster sampler's"),
+    Mistake("sample-sharpened-logit", "sample", SAMPLE.format(body=RASTER.format(draw=BERNOULLI).replace(
+        "torch.sigmoid(model(x)[:, 0, i, j])", "torch.sigmoid(1.37 * model(x)[:, 0, i, j])")),
+        "do not follow their probabilities", named=False),
     Mistake("sample-extra-forward", "sample", SAMPLE.format(
         body="    model(x)  # to check the shapes\n" + RASTER.format(draw=BERNOULLI)), "785 times"),
 ]

@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vizgen.author.probes import module_summary
@@ -83,15 +84,18 @@ def causality_inputs(pixels: list, seed: int) -> tuple[torch.Tensor, list]:
     return torch.stack(images).unsqueeze(1), watch
 
 
-def unit_parameters(channels: int, blocks: int) -> list:
+def unit_parameters(channels: int, blocks: int, biases: tuple | None = None) -> list:
     """(weight, bias) for each convolution of ``PixelCNN(channels, blocks)`` in the notebook's order: every
-    spatial weight 0, the input layer's bias 1, each block's last bias 1, the head's 1x1 layers the identity
-    and a sum over channels. The first layer gives 1, each residual block adds 1 and the head sums the
-    channels: the logits are channels * (1 + blocks) at every pixel."""
+    spatial weight 0, the input layer's bias ``biases[0]``, block n's last bias ``biases[1 + n]`` (all 1 by
+    default), the head's 1x1 layers the identity and a sum over channels. Each body then outputs its last
+    bias whatever its input, so the first layer gives biases[0], each residual block adds its bias and the
+    head sums the channels after a ReLU: by default the logits are channels * (1 + blocks) at every pixel."""
     c = channels
-    params = [(torch.zeros(c, 1, 7, 7), torch.ones(c))]
-    for _ in range(blocks):
-        params += [(torch.zeros(c, c, 3, 3), torch.zeros(c)), (torch.zeros(c, c, 1, 1), torch.ones(c))]
+    biases = biases or (1.0,) * (1 + blocks)
+    params = [(torch.zeros(c, 1, 7, 7), torch.full((c,), float(biases[0])))]
+    for n in range(blocks):
+        params += [(torch.zeros(c, c, 3, 3), torch.zeros(c)),
+                   (torch.zeros(c, c, 1, 1), torch.full((c,), float(biases[1 + n])))]
     return params + [(torch.eye(c).view(c, c, 1, 1), torch.zeros(c)), (torch.ones(1, c, 1, 1), torch.zeros(1))]
 
 
@@ -265,6 +269,43 @@ class CopyPrevious(nn.Module):
         return logits.view(n, 1, h, w)
 
 
+class ContextLogits(nn.Module):
+    """Known conditionals: the logit of pixel (i, j) is ``a[j % 2] + up_right * x(i - 1, j + 1) + left * x(i, j - 1)``
+    (pixels outside the image count as 0), so p(x_k | x_<k) depends on the column's parity and on two pixels
+    before k in raster order, one of them (up and to the right) drawn after k in column-major order. Accepts the
+    first h rows ``(N, 1, h, 28)`` too. ``conditional_draws`` turns images into the draws and the
+    probabilities a goodness-of-fit test compares."""
+
+    def __init__(self, a: tuple[float, float], up_right: float, left: float):
+        super().__init__()
+        self.register_buffer("a", torch.tensor(a))  # (2,): the logit's offset in even and odd columns
+        self.up_right, self.left = nn.Parameter(torch.tensor(up_right)), nn.Parameter(torch.tensor(left))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, _, h, w = x.shape
+        x = x.float()
+        up_right = F.pad(x, (0, 1, 1, 0))[:, :, :h, 1:]  # (N, 1, h, w): x(i - 1, j + 1)
+        left = F.pad(x, (1, 0))[:, :, :, :w]  # (N, 1, h, w): x(i, j - 1)
+        offset = self.a[torch.arange(w, device=x.device) % 2]  # (w,)
+        return offset + self.up_right * up_right + self.left * left  # (N, 1, h, w)
+
+
+def conditional_draws(model: ContextLogits, images: torch.Tensor, start: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """For binary ``images (n, 1, 28, 28)``: each pixel k >= start as a draw, 1 when it took the value its
+    conditional under ``model`` makes likelier and 0 otherwise, and that draw's law (1 - q, q), q = max(p, 1 - p)
+    with p = sigmoid(logit) given the image's own pixels before k (a causal model: one forward gives every
+    conditional). Relabelling each pixel by its own conditional keeps the law exact and lines up the usual
+    wrong laws (the argmax, a temperature) in one direction. Returns draws (m,) and probs (m, 2),
+    m = n * (784 - start)."""
+    x = images.detach().float().cpu()
+    with torch.no_grad():
+        p = torch.sigmoid(model(x)).reshape(len(x), PIXELS)[:, start:].flatten().double()  # (m,)
+    likelier = p > 0.5
+    q = torch.where(likelier, p, 1 - p)  # (m,)
+    drawn = x.reshape(len(x), PIXELS)[:, start:].flatten().bool()
+    return (drawn == likelier).long(), torch.stack([1 - q, q], dim=1)
+
+
 PROBES: dict[str, Callable] = {
     "masked_layer": masked_layer,
     "causality": causality,
@@ -278,6 +319,8 @@ MODELS: dict[str, Callable[[int], nn.Module]] = {
     "copy_previous": CopyPrevious,
     "constant_logit_-0.4": lambda num_classes=10: ConstantLogit(-0.4),
     "constant_logit_0.85": lambda num_classes=10: ConstantLogit(0.85),
+    "context_logits": lambda num_classes=10: ContextLogits((-1.0, 0.5), 2.0, -1.5),
+    "context_logits_other": lambda num_classes=10: ContextLogits((0.7, -0.6), -1.8, 2.2),
 }
 
 SUPPORT = Support(probes=PROBES, models=MODELS)

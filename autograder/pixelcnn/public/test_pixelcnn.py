@@ -10,8 +10,9 @@ import math
 
 import torch
 
-from vizgen.author import (ModelSpec, ReferenceCase, check, expect_case, expect_clean_model, expect_dtype,
-                           expect_module, expect_shape, expect_tensor, fail, reproduced_mistake)
+from vizgen.author import (ModelSpec, ReferenceCase, check, expect_case, expect_categorical, expect_clean_model,
+                           expect_dtype, expect_match, expect_module, expect_shape, expect_tensor, fail,
+                           reproduced_mistake)
 from vizgen.author.support import assignment_probes
 
 pixelcnn = assignment_probes(__file__)  # autograder/pixelcnn/probes.py
@@ -80,7 +81,7 @@ def _expect_masked_layer(report, mask_type, in_channels, out_channels, k, bias):
          "self.padding, ...).")
 
 
-@check(points=1, function="MaskedConv2d")
+@check(points=3, function="MaskedConv2d")
 def test_masks_3x3(student):
     ("is an nn.Conv2d with a 'mask' buffer: A hides the centre and what follows it, B only what follows "
      "(3x3, 2 -> 3 channels)")
@@ -90,7 +91,7 @@ def test_masks_3x3(student):
         _expect_masked_layer(report, mask_type, 2, 3, 3, bias=0.0)
 
 
-@check(points=1, function="MaskedConv2d")
+@check(points=3, function="MaskedConv2d")
 def test_mask_applied_in_forward(student):
     """forward convolves with weight * mask even after the weights change (5x5 mask A, 1 -> 4 channels)"""
     weight, bias, x = pixelcnn.impulses(1, 4, 5, bias=0.5)
@@ -102,7 +103,7 @@ PIXELS = [(0, 3), (6, 6), (14, 27), (27, 0)]
 WHERE = {"left": "to its left", "above": "above it"}
 
 
-@check(points=1, function="PixelCNN")
+@check(points=4, function="PixelCNN")
 def test_pixelcnn_is_causal(student):
     ("output pixel (i, j) does not depend on input pixels at or after (i, j) "
      "(PixelCNN(channels=4, blocks=1), random input)")
@@ -167,7 +168,7 @@ LAYERS_3_1 = ["MaskedConv2d(A, 1->3, 7x7, padding=3)", "ReLU()", "MaskedConv2d(B
               "MaskedConv2d(B, 3->1, 1x1, padding=0)"]
 
 
-@check(points=1, function="PixelCNN")
+@check(points=2, function="PixelCNN")
 def test_pixelcnn_layers_small(student):
     ("PixelCNN(channels=3, blocks=1) has the specified layers in order: "
      "7x7 A, ReLU, 3x3 B, ReLU, 1x1 B, ReLU, 1x1 B, ReLU, 1x1 B")
@@ -178,6 +179,34 @@ def test_pixelcnn_layers_small(student):
         "a 7x7 mask-A layer, then each block ReLU, 3x3 B, ReLU, 1x1 B, then ReLU, 1x1 B, ReLU, 1x1 B to one channel "
         "(every convolution a MaskedConv2d, the 1x1 ones too)"))
     _expect_unit_logits(summary, "PixelCNN(3, 1)", 3, 1)
+
+
+# PixelCNN(2, 3) under unit parameters with biases (-3, 2, 3, 1): the features h go -3, -1, 2, 3 and the head sums
+# ReLU(h) over 2 channels. Hand-computed logits of the specified network and of the usual miswirings:
+SIGNED = {"correct": 6.0,  # 2 * 3
+          "a ReLU was applied after each residual sum (h = relu(h + body(h))): the block adds body(h) to h, and "
+          "only the body starts with a ReLU": 8.0,  # h: -3, relu(-1) = 0, relu(0 + 3) = 3, relu(3 + 1) = 4
+          "the residual connection is missing: each block computes h = h + body(h)": 2.0,  # h = the last body's 1
+          "a sigmoid was applied to the logits: return the last convolution's output": 1 / (1 + math.exp(-6))}
+
+
+@check(points=1, function="PixelCNN")
+def test_pixelcnn_residual_sum(student):
+    ("each block adds its body to h, with no ReLU after the sum: PixelCNN(2, 3) with negative features "
+     "(zero spatial weights, biases -3, 2, 3, 1) gives logits 6")
+    params = pixelcnn.unit_parameters(2, 3, biases=(-3.0, 2.0, 3.0, 1.0))
+    summary = student.probe("pixelcnn_summary", "PixelCNN", 2, 3, params=params).value
+    if summary["is_module"] and summary["output_error"]:
+        fail(f"PixelCNN(2, 3)'s forward failed on (2, 1, 28, 28) zeros: {summary['output_error']}.")
+    expect_module(summary, "PixelCNN(2, 3)", output_shape=(2, 1, 28, 28))
+    if "logits" not in summary:
+        fail(f"PixelCNN(2, 3)'s convolutions, in order, have weight and bias shapes {summary.get('conv_shapes')}: "
+             "the notebook's table lists them (7x7 A, then per block 3x3 B and 1x1 B, then 1x1 B twice), each with a "
+             "bias.")
+    logits = summary["logits"].double()
+    candidates = {name: torch.full_like(logits, value) for name, value in SIGNED.items()}
+    expect_match(logits, candidates.pop("correct"), candidates, "PixelCNN(2, 3)'s logits with features -3, -1, 2, 3",
+                 "h = input(x); h = h + body(h) for each block; return output(h)", atol=1e-4, rtol=1e-4)
 
 
 def _nll_inputs(logits, x):
@@ -214,21 +243,21 @@ PUBLIC_CASES = [
 ]
 
 
-@check(points=1, function="pixelcnn_nll")
+@check(points=2, function="pixelcnn_nll")
 def test_nll_zero_logits(student, reference):
     """with logits 0 it is 784 log 2 nats per image, whatever the images"""
     case = reference.case("public_nll_zero_logits")  # 784 log 2 = 543.43: BCE(0, x) = log 2 for every pixel
     expect_case(student.pixelcnn_nll(*case.args).value, case, "pixelcnn_nll", pixelcnn.NLL_FORMULA, scalar=True)
 
 
-@check(points=1, function="pixelcnn_nll")
+@check(points=2, function="pixelcnn_nll")
 def test_nll_by_hand(student, reference):
     """sums the BCE over the pixels of each image and averages over the images (2 images of 2 x 2)"""
     case = reference.case("public_nll_by_hand")
     expect_case(student.pixelcnn_nll(*case.args).value, case, "pixelcnn_nll", pixelcnn.NLL_FORMULA, scalar=True)
 
 
-@check(points=1, function="pixelcnn_nll")
+@check(points=2, function="pixelcnn_nll")
 def test_nll_stable_for_large_logits(student, reference):
     """stays finite and right for logits of +-50 to +-1000"""
     case = reference.case("public_nll_large_logits")
@@ -288,7 +317,7 @@ def _expect_sampling(report, case):
          "zeros after, then write it in.")
 
 
-@check(points=1, function="sample")
+@check(points=2, function="sample")
 def test_sample_raster_order(student, reference):
     ("draws pixel k from the k-th forward, in raster order, under no_grad, each forward seeing the pixels "
      "drawn before")
@@ -296,24 +325,32 @@ def test_sample_raster_order(student, reference):
     _expect_sampling(student.probe("record_sampling", "sample", *case.args, **case.kwargs).value, case)
 
 
-@check(points=1, function="sample")
-def test_sample_seeded_bernoulli_draws(student):
-    ("with every logit -0.4 about 40% of pixels are on (sigmoid(-0.4)); the same seed gives the same images, "
-     "another seed others")
-    n, p = 4, 0.4013  # sigmoid(-0.4)
-    draws = [student.sample(ModelSpec("constant_logit_-0.4"), n, seed).value for seed in (1, 1, 2)]
+CONDITIONALS = ("logit(i, j) = a[j % 2] + 2 x(i - 1, j + 1) - 1.5 x(i, j - 1) with a = (-1, 0.5): each pixel's "
+                "conditional depends on its column and on two pixels before it")
+DRAW_HINT = ("draw pixel (i, j) with torch.bernoulli(torch.sigmoid(logit)), the logit at (i, j) itself (not scaled, "
+             "not rounded) of a forward on the image holding the pixels drawn before it in raster order")
+
+
+@check(points=2, function="sample")
+def test_sample_conditional_distribution(student):
+    ("each pixel follows Bernoulli(sigmoid(logit)) given the pixels drawn before it: 32 images (25,088 draws) "
+     "on a model with known conditionals pass a goodness-of-fit test (false-failure rate 1e-4); a seed repeats "
+     "its images, another seed gives others")
+    spec, n = ModelSpec("context_logits"), 32
+    draws = [student.sample(spec, n, seed).value for seed in (1, 1, 2)]
     for images in draws:
-        if not isinstance(images, torch.Tensor) or tuple(images.shape) != (n, 1, 28, 28):
+        if not isinstance(images, torch.Tensor) or tuple(images.shape) != (n, 1, SIDE, SIDE):
             fail(f"sample(model, {n}, seed) returned {getattr(images, 'shape', type(images).__name__)}; expected "
                  f"({n}, 1, 28, 28).")
-    share, error = (draws[0].mean().item() + draws[2].mean().item()) / 2, 5 * (p * (1 - p) / (2 * n * 784)) ** 0.5
-    if share < 0.02 or share > 0.98:
-        fail(f"{share:.1%} of the pixels are on where sigmoid(logit) = 40% should be: draw with "
-             "torch.bernoulli(torch.sigmoid(logit)); rounding the probability (p > 0.5), or passing the logit itself, "
-             "is wrong.")
-    if abs(share - p) > error:
-        fail(f"{share:.1%} of the pixels are on; expected {p:.1%} (+-{error:.1%}): draw each pixel with "
-             "torch.bernoulli(torch.sigmoid(logit)), not the logit as a probability.")
+        if not bool(((images == 0) | (images == 1)).all()):
+            fail("sample returned values other than 0 and 1: draw each pixel with torch.bernoulli(torch.sigmoid("
+                 "logit)), not the probability itself.")
+    likelier, probs = pixelcnn.conditional_draws(pixelcnn.SUPPORT.build_model(spec), draws[0])
+    if bool((likelier == 1).all()):
+        fail(f"every one of the {likelier.numel()} pixels took the value its conditional makes likelier: likely bug: "
+             "rounding the probability (p > 0.5) instead of drawing: draw with torch.bernoulli(torch.sigmoid(logit)).")
+    expect_categorical(likelier, probs, f"the pixels of sample(model, {n}, 1) on a model with {CONDITIONALS} "
+                       "(category 1: the pixel took the value its conditional makes likelier)", DRAW_HINT)
     if not torch.equal(draws[0], draws[1]):
         fail("two calls with the same seed gave different images: draw with torch.Generator().manual_seed(seed) "
              "passed to torch.bernoulli (generator=...), not the global random state.")
