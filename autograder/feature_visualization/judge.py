@@ -30,7 +30,8 @@ def distinct(mistakes: Callable[..., dict]) -> Callable[..., dict]:
         out = mistakes(*args, **kwargs)
         correct = out["correct"] if isinstance(out["correct"], tuple) else (out["correct"],)
         return {k: v for k, v in out.items() if k == "correct" or not any(
-            c.shape == v.shape and torch.allclose(c.double(), v.double(), atol=1e-7) for c in correct)}
+            c.shape == v.shape and c.dtype.is_floating_point == v.dtype.is_floating_point
+            and torch.allclose(c.double(), v.double(), atol=1e-7) for c in correct)}
 
     return wrapper
 
@@ -41,7 +42,6 @@ def built(model) -> nn.Module:
 
 
 # ---- filter_grid -----------------------------------------------------------------------------
-
 
 
 def grid_layout(count: int) -> tuple[int, int]:
@@ -66,6 +66,8 @@ GRID_MISTAKES: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {  # the mist
         lambda w: w / w.abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12),
 }
 GAPS_NOT_ZERO = ("the padding and unused cells are not 0: start from torch.zeros and copy each filter into its cell")
+CONSTANT_NAN = ("the image has NaN exactly where a filter is constant (max = min, so (w - min) / (max - min) is "
+                "0 / 0): divide by (max - min).clamp_min(1e-12), so that a constant filter becomes 0")
 
 
 def expected_grid(weights: torch.Tensor, padding: int, scale: Callable = scaled, fill: float = 0.0) -> torch.Tensor:
@@ -86,24 +88,34 @@ def grid_mistakes(weights: torch.Tensor, padding: int = 1) -> dict[str, torch.Te
     out.update({mistake: expected_grid(weights, padding, scale) for mistake, scale in GRID_MISTAKES.items()})
     if padding > 0 or len(weights) < math.prod(grid_layout(len(weights))):
         out[GAPS_NOT_ZERO] = expected_grid(weights, padding, fill=1.0)
+    out[CONSTANT_NAN] = expected_grid(weights, padding, lambda w: (w - w.amin(dim=(1, 2, 3), keepdim=True)) / (
+        w.amax(dim=(1, 2, 3), keepdim=True) - w.amin(dim=(1, 2, 3), keepdim=True)))  # 0 / 0 = NaN
     return out
 
 
 # ---- extract_features, get_activations ---------------------------------------------------------------
 
 
-def penultimate(model, X: torch.Tensor) -> torch.Tensor:
-    """The input of the model's last nn.Linear, by the grader (the TinyCNN family: flatten(pool(features)))."""
+def penultimate(model, X: torch.Tensor, first: bool = False) -> torch.Tensor:
+    """The input of the model's last nn.Linear (or its ``first``), by the grader (the TinyCNN family:
+    flatten(pool(features)), then every layer of a Sequential head but its last)."""
     model = built(model)
     with torch.no_grad():
-        return torch.flatten(model.pool(model.features(X)), 1)  # (N, 64)
+        flat = torch.flatten(model.pool(model.features(X)), 1)  # (N, 64)
+        return flat if first or not isinstance(model.head, nn.Sequential) else model.head[:-1](flat)
 
 
 @distinct
 def features_mistakes(model, X: torch.Tensor) -> dict[str, torch.Tensor]:
+    with torch.no_grad():
+        logits = built(model)(X)  # (N, classes)
     return {"correct": penultimate(model, X),  # train mode changes BatchNorm's running statistics: a model of its own
             "the model ran in training mode (BatchNorm used the batch's statistics): use the model as given, in eval "
-            "mode": penultimate(built(model).train(), X)}
+            "mode": penultimate(built(model).train(), X),
+            "extract_features returned the logits (the model's output): return the INPUT of the last nn.Linear (a "
+            "forward pre-hook on it sees that input)": logits,
+            "these are the inputs of the FIRST nn.Linear: hook the last one, [m for m in model.modules() if "
+            "isinstance(m, nn.Linear)][-1]": penultimate(model, X, first=True)}
 
 
 def layer_output(model, X: torch.Tensor, layer: str, clone: bool = True) -> torch.Tensor:
@@ -140,7 +152,18 @@ def neighbor_mistakes(query: torch.Tensor, database: torch.Tensor, k: int) -> di
            "(topk(..., largest=False) or argsort ascending)": order.flip(1)[:, :k]}
     if k < order.shape[1]:
         out["the nearest row was skipped (as if each query were in the database): keep the first k"] = order[:, 1:k + 1]
+    dist = torch.cdist(query.double(), database.double()).sort(dim=1).values[:, :k]  # (Q, k)
+    out["nearest_neighbors returned the k smallest distances, not their indices: return argsort's result (or "
+        "topk's .indices)"] = dist
+    out["nearest_neighbors returned the k smallest squared distances, not their indices: return argsort's result "
+        "(or topk's .indices)"] = dist.pow(2)
     return out
+
+
+def named_distances(index: torch.Tensor, mistakes: dict) -> str:
+    """The distance mistake (float values) that ``index`` reproduces to float32 rounding, or ""."""
+    floats = {m: v for m, v in mistakes.items() if v.dtype.is_floating_point}
+    return reproduced_mistake(index, floats, 1e-5, 1e-5) if index.dtype.is_floating_point else ""
 
 
 def expect_neighbors(value, query: torch.Tensor, database: torch.Tensor, k: int) -> None:
@@ -148,13 +171,17 @@ def expect_neighbors(value, query: torch.Tensor, database: torch.Tensor, k: int)
     distances in any order); else name the mistake those distances reproduce."""
     index = expect_tensor(value, "nearest_neighbors' indices")
     expect_shape(index, (len(query), k), "nearest_neighbors' indices", hint="one row of k database indices per query")
+    mistakes = neighbor_mistakes(query, database, k)
+    named = named_distances(index, mistakes)
+    if named:
+        fail(f"nearest_neighbors' values are wrong: likely bug: {named}.")
     expect_dtype(index, torch.int64, "nearest_neighbors' indices",
-                 hint="return the indices (argsort / topk's .indices), not the distances")
+                 hint="return database indices as int64 (argsort's result, or topk's .indices)")
     if index.min() < 0 or index.max() >= len(database):
         fail(f"nearest_neighbors returned indices from {int(index.min())} to {int(index.max())}; the database has "
              f"{len(database)} rows: return indices into the database.")
     dist = torch.cdist(query.double(), database.double())  # (Q, M) brute force, float64
-    candidates = {name: dist.gather(1, order) for name, order in neighbor_mistakes(query, database, k).items()}
+    candidates = {name: dist.gather(1, order) for name, order in mistakes.items() if order.dtype == torch.int64}
     expect_match(dist.gather(1, index), candidates.pop("correct"), candidates,
                  "the distances of the returned neighbours", fv.NEIGHBORS_FORMULA, atol=1e-9, rtol=1e-9)
 
@@ -245,7 +272,8 @@ def expect_field(value, stack: list, name: str) -> None:
     mistakes = {m: torch.tensor(field_by_hand(stack, **flags)) for m, flags in FIELD_MISTAKES.items()}
     mistakes = {m: v for m, v in mistakes.items() if tuple(v.tolist()) != want}
     mistake = reproduced_mistake(torch.tensor(got), mistakes, 0, 0) if all(isinstance(v, int) for v in got) else ""
-    fail(f"receptive_field({name}) is {got}; expected (size, stride, offset) = {want}: {mistake or FIELD_RULE}.")
+    fail(f"receptive_field({name}) is {got}; expected (size, stride, offset) = {want}: "
+             f"{f'likely bug: {mistake}' if mistake else f'compute {FIELD_RULE}'}.")
 
 
 def gradient_field(model: nn.Module, size: int, unit: int) -> tuple[int, int]:
@@ -297,10 +325,10 @@ def patches_mistakes(model, images: torch.Tensor, layer: str, channel: int, k: i
 # ---- guided backprop of one neuron, DeepDream --------------------------------------------------------
 
 
-def guided_gradient(model, X: torch.Tensor, layer: str, channel: int, guided: bool = True, neuron: str = "max",
-                    clone: bool = True) -> torch.Tensor:
-    """d (each image's strongest unit of the channel, or its sum) / d X, guided rule at every ReLU / ReLU6 (``guided``),
-    from the layer's output as it returned it (``clone``) or as later in-place layers left it."""
+def guided_gradient(model, X: torch.Tensor, layer: str, channel: int, guided: tuple = (nn.ReLU, nn.ReLU6),
+                    neuron: str = "max", clone: bool = True) -> torch.Tensor:
+    """d (each image's strongest unit of the channel, or its sum) / d X, guided rule at every activation of the
+    kinds ``guided``, from the layer's output as it returned it (``clone``) or as later in-place layers left it."""
     model, kept, handles = built(model), [], []
 
     def keep(module, inputs, output):
@@ -312,7 +340,7 @@ def guided_gradient(model, X: torch.Tensor, layer: str, channel: int, guided: bo
             output.register_hook(lambda g: g.clamp(min=0))
 
     if guided:
-        handles += [m.register_forward_hook(guide) for m in model.modules() if isinstance(m, (nn.ReLU, nn.ReLU6))]
+        handles += [m.register_forward_hook(guide) for m in model.modules() if isinstance(m, guided)]
     handles.append(model.get_submodule(layer).register_forward_hook(keep))
     try:
         x = X.detach().clone().requires_grad_(True)
@@ -329,7 +357,10 @@ def guided_mistakes(model, X: torch.Tensor, layer: str, channel: int) -> dict[st
     return {"correct": guided_gradient(model, X, layer, channel),
             "guided_backprop_neuron returned the plain gradient: at every ReLU / ReLU6 also zero the gradient where "
             "the gradient arriving from above is negative (a hook that clamps it at 0)":
-                guided_gradient(model, X, layer, channel, guided=False),
+                guided_gradient(model, X, layer, channel, guided=()),
+            "the guided rule was applied at the nn.ReLU modules only: nn.ReLU6 is no subclass of nn.ReLU, so hook "
+            "every activation of both kinds, isinstance(m, (nn.ReLU, nn.ReLU6))":
+                guided_gradient(model, X, layer, channel, guided=(nn.ReLU,)),
             "the whole channel was backpropagated (its sum): backpropagate only each image's strongest unit of it":
                 guided_gradient(model, X, layer, channel, neuron="sum"),
             "the neuron was read after an in-place activation that follows the layer had overwritten its output: in "
@@ -363,8 +394,6 @@ def first_conv_neuron_by_hand(model, X: torch.Tensor, channel: int) -> torch.Ten
         i, j = divmod(int(h[n].flatten().argmax()), h.shape[2])
         grad[n, :, i:i + 3, j:j + 3] = conv1.weight[channel]  # (3, 3, 3)
     return grad
-
-
 
 
 @distinct

@@ -149,8 +149,14 @@ def _cell(function: str, *edits: tuple[str, str]) -> str:
     return IMPORTS + source
 
 
-def _mistake(name: str, function: str, words: str, *edits: tuple[str, str], public: bool = True) -> Mistake:
-    return Mistake(name, function, _cell(function, *edits), words, public)
+def _mistake(name: str, function: str, words: str, *edits: tuple[str, str], public: bool = True,
+             named: bool = True) -> Mistake:
+    return Mistake(name, function, _cell(function, *edits), words, public, named=named)
+
+
+DIFFERS = "differs from the expected"  # what an un-named wrong answer is told (and no "likely bug")
+LIBRARY = "earns nothing"  # what a forbidden library call is told (assignment.toml's [forbidden])
+EXTRACTOR = IMPORTS + "from torchvision.models.feature_extraction import create_feature_extractor\n\n\n"
 
 
 PAIR_LOOP = ("dist = (q * q).sum(1, keepdim=True) - 2 * q @ d.T + (d * d).sum(1)",
@@ -171,13 +177,24 @@ MISTAKES = [
     _mistake("max-abs", "filter_grid", "largest absolute value",
              ("scaled = (flat - lo[:, None]) / (hi - lo).clamp_min(1e-12)[:, None]",
               "scaled = flat / flat.abs().amax(dim=1, keepdim=True)")),
-    _mistake("constant-nan", "filter_grid", "NaN where a filter is constant",
+    _mistake("constant-nan", "filter_grid", "NaN exactly where a filter is constant",
              ("(hi - lo).clamp_min(1e-12)[:, None]", "(hi - lo)[:, None]")),
     _mistake("ones-background", "filter_grid", "padding and unused cells are not 0",
              ("grid = torch.zeros(", "grid = torch.ones(")),
     _mistake("rows-first", "filter_grid", "cols = ceil(sqrt(K))",
              ("cols = math.ceil(math.sqrt(K))\n    rows = math.ceil(K / cols)",
               "rows = math.ceil(math.sqrt(K))\n    cols = math.ceil(K / rows)")),
+    _mistake("scaled-to-255", "filter_grid", DIFFERS, ("grid[top:top + h, left:left + w] = scaled[k]",
+                                                       "grid[top:top + h, left:left + w] = 255 * scaled[k]"),
+             named=False),
+    Mistake("make-grid", "filter_grid", IMPORTS + '''from torchvision.utils import make_grid
+
+
+def filter_grid(weights, padding=1):
+    cols = math.ceil(math.sqrt(len(weights)))
+    grid = make_grid(weights.detach().float(), nrow=cols, padding=padding, normalize=True, scale_each=True)
+    return grid[:, padding:grid.shape[1] - padding, padding:grid.shape[2] - padding].permute(1, 2, 0).contiguous()
+''', LIBRARY),
     # extract_features
     _mistake("logits", "extract_features", "returned the logits",
              ("return captured[-1].flatten(1).float()", "return model(X).float()")),
@@ -188,14 +205,34 @@ MISTAKES = [
              ("        handle.remove()", "        pass")),
     _mistake("train-mode", "extract_features", "training mode",
              ("    try:\n        with torch.no_grad():", "    model.train()\n    try:\n        with torch.no_grad():")),
+    _mistake("first-linear", "extract_features", "FIRST nn.Linear",
+             ("last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]",
+              "last = next(m for m in model.modules() if isinstance(m, nn.Linear))")),
+    _mistake("l2-normalised", "extract_features", DIFFERS,
+             ("return captured[-1].flatten(1).float()", "return F.normalize(captured[-1].flatten(1).float(), dim=1)"),
+             named=False),
+    Mistake("feature-extractor", "extract_features", EXTRACTOR + '''def extract_features(model, X):
+    with torch.no_grad():
+        return create_feature_extractor(model, {"flatten": "features"})(X)["features"].float()
+''', LIBRARY),
     # nearest_neighbors
     _mistake("farthest", "nearest_neighbors", "farthest rows first",
              ("dist.argsort(dim=1, stable=True)", "dist.argsort(dim=1, descending=True)")),
     _mistake("pair-loop", "nearest_neighbors", "torch calls", PAIR_LOOP),
-    _mistake("distances", "nearest_neighbors", "not the distances",
+    _mistake("distances", "nearest_neighbors", "not their indices",
              ("return dist.argsort(dim=1, stable=True)[:, :k]", "return dist.sort(dim=1).values[:, :k]")),
     _mistake("skips-nearest", "nearest_neighbors", "nearest row was skipped",
              ("[:, :k]", "[:, 1:k + 1]")),
+    _mistake("manhattan", "nearest_neighbors", DIFFERS,
+             ("dist = (q * q).sum(1, keepdim=True) - 2 * q @ d.T + (d * d).sum(1)",
+              "dist = (q[:, None, :] - d[None, :, :]).abs().sum(-1)"), named=False),
+    Mistake("sklearn-neighbors", "nearest_neighbors", IMPORTS + '''from sklearn.neighbors import NearestNeighbors
+
+
+def nearest_neighbors(query, database, k):
+    index = NearestNeighbors(n_neighbors=k).fit(database.double().numpy())
+    return torch.from_numpy(index.kneighbors(query.double().numpy(), return_distance=False)).long()
+''', LIBRARY),
     # pca
     _mistake("uncentred", "pca", "uncentred", ("centred = features - features.mean(dim=0)", "centred = features")),
     _mistake("columns", "pca", "one component per ROW",
@@ -205,6 +242,18 @@ MISTAKES = [
     _mistake("smallest-variance", "pca", "SMALLEST variance", ("components = Vh[:k]", "components = Vh[-k:].flip(0)")),
     _mistake("projected-uncentred", "pca", "subtract the mean first",
              ("return centred @ components.T", "return features @ components.T")),
+    _mistake("centred-in-place", "pca", "modified its input features in place",
+             ("centred = features - features.mean(dim=0)", "centred = features.sub_(features.mean(dim=0))")),
+    _mistake("float32", "pca", "keep features' dtype",
+             ("return centred @ components.T, components",
+              "return (centred @ components.T).float(), components.float()")),
+    _mistake("standardised", "pca", DIFFERS, ("centred = features - features.mean(dim=0)",
+                                              "centred = (features - features.mean(dim=0)) / features.std(dim=0)"),
+             named=False),
+    Mistake("pca-lowrank", "pca", IMPORTS + '''def pca(features, k):
+    _, _, V = torch.pca_lowrank(features, q=k, center=True, niter=10)
+    return (features - features.mean(dim=0)) @ V, V.T
+''', LIBRARY),
     # get_activations
     _mistake("activations-no-clone", "get_activations", "overwritten by the in-place ReLU6",
              ("captured.append(output.detach().clone())", "captured.append(output.detach())")),
@@ -216,6 +265,12 @@ MISTAKES = [
               "module.register_forward_hook(lambda m, inputs, output: captured.append(inputs[0].detach().clone()))")),
     _mistake("activations-hook-left", "get_activations", "hook(s) registered on the model",
              ("        handle.remove()", "        pass")),
+    _mistake("activations-rescaled", "get_activations", DIFFERS,
+             ("return captured[-1].float()", "return (captured[-1] / captured[-1].abs().max()).float()"), named=False),
+    Mistake("activations-extractor", "get_activations", EXTRACTOR + '''def get_activations(model, X, layer):
+    with torch.no_grad():
+        return create_feature_extractor(model, {layer: "out"})(X)["out"].float()
+''', LIBRARY),
     # receptive_field
     _mistake("no-stride-scaling", "receptive_field", "without scaling it by the stride", NO_STRIDE_SCALING),
     _mistake("no-padding", "receptive_field", "offset ignores padding", ("offset -= padding * stride", "offset -= 0")),
@@ -226,6 +281,8 @@ MISTAKES = [
     _mistake("stride-first", "receptive_field", "size += (dilation * (kernel - 1)) * stride",
              ("        size += (span - 1) * stride\n        offset -= padding * stride\n        stride *= step",
               "        stride *= step\n        size += (span - 1) * stride\n        offset -= padding * stride")),
+    _mistake("own-stride-padding", "receptive_field", "compute per layer",
+             ("offset -= padding * stride", "offset -= padding * step"), named=False),
     # max_activating_patches
     _mistake("border-not-zero", "max_activating_patches", "border",
              ("F.pad(images.detach(), (margin,) * 4)", "F.pad(images.detach(), (margin,) * 4, value=-1.0)")),
@@ -235,6 +292,9 @@ MISTAKES = [
              ("margin = max(0, -offset) + size", "offset = 0\n    margin = max(0, -offset) + size")),
     _mistake("no-stride", "max_activating_patches", "multiply the unit's position by the field's stride",
              ("margin = max(0, -offset) + size", "stride = 1\n    margin = max(0, -offset) + size")),
+    _mistake("centred-crop", "max_activating_patches", DIFFERS,
+             ("margin = max(0, -offset) + size", "offset = offset + stride // 2\n    margin = max(0, -offset) + size"),
+             named=False),
     # guided_backprop_neuron
     _mistake("plain-gradient", "guided_backprop_neuron", "plain gradient",
              ("output.register_hook(lambda grad: grad.clamp(min=0))", "pass")),
@@ -247,6 +307,10 @@ MISTAKES = [
              ("(grad,) = torch.autograd.grad(neurons.sum(), X)", "(grad,) = torch.autograd.grad(maps.sum(), X)")),
     _mistake("params-require-grad", "guided_backprop_neuron", "changed requires_grad",
              ("    kept = []\n", "    kept = []\n    model.requires_grad_(True)\n")),
+    _mistake("relu-only", "guided_backprop_neuron", "nn.ReLU6 is no subclass of nn.ReLU",
+             ("isinstance(m, (nn.ReLU, nn.ReLU6))", "isinstance(m, nn.ReLU)")),
+    _mistake("display-normalised", "guided_backprop_neuron", DIFFERS,
+             ("return grad.detach().float()", "return (grad / grad.abs().max()).detach().float()"), named=False),
     # deepdream_step
     _mistake("descends", "deepdream_step", "descends",
              ("return (img.detach() + learning_rate", "return (img.detach() - learning_rate")),
@@ -259,6 +323,8 @@ MISTAKES = [
              ("loss = 0.5 * kept[-1].pow(2).sum()", "loss = kept[-1].sum()")),
     _mistake("l2-normalised", "deepdream_step", "L2 norm", ("g / (g.abs().mean() + 1e-8)", "g / (g.norm() + 1e-8)")),
     _mistake("unnormalised", "deepdream_step", "not normalised", ("g / (g.abs().mean() + 1e-8)", "g")),
+    _mistake("std-normalised", "deepdream_step", DIFFERS, ("g / (g.abs().mean() + 1e-8)", "g / (g.std() + 1e-8)"),
+             named=False),
 ]
 
 ALTERNATIVES = [

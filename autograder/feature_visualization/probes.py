@@ -6,7 +6,8 @@ function, so it computes no correct answer, no usual mistake and no verdict: tho
 
 Models (built in the worker from a ``ModelSpec``, and in the grader by ``SUPPORT.build_model``):
 ``conv_relu_conv`` (Conv-ReLU-1x1 Conv, whose guided gradients and DeepDream steps the judge computes
-by hand); hook hygiene on error uses the engine's ``raising_cnn``.
+by hand) and ``two_linear_cnn`` (a head of two Linear layers: the last one's input is not the first's);
+hook hygiene on error uses the engine's ``raising_cnn``.
 The probe ``receptive_field_of`` builds a stack of layers from plain descriptions next to the
 student's ``receptive_field`` (modules cannot cross the process boundary) and returns what the
 student's function returned. The input builders (``hand_filters``, ``integer_points``,
@@ -20,7 +21,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from vizgen.author.models import RaisingCNN
+from vizgen.author.models import RaisingCNN, TinyCNN
 from vizgen.author.support import Support
 
 RAISES = RaisingCNN.__name__  # the word the error of the engine's ``raising_cnn`` carries
@@ -40,6 +41,15 @@ class ConvReluConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, H, W) -> (N, 2, H - 2, W - 2)
         return self.features(x)
+
+
+class TwoLinearCNN(TinyCNN):
+    """TinyCNN with a two-layer head, Linear(64, 32) -> ReLU -> Linear(32, classes): the penultimate features
+    (the last Linear's input, (N, 32)) are not the first Linear's input (N, 64)."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__(num_classes)
+        self.head = nn.Sequential(nn.Linear(16 * 4, 32), nn.ReLU(), nn.Linear(32, num_classes))
 
 
 # ---- inputs the checks build ---------------------------------------------------------------------
@@ -103,5 +113,5 @@ GRID_FORMULA = ("filter k goes to row k // cols, column k % cols, at (row * (h +
 NEIGHBORS_FORMULA = "the Euclidean distance of every query to every database row, then the k smallest, nearest first"
 
 
-SUPPORT = Support(models={"conv_relu_conv": ConvReluConv},
+SUPPORT = Support(models={"conv_relu_conv": ConvReluConv, "two_linear_cnn": TwoLinearCNN},
                   probes={"receptive_field_of": receptive_field_of})

@@ -26,8 +26,12 @@ def _expect_grid(call, case) -> None:
     expect_shape(grid, case.output.shape, "filter_grid's image", hint=GRID_LAYOUT)
     expect_dtype(grid, torch.float32, "filter_grid's image")
     if not torch.isfinite(grid).all():
-        fail("filter_grid's image has NaN where a filter is constant (max = min): divide by "
-             "(max - min).clamp_min(1e-12) so that a constant filter becomes 0.")
+        nan_variants = {m: v for m, v in case.mistakes.items() if v.isnan().any()}  # a constant filter's 0 / 0
+        named = next((m for m, v in nan_variants.items() if torch.allclose(
+            grid.double(), v.double(), atol=case.atol, rtol=case.rtol, equal_nan=True)), "")
+        fail(f"filter_grid's image is wrong: likely bug: {named}." if named else
+             f"filter_grid's image has {int((~torch.isfinite(grid)).sum())} NaN or infinite values; every pixel "
+             f"must be finite: compute {fv.GRID_FORMULA} (a constant filter becomes 0).")
     expect_case(grid, case, "filter_grid's image", fv.GRID_FORMULA)
     expect_input_unchanged(call, "weights")
 
@@ -43,9 +47,13 @@ def _expect_pca(call, case) -> None:
     expect_shape(components, want_components.shape, "pca's components",
                  hint="return one component per ROW, (k, D): the first k rows of Vh from torch.linalg.svd")
     expect_shape(projected, want_projected.shape, "pca's projected", hint="(features - mean) @ components.T")
-    if not torch.allclose(components @ components.T, torch.eye(len(components), dtype=torch.float64), atol=1e-4):
-        fail("pca's components are not orthonormal rows (components @ components.T is not the identity): take the "
-             "right singular vectors (rows of Vh), not U or vectors scaled by the singular values.")
+    for part, name in ((value[0], "pca's projected"), (value[1], "pca's components")):
+        expect_dtype(part, case.args[0].dtype, name, hint="keep features' dtype: no .float() or .double()")
+    off = (components @ components.T - torch.eye(len(components), dtype=torch.float64)).abs().max().item()
+    if off > 1e-4:
+        fail(f"pca's components are not orthonormal rows (components @ components.T differs from the identity by up "
+             f"to {off:.3g}): return unit-length, mutually orthogonal rows, the first k right singular vectors of "
+             "the centred data (rows of Vh).")
     ours, theirs = judge.canonical_signs(components), judge.canonical_signs(want_components)
     for got, want, name, formula in (
             (components * ours[:, None], want_components * theirs[:, None], "pca's components (up to sign)",
@@ -67,6 +75,7 @@ def _expect_patches(call, case) -> None:
     expect_shape(locations, want_locations.shape, "locations", hint="one row (n, i, j) per patch")
     expect_dtype(locations, torch.int64, "locations")
     expect_shape(patches, want_patches.shape, "patches", hint="(k, C, size, size) with size = field[0]")
+    expect_dtype(patches, torch.float32, "patches")
     if not torch.equal(locations, want_locations):
         if set(map(tuple, locations.tolist())) == set(map(tuple, want_locations.tolist())):
             fail("max_activating_patches found the right units but not largest first: sort by activation, descending.")
@@ -127,14 +136,17 @@ def test_filter_grid_constant_filter(student):
     _expect_grid(student.filter_grid(weights, 1), judge.case("filter_grid", weights, 1, atol=1e-5, rtol=1e-5))
 
 
-@check(points=1, function="extract_features")
+@check(points=2, function="extract_features")
 def test_extract_features_photos(student):
-    """on two photos and another tiny CNN: the (N, 64) penultimate features, model and input left as they were"""
-    spec, X = ModelSpec("tiny_cnn", seed=65), photo_batch(["astronaut", "coffee"], 20)
+    ("on two photos and a CNN whose head is Linear-ReLU-Linear: the (N, 32) input of the last Linear, model and "
+     "input left as they were")
+    spec, X = ModelSpec("two_linear_cnn", seed=65), photo_batch(["astronaut", "coffee"], 20)
     call = student.extract_features(spec, X)
     candidates = judge.features_mistakes(spec, X)
-    expect_match(expect_tensor(call.value, "features"), candidates.pop("correct"), candidates, "features",
+    feats = expect_tensor(call.value, "features")
+    expect_match(feats, candidates.pop("correct"), candidates, "features",
                  "the input of the model's last nn.Linear, flattened to (N, D)", atol=1e-5, rtol=1e-4)
+    expect_dtype(feats, torch.float32, "features")
     expect_clean_model(call, "model")
     expect_input_unchanged(call, "X")
 
@@ -266,15 +278,23 @@ def test_patches_cross_border(student):
     expect_input_unchanged(call, "images")
 
 
+GUIDED_PHOTOS = ("the neuron picked from the layer's output as the module returned it (keep it, return a clone from "
+                 "the hook), with the incoming gradient clamped at 0 at every ReLU and ReLU6")
+
+
 @check(points=1, function="guided_backprop_neuron")
 def test_guided_neuron_reference(student, reference):
-    """matches the reference on two photos at features.3, whose output an in-place ReLU6 overwrites"""
+    ("matches the reference on two photos at features.3, whose output an in-place ReLU6 overwrites, and the "
+     "judge's guided gradient at features.5, above that ReLU6")
     case = reference.case("guided_neuron_photos")
     call = student.guided_backprop_neuron(*case.args)
-    expect_case(expect_tensor(call.value, "guided gradient"), case, "guided gradient",
-                "the neuron picked from the layer's output as the module returned it (keep it, return a clone from "
-                "the hook), with the incoming gradient clamped at 0 at every ReLU and ReLU6")
+    expect_case(expect_tensor(call.value, "guided gradient"), case, "guided gradient", GUIDED_PHOTOS)
     expect_clean_model(call, "model")
+    spec, X, _, channel = case.args
+    above = judge.case("guided_backprop_neuron", spec, X, "features.5", channel, atol=case.atol, rtol=case.rtol)
+    value = student.guided_backprop_neuron(spec, X, "features.5", channel).value
+    expect_case(expect_tensor(value, "guided gradient at features.5"), above, "guided gradient at features.5",
+                GUIDED_PHOTOS)
 
 
 @check(points=1, function="guided_backprop_neuron")

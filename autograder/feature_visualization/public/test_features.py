@@ -10,7 +10,7 @@ import torch
 from vizgen.author import (
     ModelSpec, ReferenceCase, assignment_probes, check, expect_case, expect_clean_model, expect_dtype,
     expect_hooks_removed_on_error, expect_input_unchanged, expect_match, expect_shape, expect_tensor, fail,
-    random_images,
+    random_images, reproduced_mistake,
 )
 
 fv = assignment_probes(__file__)  # autograder/feature_visualization/probes.py: inputs and models only
@@ -42,6 +42,9 @@ PUBLIC_CASES = [
     ReferenceCase("public_features_tiny_cnn", "extract_features",
                   lambda: ([ModelSpec("tiny_cnn", seed=41), random_images(3, 16, seed=41)], {}), atol=1e-5, rtol=1e-4,
                   why="a float32 forward pass: " + ROUNDING, mistakes="features_mistakes"),
+    ReferenceCase("public_features_two_linears", "extract_features",
+                  lambda: ([ModelSpec("two_linear_cnn", seed=40), random_images(3, 16, seed=40)], {}), atol=1e-5,
+                  rtol=1e-4, why="a float32 forward pass: " + ROUNDING, mistakes="features_mistakes"),
     ReferenceCase("public_neighbors_five", "nearest_neighbors", lambda: ([*_points(43, 5, 30, 6), 4], {}), atol=0.0,
                   rtol=0.0, why="indices: Gaussian points have no distance within 1e-4 of another, so every correct "
                                 "implementation, float32 or float64, orders them alike.", mistakes="neighbor_mistakes"),
@@ -67,8 +70,12 @@ def _expect_grid(call, case) -> None:
     expect_shape(grid, case.output.shape, "filter_grid's image", hint=GRID_LAYOUT)
     expect_dtype(grid, torch.float32, "filter_grid's image")
     if not torch.isfinite(grid).all():
-        fail("filter_grid's image has NaN where a filter is constant (max = min): divide by "
-             "(max - min).clamp_min(1e-12) so that a constant filter becomes 0.")
+        nan_variants = {m: v for m, v in case.mistakes.items() if v.isnan().any()}  # a constant filter's 0 / 0
+        named = next((m for m, v in nan_variants.items() if torch.allclose(
+            grid.double(), v.double(), atol=case.atol, rtol=case.rtol, equal_nan=True)), "")
+        fail(f"filter_grid's image is wrong: likely bug: {named}." if named else
+             f"filter_grid's image has {int((~torch.isfinite(grid)).sum())} NaN or infinite values; every pixel "
+             f"must be finite: compute {fv.GRID_FORMULA} (a constant filter becomes 0).")
     expect_case(grid, case, "filter_grid's image", fv.GRID_FORMULA)
     expect_input_unchanged(call, "weights")
 
@@ -89,19 +96,19 @@ def test_filter_grid_padding(student, reference):
         _expect_grid(student.filter_grid(*case.args), case)
 
 
-@check(points=1, function="extract_features")
+@check(points=2, function="extract_features")
 def test_extract_features_penultimate(student, reference):
-    """returns the (N, 64) input of a tiny CNN's last Linear layer and leaves model and input as they were"""
-    case = reference.case("public_features_tiny_cnn")
-    call = student.extract_features(*case.args)
-    feats = expect_tensor(call.value, "features")
-    if tuple(feats.shape) == (3, 10):
-        fail("extract_features returned the logits (N, 10): return the INPUT of the last nn.Linear (a forward pre-hook "
-             "on it sees that input), here (N, 64).")
-    expect_shape(feats, (3, 64), "features", hint="the last nn.Linear's input, flattened to (N, D)")
-    expect_case(feats, case, "features", "what the model's last nn.Linear receives (register_forward_pre_hook)")
-    expect_clean_model(call, "model")
-    expect_input_unchanged(call, "X")
+    ("returns the input of the last Linear layer, (N, 64) for a tiny CNN and (N, 32) for one whose head is "
+     "Linear-ReLU-Linear, as float32, and leaves model and input as they were")
+    for name in ("public_features_tiny_cnn", "public_features_two_linears"):
+        case = reference.case(name)
+        call = student.extract_features(*case.args)
+        feats = expect_tensor(call.value, "features")
+        expect_case(feats, case, "features", "what the model's last nn.Linear receives (register_forward_pre_hook), "
+                    "flattened to (N, D)")
+        expect_dtype(feats, torch.float32, "features")
+        expect_clean_model(call, "model")
+        expect_input_unchanged(call, "X")
 
 
 @check(points=1, function="extract_features")
@@ -116,8 +123,13 @@ def _expect_neighbors(value, case) -> None:
     query, database, k = case.args
     index = expect_tensor(value, "nearest_neighbors' indices")
     expect_shape(index, (len(query), k), "nearest_neighbors' indices", hint="one row of k database indices per query")
+    if index.dtype.is_floating_point:  # the distances themselves? named only when they reproduce the stored ones
+        floats = {m: v for m, v in case.mistakes.items() if v.dtype.is_floating_point}
+        named = reproduced_mistake(index, floats, 1e-5, 1e-5)
+        if named:
+            fail(f"nearest_neighbors' values are wrong: likely bug: {named}.")
     expect_dtype(index, torch.int64, "nearest_neighbors' indices",
-                 hint="return the indices (argsort / topk's .indices), not the distances")
+                 hint="return database indices as int64 (argsort's result, or topk's .indices)")
     if index.min() < 0 or index.max() >= len(database):
         fail(f"nearest_neighbors returned indices from {int(index.min())} to {int(index.max())}; the database has "
              f"{len(database)} rows: return indices into the database.")
@@ -125,11 +137,14 @@ def _expect_neighbors(value, case) -> None:
                 "the Euclidean distance of every query to every database row, then the k smallest, nearest first")
 
 
-@check(points=1, function="nearest_neighbors")
+@check(points=2, function="nearest_neighbors")
 def test_nearest_neighbors_brute_force(student, reference):
-    """matches brute force on 5 queries and 30 database rows of 6 values, k = 4, nearest first"""
+    """matches brute force on 5 queries and 30 database rows of 6 values, k = 4, nearest first; inputs unchanged"""
     case = reference.case("public_neighbors_five")
-    _expect_neighbors(student.nearest_neighbors(*case.args).value, case)
+    call = student.nearest_neighbors(*case.args)
+    _expect_neighbors(call.value, case)
+    expect_input_unchanged(call, "query")
+    expect_input_unchanged(call, "database")
 
 
 @check(points=1, function="nearest_neighbors")
@@ -167,9 +182,15 @@ def _expect_pca(call, case) -> None:
     expect_shape(components, want_components.shape, "pca's components",
                  hint="return one component per ROW, (k, D): the first k rows of Vh from torch.linalg.svd")
     expect_shape(projected, want_projected.shape, "pca's projected", hint="(features - mean) @ components.T")
-    if not torch.allclose(components @ components.T, torch.eye(k, dtype=torch.float64), atol=1e-4):
-        fail("pca's components are not orthonormal rows (components @ components.T is not the identity): take the "
-             "right singular vectors (rows of Vh), not U or vectors scaled by the singular values.")
+    features = case.args[0]
+    for part, name in ((value[0], "pca's projected"), (value[1], "pca's components")):
+        expect_dtype(part, features.dtype, name, hint="keep features' dtype: no .float() or .double()")
+    gram = components @ components.T  # (k, k): the identity for orthonormal rows
+    off = (gram - torch.eye(k, dtype=torch.float64)).abs().max().item()
+    if off > 1e-4:
+        fail(f"pca's components are not orthonormal rows (components @ components.T differs from the identity by up "
+             f"to {off:.3g}): return unit-length, mutually orthogonal rows, the first k right singular vectors of "
+             "the centred data (rows of Vh).")
     ours, theirs = _signs(components), _signs(want_components)
     for got, want, name, formula in (
             (components * ours[:, None], want_components * theirs[:, None], "pca's components (up to sign)",
