@@ -105,6 +105,39 @@ def tv_mistakes(img: torch.Tensor, weight: float) -> dict[str, float]:
     }
 
 
+def instance_norm_mistakes(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor,
+                           eps: float = 1e-5) -> dict[str, torch.Tensor]:
+    """Instance normalisation (Ulyanov et al. 2016, eq. 2) of ``x`` (N, C, H, W) with the affine ``weight`` and
+    ``bias`` (C,), in float64: the correct value, then the usual mistakes (each computed, so a message names one
+    only when the student's output reproduces it)."""
+    x = x.double()
+    w, b = weight.double().view(1, -1, 1, 1), bias.double().view(1, -1, 1, 1)  # (1, C, 1, 1)
+
+    def normed(dims: tuple, correction: int = 0, eps_on_std: bool = False, affine: bool = True) -> torch.Tensor:
+        mean = x.mean(dim=dims, keepdim=True)
+        var = x.var(dim=dims, correction=correction, keepdim=True)
+        scale = var.sqrt() + eps if eps_on_std else (var + eps).sqrt()
+        y = (x - mean) / scale  # (N, C, H, W)
+        return y * w + b if affine else y
+
+    spatial = (2, 3)
+    return {
+        "correct": normed(spatial),
+        "the unbiased variance (x.var() and x.std() divide by H * W - 1 by default): use the biased variance, "
+        "dividing by H * W, with x.var(..., unbiased=False) or correction=0": normed(spatial, correction=1),
+        "eps added to the standard deviation (std + eps): add eps to the variance, inside the square root, "
+        "sqrt(var + eps)": normed(spatial, eps_on_std=True),
+        "the statistics taken over the batch too (dims 0, 2, 3, as batch norm does): normalise each (n, c) map over "
+        "its own H x W positions": normed((0, 2, 3)),
+        "the statistics taken over all channels (dims 1, 2, 3, as layer norm does): normalise each (n, c) map over "
+        "its own H x W positions": normed((1, 2, 3)),
+        "weight and bias not applied: multiply by weight[c] and add bias[c] after normalising":
+            normed(spatial, affine=False),
+        "divided by the variance instead of its square root: divide by sqrt(var + eps)":
+            (x - x.mean(dim=spatial, keepdim=True)) / (x.var(dim=spatial, correction=0, keepdim=True) + eps) * w + b,
+    }
+
+
 def expect_no_pixel_loop(calls: int, counted: torch.Tensor, cpu_seconds: float, timed: torch.Tensor) -> None:
     """``tv_loss`` made ``calls`` torch calls on ``counted`` (slices need about a dozen, a loop thousands) and
     took ``cpu_seconds`` of CPU time on ``timed`` (slices take a few milliseconds, a loop tenths of a second)."""

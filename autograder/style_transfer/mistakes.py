@@ -34,6 +34,73 @@ DETACHED_STYLE = TORCH + (
     "        loss += weight * ((gram_matrix(feats[layer]) - target) ** 2).sum().item()\n"
     "    return torch.tensor(loss, requires_grad=True)\n")
 
+
+
+def _texture(choose: str, mask: str = "filled[y : y + window, x : x + window]", copy: str = "candidates[pick, r, r]",
+             result: str = "out[r:-r or None, r:-r or None].astype(np.uint8)") -> str:
+    """Efros and Leung as a student writes it, with ``mask`` (the positions compared), ``choose`` (the line
+    that sets ``pick``, the window whose centre is copied), ``copy`` (the value written) and ``result``."""
+    return NUMPY + (
+        "def synthesize_texture_nn(sample, out_size, window=7, seed=0):\n"
+        "    rng = np.random.default_rng(seed)\n"
+        "    sample = np.asarray(sample)\n"
+        "    r = window // 2\n"
+        "    windows = np.lib.stride_tricks.sliding_window_view(sample, (window, window), axis=(0, 1))\n"
+        "    candidates = windows.transpose(0, 1, 3, 4, 2).reshape(-1, window, window, 3).astype(np.float32)\n"
+        "    out = np.zeros((out_size + 2 * r, out_size + 2 * r, 3), np.float32)\n"
+        "    filled = np.zeros((out_size + 2 * r, out_size + 2 * r), np.float32)\n"
+        "    for y in range(out_size):\n"
+        "        for x in range(out_size):\n"
+        f"            mask = {mask}\n"
+        "            patch = out[y : y + window, x : x + window]\n"
+        "            dist = ((candidates - patch) ** 2 * mask[None, :, :, None]).sum(axis=(1, 2, 3))\n"
+        f"            {choose}\n"
+        f"            out[y + r, x + r] = {copy}\n"
+        "            filled[y + r, x + r] = 1.0\n"
+        f"    return {result}\n")
+
+
+def _transformer(conv: str = "[nn.ReflectionPad2d(k // 2), nn.Conv2d(cin, cout, k, stride=stride), "
+                 "nn.InstanceNorm2d(cout, affine=True)]",
+                 out: str = "nn.Sequential(nn.ReflectionPad2d(4), nn.Conv2d(c, 3, 9))", forward: str = "") -> str:
+    """The fast style network as a student writes it, with ``conv`` (one convolution's layers), ``out`` (the
+    last module) and ``forward`` (its body) in place of the solution's."""
+    forward = forward or (
+        "        sizes = []\n"
+        "        for layer in self.down:\n"
+        "            if isinstance(layer, nn.Conv2d) and layer.stride[0] == 2:\n"
+        "                sizes.append(padded)  # the size before this convolution's padding\n"
+        "            padded = x.shape[-2:]\n"
+        "            x = layer(x)\n"
+        "        for block in self.residual:\n"
+        "            x = x + block(x)\n"
+        "        x = self.up1(F.interpolate(x, size=sizes[1], mode='nearest'))\n"
+        "        x = self.up2(F.interpolate(x, size=sizes[0], mode='nearest'))\n"
+        "        return self.out(x)\n")
+    return TORCH + (
+        "class TransformerNet(nn.Module):\n"
+        "    def __init__(self, base_channels=16, num_residual=3):\n"
+        "        super().__init__()\n"
+        "        c = base_channels\n"
+        "\n"
+        "        def conv(cin, cout, k, stride=1, relu=True):\n"
+        f"            layers = {conv}\n"
+        "            return layers + [nn.ReLU()] if relu else layers\n"
+        "\n"
+        "        self.down = nn.Sequential(*conv(3, c, 9), *conv(c, 2 * c, 3, 2), *conv(2 * c, 4 * c, 3, 2))\n"
+        "        self.residual = nn.ModuleList(\n"
+        "            nn.Sequential(*conv(4 * c, 4 * c, 3), *conv(4 * c, 4 * c, 3, relu=False))"
+        " for _ in range(num_residual))\n"
+        "        self.up1 = nn.Sequential(*conv(4 * c, 2 * c, 3))\n"
+        "        self.up2 = nn.Sequential(*conv(2 * c, c, 3))\n"
+        f"        self.out = {out}\n"
+        "\n"
+        "    def forward(self, x):\n"
+        + forward)
+
+
+NEAR_BEST = "pick = rng.choice(np.flatnonzero(dist <= dist.min() * 1.1 + 1e-6))"
+
 MISTAKES = [
     # content_loss
     Mistake("content-l1", "content_loss", TORCH + (
@@ -57,6 +124,11 @@ MISTAKES = [
         "    return 0.5 * content_weight * ((content_current - content_original) ** 2).sum()"
         "  # Gatys et al.'s eq. 1\n"),
         "a factor 1/2"),
+    Mistake("content-per-position", "content_loss", TORCH + (
+        "def content_loss(content_weight, content_current, content_original):\n"
+        "    positions = content_current.shape[2] * content_current.shape[3]  # average over the positions\n"
+        "    return content_weight * ((content_current - content_original) ** 2).sum() / positions\n"),
+        "compute ", named=False),
     Mistake("content-no-gradient", "content_loss", DETACHED_CONTENT, "differentiable in the image", public=False),
     # gram_matrix
     Mistake("gram-summed-over-batch", "gram_matrix", TORCH + (
@@ -64,33 +136,40 @@ MISTAKES = [
         "    n, c, h, w = features.shape\n"
         "    flat = features.reshape(n, c, h * w)\n"
         "    return (flat @ flat.transpose(1, 2)).sum(0) / (c * h * w)\n"),
-        "summed over the batch", also=("style_loss",)),
+        "summed over the batch"),
     Mistake("gram-never-normalised", "gram_matrix", TORCH + (
         "def gram_matrix(features, normalize=True):\n"
         "    n, c, h, w = features.shape\n"
         "    flat = features.reshape(n, c, h * w)\n"
         "    return flat @ flat.transpose(1, 2)\n"),
-        "not normalised", also=("style_loss",)),
+        "not normalised"),
     Mistake("gram-divided-by-hw", "gram_matrix", TORCH + (
         "def gram_matrix(features, normalize=True):\n"
         "    n, c, h, w = features.shape\n"
         "    flat = features.reshape(n, c, h * w)\n"
         "    gram = flat @ flat.transpose(1, 2)\n"
         "    return gram / (h * w) if normalize else gram\n"),
-        "divided by H * W only", also=("style_loss",)),
+        "divided by H * W only"),
     Mistake("gram-always-normalised", "gram_matrix", TORCH + (
         "def gram_matrix(features, normalize=True):\n"
         "    n, c, h, w = features.shape\n"
         "    flat = features.reshape(n, c, h * w)\n"
         "    return flat @ flat.transpose(1, 2) / (c * h * w)\n"),
         "normalised although normalize is False"),
+    Mistake("gram-whole-batch-size", "gram_matrix", TORCH + (
+        "def gram_matrix(features, normalize=True):\n"
+        "    n, c, h, w = features.shape\n"
+        "    flat = features.reshape(n, c, h * w)\n"
+        "    gram = flat @ flat.transpose(1, 2)\n"
+        "    return gram / features.numel() if normalize else gram  # numel counts the whole batch\n"),
+        "differs from the expected", public=False, named=False),
     Mistake("gram-positions", "gram_matrix", TORCH + (
         "def gram_matrix(features, normalize=True):\n"
         "    n, c, h, w = features.shape\n"
         "    flat = features.reshape(n, c, h * w)\n"
         "    gram = flat.transpose(1, 2) @ flat  # (N, HW, HW): positions, not channels\n"
         "    return gram / (c * h * w) if normalize else gram\n"),
-        "has shape", also=("style_loss",)),
+        "has shape"),
     # style_loss
     Mistake("style-reversed-weights", "style_loss", TORCH + (
         "def style_loss(feats, style_layers, style_targets, style_weights):\n"
@@ -118,6 +197,12 @@ MISTAKES = [
         "    return sum(w * ((gram_matrix(feats[i]) - t) ** 2).sum() "
         "for i, (t, w) in enumerate(zip(style_targets, style_weights)))\n"),
         "feats indexed by position"),
+    Mistake("style-mean-over-layers", "style_loss", TORCH + (
+        "def style_loss(feats, style_layers, style_targets, style_weights):\n"
+        "    terms = [w * ((gram_matrix(feats[l]) - t) ** 2).sum() "
+        "for l, t, w in zip(style_layers, style_targets, style_weights)]\n"
+        "    return sum(terms) / len(terms)\n"),
+        "compute ", named=False),
     Mistake("style-no-gradient", "style_loss", DETACHED_STYLE, "differentiable in the image", public=False),
     # tv_loss
     Mistake("tv-pixel-loop", "tv_loss", PIXEL_LOOP_TV, "a Python loop over pixels"),
@@ -150,6 +235,12 @@ MISTAKES = [
         "        total = total + ((img[:, :, :, j + 1] - img[:, :, :, j]) ** 2).sum()\n"
         "    return tv_weight * total\n"),
         "a Python loop over pixels"),
+    Mistake("tv-per-channel", "tv_loss", TORCH + (
+        "def tv_loss(img, tv_weight):\n"
+        "    down = ((img[:, :, 1:, :] - img[:, :, :-1, :]) ** 2).sum()\n"
+        "    across = ((img[:, :, :, 1:] - img[:, :, :, :-1]) ** 2).sum()\n"
+        "    return tv_weight * (down + across) / img.shape[1]\n"),
+        "compute ", named=False),
     # synthesize_texture_nn
     Mistake("texture-mean-noise", "synthesize_texture_nn", NUMPY + (
         "def synthesize_texture_nn(sample, out_size, window=7, seed=0):\n"
@@ -163,71 +254,64 @@ MISTAKES = [
         "    rng = np.random.default_rng(seed)\n"
         "    pixels = np.asarray(sample).reshape(-1, 3)\n"
         "    return pixels[rng.integers(0, len(pixels), out_size * out_size)].reshape(out_size, out_size, 3)\n"),
-        "repeats with the sample's period", public=False),
-    Mistake("texture-float-output", "synthesize_texture_nn", NUMPY + (
-        "def synthesize_texture_nn(sample, out_size, window=7, seed=0):\n"
-        "    rng = np.random.default_rng(seed)\n"
-        "    sample = np.asarray(sample)\n"
-        "    r = window // 2\n"
-        "    windows = np.lib.stride_tricks.sliding_window_view(sample, (window, window), axis=(0, 1))\n"
-        "    candidates = windows.transpose(0, 1, 3, 4, 2).reshape(-1, window, window, 3).astype(np.float32)\n"
-        "    out = np.zeros((out_size + 2 * r, out_size + 2 * r, 3), np.float32)\n"
-        "    filled = np.zeros((out_size + 2 * r, out_size + 2 * r), np.float32)\n"
-        "    for y in range(out_size):\n"
-        "        for x in range(out_size):\n"
-        "            mask = filled[y : y + window, x : x + window]\n"
-        "            patch = out[y : y + window, x : x + window]\n"
-        "            dist = ((candidates - patch) ** 2 * mask[None, :, :, None]).sum(axis=(1, 2, 3))\n"
-        "            close = np.flatnonzero(dist <= dist.min() * 1.1 + 1e-6)\n"
-        "            out[y + r, x + r] = candidates[rng.choice(close), r, r]\n"
-        "            filled[y + r, x + r] = 1.0\n"
-        "    return out[r:-r or None, r:-r or None]  # still float32\n"),
-        "uint8"),
-    Mistake("texture-blended", "synthesize_texture_nn", NUMPY + (
-        "def synthesize_texture_nn(sample, out_size, window=7, seed=0):\n"
-        "    rng = np.random.default_rng(seed)\n"
-        "    sample = np.asarray(sample)\n"
-        "    r = window // 2\n"
-        "    windows = np.lib.stride_tricks.sliding_window_view(sample, (window, window), axis=(0, 1))\n"
-        "    candidates = windows.transpose(0, 1, 3, 4, 2).reshape(-1, window, window, 3).astype(np.float32)\n"
-        "    out = np.zeros((out_size + 2 * r, out_size + 2 * r, 3), np.float32)\n"
-        "    filled = np.zeros((out_size + 2 * r, out_size + 2 * r), np.float32)\n"
-        "    for y in range(out_size):\n"
-        "        for x in range(out_size):\n"
-        "            mask = filled[y : y + window, x : x + window]\n"
-        "            patch = out[y : y + window, x : x + window]\n"
-        "            dist = ((candidates - patch) ** 2 * mask[None, :, :, None]).sum(axis=(1, 2, 3))\n"
-        "            close = np.flatnonzero(dist <= dist.min() * 1.1 + 1e-6)\n"
-        "            picked = rng.choice(close, size=min(3, len(close)))\n"
-        "            out[y + r, x + r] = candidates[picked, r, r].mean(0)  # an average of the near-best centres\n"
-        "            filled[y + r, x + r] = 1.0\n"
-        "    return np.round(out[r:-r or None, r:-r or None]).astype(np.uint8)\n"),
-        "do not occur in the sample"),
+        "repeats with the sample's period"),
+    Mistake("texture-float-output", "synthesize_texture_nn",
+            _texture(NEAR_BEST, result="out[r:-r or None, r:-r or None]  # still float32"), "uint8"),
+    Mistake("texture-blended", "synthesize_texture_nn", _texture(
+        "pick = rng.choice(np.flatnonzero(dist <= dist.min() * 1.1 + 1e-6), size=3)  # three near-best windows",
+        copy="candidates[pick, r, r].mean(0)  # their centres' average"), "do not occur in the sample"),
+    Mistake("texture-whole-window", "synthesize_texture_nn",
+            _texture(NEAR_BEST, mask="np.ones((window, window), np.float32)  # compare the whole window"),
+            "repeats with the sample's period 3"),
+    Mistake("texture-always-best", "synthesize_texture_nn", _texture("pick = np.argmin(dist)  # the best match"),
+            "gave the same texture"),
+    Mistake("texture-five-best", "synthesize_texture_nn",
+            _texture("pick = rng.choice(np.argsort(dist)[:5])  # one of the five best"),
+            "do not follow their probabilities"),
+    Mistake("texture-padding-kept", "synthesize_texture_nn",
+            _texture(NEAR_BEST, result="out[r:, r:].astype(np.uint8)  # drop the padding"),
+            "expected (12, 12, 3)", named=False),
     # instance_norm
     Mistake("instance-norm-std-plus-eps", "instance_norm", TORCH + (
         "def instance_norm(x, weight, bias, eps=1e-5):\n"
         "    mean = x.mean(dim=(2, 3), keepdim=True)\n"
         "    std = x.std(dim=(2, 3), unbiased=False, keepdim=True)\n"
         "    return (x - mean) / (std + eps) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)\n"),
-        "eps inside the square root"),
+        "likely bug: eps added to the standard deviation"),
     Mistake("instance-norm-unbiased", "instance_norm", TORCH + (
         "def instance_norm(x, weight, bias, eps=1e-5):\n"
         "    mean = x.mean(dim=(2, 3), keepdim=True)\n"
-        "    var = x.var(dim=(2, 3), keepdim=True)  # unbiased by default\n"
+        "    var = x.var(dim=(2, 3), keepdim=True)\n"
         "    return (x - mean) / torch.sqrt(var + eps) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)\n"),
-        "biased variance"),
+        "likely bug: the unbiased variance"),
     Mistake("instance-norm-no-affine", "instance_norm", TORCH + (
         "def instance_norm(x, weight, bias, eps=1e-5):\n"
         "    mean = x.mean(dim=(2, 3), keepdim=True)\n"
         "    var = x.var(dim=(2, 3), unbiased=False, keepdim=True)\n"
         "    return (x - mean) / torch.sqrt(var + eps)\n"),
-        "* weight[c] + bias[c]"),
+        "likely bug: weight and bias not applied"),
     Mistake("instance-norm-batch-statistics", "instance_norm", TORCH + (
         "def instance_norm(x, weight, bias, eps=1e-5):\n"
         "    mean = x.mean(dim=(0, 2, 3), keepdim=True)  # over the batch too, like batch norm\n"
         "    var = x.var(dim=(0, 2, 3), unbiased=False, keepdim=True)\n"
         "    return (x - mean) / torch.sqrt(var + eps) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)\n"),
-        "normalise each (n, c) map over (H, W)"),
+        "likely bug: the statistics taken over the batch too"),
+    Mistake("instance-norm-layer-statistics", "instance_norm", TORCH + (
+        "def instance_norm(x, weight, bias, eps=1e-5):\n"
+        "    mean = x.mean(dim=(1, 2, 3), keepdim=True)  # one mean per image\n"
+        "    var = x.var(dim=(1, 2, 3), unbiased=False, keepdim=True)\n"
+        "    return (x - mean) / torch.sqrt(var + eps) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)\n"),
+        "likely bug: the statistics taken over all channels"),
+    Mistake("instance-norm-library", "instance_norm", TORCH + (
+        "def instance_norm(x, weight, bias, eps=1e-5):\n"
+        "    return F.instance_norm(x, weight=weight, bias=bias, eps=eps)\n"),
+        "library's version earns nothing"),
+    Mistake("instance-norm-per-row", "instance_norm", TORCH + (
+        "def instance_norm(x, weight, bias, eps=1e-5):\n"
+        "    mean = x.mean(dim=3, keepdim=True)  # along each row\n"
+        "    var = x.var(dim=3, unbiased=False, keepdim=True)\n"
+        "    return (x - mean) / torch.sqrt(var + eps) * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)\n"),
+        "differs from the expected", named=False),
     Mistake("instance-norm-in-place", "instance_norm", TORCH + (
         "def instance_norm(x, weight, bias, eps=1e-5):\n"
         "    mean = x.mean(dim=(2, 3), keepdim=True)\n"
@@ -248,95 +332,24 @@ MISTAKES = [
         "    def forward(self, x):\n"
         "        return self.net(x)\n"),
         "ConvTranspose2d, which draws checkerboard"),
-    Mistake("transformer-batch-norm", "TransformerNet", TORCH + (
-        "class TransformerNet(nn.Module):\n"
-        "    def __init__(self, base_channels=16, num_residual=3):\n"
-        "        super().__init__()\n"
-        "        c = base_channels\n"
-        "\n"
-        "        def conv(cin, cout, k, stride=1, relu=True):\n"
-        "            layers = [nn.ReflectionPad2d(k // 2), nn.Conv2d(cin, cout, k, stride=stride), "
-        "nn.BatchNorm2d(cout)]\n"
-        "            return layers + [nn.ReLU()] if relu else layers\n"
-        "\n"
-        "        self.down = nn.Sequential(*conv(3, c, 9), *conv(c, 2 * c, 3, 2), *conv(2 * c, 4 * c, 3, 2))\n"
-        "        self.residual = nn.ModuleList(\n"
-        "            nn.Sequential(*conv(4 * c, 4 * c, 3), *conv(4 * c, 4 * c, 3, relu=False))"
-        " for _ in range(num_residual))\n"
-        "        self.up1 = nn.Sequential(*conv(4 * c, 2 * c, 3))\n"
-        "        self.up2 = nn.Sequential(*conv(2 * c, c, 3))\n"
-        "        self.out = nn.Sequential(nn.ReflectionPad2d(4), nn.Conv2d(c, 3, 9))\n"
-        "\n"
-        "    def forward(self, x):\n"
-        "        x = self.down[:4](x)\n"
-        "        sizes = [x.shape[-2:]]  # before each stride-2 convolution's padding\n"
-        "        x = self.down[4:8](x)\n"
-        "        sizes.append(x.shape[-2:])\n"
-        "        x = self.down[8:](x)\n"
-        "        for block in self.residual:\n"
-        "            x = x + block(x)\n"
-        "        x = self.up1(F.interpolate(x, size=sizes[1], mode='nearest'))\n"
-        "        x = self.up2(F.interpolate(x, size=sizes[0], mode='nearest'))\n"
-        "        return self.out(x)\n"),
+    Mistake("transformer-batch-norm", "TransformerNet", _transformer(
+        "[nn.ReflectionPad2d(k // 2), nn.Conv2d(cin, cout, k, stride=stride), nn.BatchNorm2d(cout)]"),
         "uses batch norm"),
-    Mistake("transformer-zero-padding", "TransformerNet", TORCH + (
-        "class TransformerNet(nn.Module):\n"
-        "    def __init__(self, base_channels=16, num_residual=3):\n"
-        "        super().__init__()\n"
-        "        c = base_channels\n"
-        "\n"
-        "        def conv(cin, cout, k, stride=1, relu=True):\n"
-        "            layers = [nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2), "
-        "nn.InstanceNorm2d(cout, affine=True)]\n"
-        "            return layers + [nn.ReLU()] if relu else layers\n"
-        "\n"
-        "        self.down = nn.Sequential(*conv(3, c, 9), *conv(c, 2 * c, 3, 2), *conv(2 * c, 4 * c, 3, 2))\n"
-        "        self.residual = nn.ModuleList(\n"
-        "            nn.Sequential(*conv(4 * c, 4 * c, 3), *conv(4 * c, 4 * c, 3, relu=False))"
-        " for _ in range(num_residual))\n"
-        "        self.up1 = nn.Sequential(*conv(4 * c, 2 * c, 3))\n"
-        "        self.up2 = nn.Sequential(*conv(2 * c, c, 3))\n"
-        "        self.out = nn.Conv2d(c, 3, 9, padding=4)\n"
-        "\n"
-        "    def forward(self, x):\n"
-        "        x = self.down[:3](x)\n"
-        "        sizes = [x.shape[-2:]]  # before each stride-2 convolution\n"
-        "        x = self.down[3:6](x)\n"
-        "        sizes.append(x.shape[-2:])\n"
-        "        x = self.down[6:](x)\n"
-        "        for block in self.residual:\n"
-        "            x = x + block(x)\n"
-        "        x = self.up1(F.interpolate(x, size=sizes[1], mode='nearest'))\n"
-        "        x = self.up2(F.interpolate(x, size=sizes[0], mode='nearest'))\n"
-        "        return self.out(x)\n"),
+    Mistake("transformer-zero-padding", "TransformerNet", _transformer(
+        "[nn.Conv2d(cin, cout, k, stride=stride, padding=k // 2), nn.InstanceNorm2d(cout, affine=True)]",
+        out="nn.Conv2d(c, 3, 9, padding=4)"),
         "ReflectionPad2d"),
-    Mistake("transformer-doubling-upsample", "TransformerNet", TORCH + (
-        "class TransformerNet(nn.Module):\n"
-        "    def __init__(self, base_channels=16, num_residual=3):\n"
-        "        super().__init__()\n"
-        "        c = base_channels\n"
-        "\n"
-        "        def conv(cin, cout, k, stride=1, relu=True):\n"
-        "            layers = [nn.ReflectionPad2d(k // 2), nn.Conv2d(cin, cout, k, stride=stride),\n"
-        "                      nn.InstanceNorm2d(cout, affine=True)]\n"
-        "            return layers + [nn.ReLU()] if relu else layers\n"
-        "\n"
-        "        self.down = nn.Sequential(*conv(3, c, 9), *conv(c, 2 * c, 3, 2), *conv(2 * c, 4 * c, 3, 2))\n"
-        "        self.residual = nn.ModuleList(\n"
-        "            nn.Sequential(*conv(4 * c, 4 * c, 3), *conv(4 * c, 4 * c, 3, relu=False))"
-        " for _ in range(num_residual))\n"
-        "        self.up1 = nn.Sequential(*conv(4 * c, 2 * c, 3))\n"
-        "        self.up2 = nn.Sequential(*conv(2 * c, c, 3))\n"
-        "        self.out = nn.Sequential(nn.ReflectionPad2d(4), nn.Conv2d(c, 3, 9))\n"
-        "\n"
-        "    def forward(self, x):\n"
-        "        x = self.down(x)\n"
-        "        for block in self.residual:\n"
-        "            x = x + block(x)\n"
-        "        x = self.up1(F.interpolate(x, scale_factor=2, mode='nearest'))  # odd sizes come back one larger\n"
-        "        x = self.up2(F.interpolate(x, scale_factor=2, mode='nearest'))\n"
-        "        return self.out(x)\n"),
+    Mistake("transformer-doubling-upsample", "TransformerNet", _transformer(
+        forward=("        x = self.down(x)\n"
+                 "        for block in self.residual:\n"
+                 "            x = x + block(x)\n"
+                 "        x = self.up1(F.interpolate(x, scale_factor=2, mode='nearest'))  # odd sizes grow by one\n"
+                 "        x = self.up2(F.interpolate(x, scale_factor=2, mode='nearest'))\n"
+                 "        return self.out(x)\n")),
         "expected (2, 3, 33, 29)"),
+    Mistake("transformer-small-first-kernel", "TransformerNet",
+            _transformer().replace("*conv(3, c, 9)", "*conv(3, c, 3)"), "parameters; expected 276,675",
+            named=False),
 ]
 
 ALTERNATIVES = [
@@ -370,6 +383,12 @@ ALTERNATIVES = [
         "    across = torch.tensor([[-1.0, 1.0]]).expand(c, 1, 1, 2)\n"
         "    return tv_weight * (F.conv2d(img, down, groups=c).pow(2).sum()"
         " + F.conv2d(img, across, groups=c).pow(2).sum())\n")),
+    Alternative("instance-norm-moments", "instance_norm", TORCH + (
+        "def instance_norm(x, weight, bias, eps=1e-5):\n"
+        "    mean = x.mean(dim=(2, 3), keepdim=True)\n"
+        "    var = (x * x).mean(dim=(2, 3), keepdim=True) - mean ** 2  # E[x^2] - E[x]^2\n"
+        "    y = (x - mean) / (var + eps) ** 0.5\n"
+        "    return y * weight.reshape(-1, 1, 1) + bias.reshape(-1, 1, 1)\n")),
     Alternative("instance-norm-var-mean", "instance_norm", TORCH + (
         "def instance_norm(x, weight, bias, eps=1e-5):\n"
         "    var, mean = torch.var_mean(x, dim=(2, 3), correction=0, keepdim=True)\n"

@@ -22,4 +22,8 @@ STYLE_FORMULA = ("the sum over the style layers l of style_weights[l] times the 
 TV_FORMULA = ("tv_weight times the sum, over channels, of the squared differences between vertically adjacent pixels "
               "plus those between horizontally adjacent pixels (Mahendran and Vedaldi 2015, eq. 8 with beta = 2)")
 
+INSTANCE_NORM_FORMULA = ("for each image n and channel c, (x - mean) / sqrt(var + eps) * weight[c] + bias[c], "
+                         "where mean and var are the mean and the biased variance (divided by H W) of that (n, c) "
+                         "map over its H x W positions (Ulyanov et al. 2016, eq. 2)")
+
 SUPPORT = Support()

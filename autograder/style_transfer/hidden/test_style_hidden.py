@@ -1,12 +1,12 @@
 """Hidden checks: the losses on other inputs (references), a few descent steps on each loss,
-periodic textures, near-constant channels, other network sizes and the exact layer list."""
+periodic textures and the law of window-1 textures, instance norm against the judge's values and its
+usual mistakes (near-constant channels, other shapes), other network sizes and the exact layer list."""
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from vizgen.author import (ReferenceCase, assignment_judge, assignment_probes, check, expect_case, expect_close,
-                           expect_input_unchanged, expect_match, expect_module, expect_tensor, fail)
+from vizgen.author import (ReferenceCase, assignment_judge, assignment_probes, check, expect_case, expect_categorical,
+                           expect_input_unchanged, expect_match, expect_module, fail)
 
 judge = assignment_judge(__file__)  # autograder/style_transfer/judge.py: grader side only
 probes = assignment_probes(__file__)  # the messages' definitions of each loss
@@ -145,29 +145,50 @@ def test_texture_other_window_and_size(student):
         fail("some output pixels do not occur in the sample: copy sample pixels, never blend them.")
 
 
+def _expect_instance_norm(call, x, weight, bias, eps, name, atol, rtol):
+    mistakes = judge.instance_norm_mistakes(x, weight, bias, eps)
+    expect_match(call.value, mistakes.pop("correct"), mistakes, name, probes.INSTANCE_NORM_FORMULA, atol=atol,
+                 rtol=rtol)
+
+
+@check(points=1, function="synthesize_texture_nn")
+def test_texture_window_one_is_uniform(student):
+    """with window 1, a 33 x 33 texture's pixels are uniform draws from a 5 x 7 sample's 35 distinct pixels"""
+    index = np.arange(35).reshape(5, 7)
+    sample = np.stack([index * 7, 250 - index * 3, (index * 11) % 256], axis=-1).astype(np.uint8)  # (5, 7, 3)
+    known = {tuple(p): k for k, p in enumerate(sample.reshape(-1, 3))}
+    out = np.asarray(student.synthesize_texture_nn(sample, 33, 1, 4).value)
+    if out.shape != (33, 33, 3):
+        fail(f"with window 1 the texture has shape {out.shape}; expected (33, 33, 3): window 1 is an odd window too "
+             "(its neighbourhood is the pixel alone; out[r:-r] is empty when r == 0).")
+    draws = [known.get(tuple(p), -1) for p in out.reshape(-1, 3)]  # (1089,)
+    if min(draws) < 0:
+        fail("some output pixels do not occur in the sample: copy sample pixels, never blend them.")
+    expect_categorical(torch.tensor(draws), torch.full((35,), 1 / 35),
+                       "the pixels of a 33 x 33 texture grown with window 1 from a 5 x 7 sample of 35 distinct pixels",
+                       "with window 1 every sample window matches equally well: pick uniformly at random among all "
+                       "the windows within 10% of the best, not the first one or a fixed number of them")
+
+
 @check(points=1, function="instance_norm")
 def test_instance_norm_near_constant_channels(student):
-    """matches F.instance_norm where eps matters: channels varying by 3e-3 or not at all, eps 1e-5 and 1e-2"""
+    """stays right where eps matters: channels varying by 3e-3 or not at all, eps 1e-5 and 1e-2"""
     x = 0.1 + 3e-3 * _random(1, 4, 6, 6, seed=47)  # (1, 4, 6, 6): variance ~1e-5, the size of eps
     x[0, 2] = 0.7  # one exactly constant channel: only eps keeps it finite
     weight, bias = _random(4, seed=48), _random(4, seed=49)
     for eps in (1e-5, 1e-2):
-        got = expect_tensor(student.instance_norm(x, weight, bias, eps).value, "instance_norm")
-        expect_close(got, F.instance_norm(x, weight=weight, bias=bias, eps=eps), f"instance_norm(x, w, b, eps={eps:g})",
-                     atol=1e-4, rtol=1e-3, hint="add eps to the variance inside the square root, sqrt(var + eps), "
-                     "not after it (std + eps), and use the biased variance")
+        call = student.instance_norm(x, weight, bias, eps)
+        _expect_instance_norm(call, x, weight, bias, eps, f"instance_norm(x, w, b, eps={eps:g})", 1e-4, 1e-3)
 
 
 @check(points=1, function="instance_norm")
 def test_instance_norm_random_shapes(student):
-    """matches F.instance_norm on several shapes (one image, one channel, wide maps), input unchanged"""
+    """is right on several shapes (one image, one channel, wide maps), input unchanged"""
     for k, shape in enumerate([(1, 1, 3, 3), (4, 2, 1, 9), (3, 5, 7, 2)]):
         x = _random(*shape, seed=50 + k) * (k + 1) - k
         weight, bias = _random(shape[1], seed=60 + k), _random(shape[1], seed=70 + k)
         call = student.instance_norm(x, weight, bias)
-        expect_close(expect_tensor(call.value, "instance_norm"), F.instance_norm(x, weight=weight, bias=bias),
-                     f"instance_norm on shape {shape}", atol=1e-4, rtol=1e-4,
-                     hint="the mean and variance are per image and per channel, over dims (2, 3) only")
+        _expect_instance_norm(call, x, weight, bias, 1e-5, f"instance_norm on shape {shape}", 1e-4, 1e-4)
         expect_input_unchanged(call, "x")
 
 
@@ -194,6 +215,6 @@ def _layers(c: int, residual: int) -> list[str]:
 
 @check(points=1, function="TransformerNet")
 def test_transformer_net_layers(student):
-    """TransformerNet(8, 2) has exactly the docstring's layers, in order"""
+    """TransformerNet(8, 2) has exactly the notebook's table of layers, in order"""
     summary = student.probe("module_summary", "TransformerNet", 8, 2).value
     expect_module(summary, "TransformerNet(8, 2)", layers=_layers(8, 2))

@@ -83,7 +83,7 @@ def test_content_loss_by_hand(student, reference):
     expect_case(student.content_loss(*case.args).value, case, "the content loss", probes.CONTENT_FORMULA, scalar=True)
 
 
-@check(points=1, function="gram_matrix")
+@check(points=2, function="gram_matrix")
 def test_gram_matrix_by_hand(student, reference):
     """is [[30, 20], [20, 30]] / 8 for a hand-made (1, 2, 2, 2) input"""
     case = reference.case("gram-by-hand")
