@@ -4,6 +4,8 @@ the class is generated, autograded, given feedback and exported once, with every
 - ``ada`` hands in each assignment's partial sample;
 - ``eve`` (generative adversarial networks) adds a cell that prints a hidden check and one that defines a
   helper a graded function calls;
+- ``grace`` (style transfer) hands in the solution with a wrong Gram matrix, which ``style_loss`` calls, and
+  ``instance_norm`` written with the library's version;
 - ``mallory`` (network visualization) adds a cell that replaces the checker, one that looks for the grader's
   secrets and one that leaves a process behind.
 
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 
+from helpers import replace_solution
 from hostile.escapes import ATTACKS, PLANTED, SECRET
 from vizgen.course.assignment import available, load_assignment
 from vizgen.course.config import CoursePaths
@@ -81,6 +84,31 @@ def _mallory(paths: CoursePaths, folder: Path) -> Path:
     return folder / "submitted-replaces-the-checker.ipynb"
 
 
+GRAM_OVER_HW = """import torch
+
+def gram_matrix(features, normalize=True):
+    n, c, h, w = features.shape
+    flat = features.reshape(n, c, h * w)
+    gram = flat @ flat.transpose(1, 2)
+    return gram / (h * w) if normalize else gram
+"""
+
+LIBRARY_NORM = """import torch.nn.functional as F
+
+def instance_norm(x, weight=None, bias=None, eps=1e-5):
+    return F.instance_norm(x, weight=weight, bias=bias, eps=eps)
+"""
+
+
+def _grace(paths: CoursePaths, folder: Path) -> Path:
+    """The style transfer solution with a Gram matrix divided by H * W (style_loss, which calls it, is given the
+    course's) and instance_norm written with the library's F.instance_norm (forbidden: it earns nothing)."""
+    task = load_assignment(paths, "style_transfer")
+    nb = replace_solution(task.solution_notebook, folder / "submitted-gram-and-library.ipynb", "gram_matrix",
+                          GRAM_OVER_HW)
+    return replace_solution(nb, nb, "instance_norm", LIBRARY_NORM)
+
+
 @dataclass
 class NbgraderClass:
     course: ScratchCourse
@@ -95,6 +123,7 @@ def nbgrader_class(paths: CoursePaths, folder: Path) -> NbgraderClass:
     names = available(paths)
     course = make_course(paths, [load_assignment(paths, n) for n in names], folder / "course")
     handins = {("ada", n): load_assignment(paths, n).dir / "samples" / "partial.ipynb" for n in names}
+    handins["grace", "style_transfer"] = _grace(paths, folder)
     if confine.plan().kernel:  # the attacks need the confined kernel
         handins["eve", "generative_adversarial_networks"] = _eve(paths, folder)
         handins["mallory", "network_visualization"] = _mallory(paths, folder)

@@ -11,6 +11,13 @@ from vizgen.course.assignment import available, load_assignment
 from vizgen.course.config import CoursePaths
 
 
+ROOT = Path(__file__).resolve().parents[2]
+# How the README's opening names each assignment where it states the partial samples' scores.
+README_NAMES = {"generative_adversarial_networks": "GAN", "network_visualization": "network visualization",
+                "style_transfer": "style transfer", "variational_autoencoders": "VAE",
+                "feature_visualization": "feature visualization", "pixelcnn": "PixelCNN"}
+
+
 def _by_cell(report) -> dict[str, float]:
     scores = defaultdict(float)
     for check in report.checks:
@@ -25,6 +32,8 @@ def test_generate_submit_autograde_feedback_export(paths, nbgrader_class, name, 
     vizgen_scores = _by_cell(report)
     assert nbgrader_class.course.cell_scores("ada", name) == vizgen_scores
     assert 0 < sum(vizgen_scores.values()) < report.max_score  # partial: some pass, some fail
+    stated = f"{README_NAMES[name]} {report.score:g}/{report.max_score:g}"
+    assert stated in " ".join((ROOT / "README.md").read_text().split()), f"the README should say {stated!r}"
     assert list((nbgrader_class.feedback / "ada" / name).glob("*.html")), "nbgrader generate_feedback wrote no HTML"
 
 
@@ -56,3 +65,20 @@ def test_autograde_kernel_keeps_hidden_checks_from_an_added_cell(paths, nbgrader
     report = grade(nbgrader_class.handins["eve", name], load_assignment(paths, name), hidden=True)
     assert nbgrader_class.course.cell_scores("eve", name) == _by_cell(report)
     assert all(c.passed for c in report.checks if c.function == "discriminator_loss")
+
+
+@pytest.mark.slow
+def test_given_callees_and_forbidden_calls_score_alike_in_nbgrader(paths, nbgrader_class, grade):
+    """grace's Gram matrix is wrong and her instance_norm calls F.instance_norm: nbgrader's kernel, like `vizgen
+    grade`, gives style_loss the course's gram_matrix (full marks) and instance_norm nothing, cell by cell."""
+    name = "style_transfer"
+    report = grade(nbgrader_class.handins["grace", name], load_assignment(paths, name), hidden=True)
+    cells = nbgrader_class.course.cell_scores("grace", name)
+    assert cells == _by_cell(report)
+    full = defaultdict(float)
+    for check in report.checks:
+        full[f"check_{check.function}"] += check.points
+    assert cells["check_style_loss"] == full["check_style_loss"] > 0
+    assert cells["check_instance_norm"] == 0 and cells["check_gram_matrix"] < full["check_gram_matrix"]
+    feedback = next((nbgrader_class.feedback / "grace" / name).glob("*.html")).read_text()
+    assert "earns nothing" in feedback
