@@ -12,6 +12,7 @@ Bernoulli decoder and the Gaussian KL of their Appendix B):
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Callable
 
@@ -24,7 +25,8 @@ from vizgen.author import expect_gradients, expect_input_unchanged, expect_match
 from vizgen.author.support import support_module
 
 probes = support_module(Path(__file__).with_name("probes.py"))
-VAE_LOSS_FORMULA, PCA_FORMULA = probes.VAE_LOSS_FORMULA, probes.PCA_FORMULA
+VAE_LOSS_FORMULA, PCA_FORMULA, IW_FORMULA = probes.VAE_LOSS_FORMULA, probes.PCA_FORMULA, probes.IW_FORMULA
+GAUSSIAN_KL_FORMULA = probes.GAUSSIAN_KL_FORMULA
 
 
 # The negative ELBO and its usual mistakes.
@@ -183,6 +185,80 @@ def iw_estimates(run: Callable[..., dict], x: torch.Tensor, weight: torch.Tensor
             changed |= bool(record["training_after"]) or set(after) != set(sent) or any(
                 not torch.equal(after[name], tensor.to(after[name].dtype)) for name, tensor in sent.items())
     return {"estimates": out, "requires_grad": tracked, "model_changed": changed}
+
+
+def _iw_log_weights(model: nn.Module, x: torch.Tensor, k: int, generator: torch.Generator, sigma_power: float = 0.5,
+                    q_sign: float = -1.0, q_logvar: bool = True) -> torch.Tensor:
+    """log w ``(k, N)`` in float64 for one draw of k codes per image, and its usual mistakes: sigma =
+    exp(``sigma_power`` * logvar), log q(z|x) added (``q_sign`` +1) or without its logvar term."""
+    with torch.no_grad():
+        mu, logvar = (t.double() for t in model.encode(x))  # (N, Z) each
+        eps = torch.randn(k, *mu.shape, generator=generator, dtype=torch.float64)  # (k, N, Z)
+        z = mu + torch.exp(sigma_power * logvar) * eps  # (k, N, Z)
+        logits = model.decode(z.float()).double()  # (k, N, D)
+        log_px_z = -_bce(logits, x.double().expand_as(logits))  # (k, N)
+        log_q = -0.5 * (eps.pow(2) + (logvar if q_logvar else 0)).sum(-1)  # (k, N), constants cancel with log p(z)
+        return log_px_z - 0.5 * z.pow(2).sum(-1) + q_sign * log_q
+
+
+def iw_nll_candidates(model, x: torch.Tensor, k: int, repeats: int = 10) -> dict[str, float]:
+    """-L_k of ``model`` (a ModelSpec of probes' models, or a module) on ``x`` for ``k`` samples and the usual
+    mistakes' values, each its expectation over ``repeats`` seeded draws (their Monte Carlo error is far
+    below the cases' tolerances)."""
+    if not isinstance(model, nn.Module):
+        model = probes.SUPPORT.build_model(model)
+    generator = torch.Generator().manual_seed(2016)
+    log_k = math.log(k)
+    draws: dict[str, list[float]] = {}
+    for _ in range(repeats):
+        log_w = _iw_log_weights(model, x, k, generator)  # (k, N)
+        bound = torch.logsumexp(log_w, dim=0) - log_k  # (N,)
+        values = {
+            "correct": -bound.mean(),
+            "the log-weights were averaged (that is the negative ELBO, L_1); average the weights themselves: "
+            "logsumexp over the k samples (dim 0), minus log k": -log_w.mean(),
+            "log k is missing: log (1/k) sum_i w_i = logsumexp(log w) - log k": -(bound + log_k).mean(),
+            "the sign is flipped: return -L_k, the negative log-likelihood estimate (positive nats)": bound.mean(),
+            "log q(z|x) was added to log w; the weight divides by q: log w = log p(x|z) + log p(z) - log q(z|x)": -(
+                torch.logsumexp(_iw_log_weights(model, x, k, generator, q_sign=1.0), dim=0) - log_k).mean(),
+            "exp(logvar) was used as the standard deviation of q (it is the variance; sigma = exp(logvar / 2))": -(
+                torch.logsumexp(_iw_log_weights(model, x, k, generator, sigma_power=1.0), dim=0) - log_k).mean(),
+            "log q(z|x) lacks its -logvar / 2 term (log N(z; mu, sigma^2) = -eps^2 / 2 - logvar / 2 - log(2 pi) / 2 "
+            "per dimension)": -(torch.logsumexp(_iw_log_weights(model, x, k, generator, q_logvar=False), dim=0)
+                                - log_k).mean(),
+        }
+        for name, value in values.items():
+            draws.setdefault(name, []).append(float(value))
+    return {name: float(np.mean(values)) for name, values in draws.items()}
+
+
+# The closed-form KL of two diagonal Gaussians (the gap of the ELBO when the posterior is Gaussian).
+
+
+def gaussian_kl_candidates(mu_q: torch.Tensor, logvar_q: torch.Tensor, mu_p: torch.Tensor,
+                           logvar_p: torch.Tensor) -> dict[str, torch.Tensor]:
+    """KL(N(mu_q, exp(logvar_q)) || N(mu_p, exp(logvar_p))) per row ``(N,)`` (float64) first, then the usual
+    mistakes' values on the same inputs."""
+    mu_q, logvar_q, mu_p, logvar_p = (t.detach().double() for t in (mu_q, logvar_q, mu_p, logvar_p))
+
+    def kl(mq, lq, mp, lp):  # per dimension (N, Z)
+        return 0.5 * (lp - lq + (lq.exp() + (mq - mp) ** 2) / lp.exp() - 1)
+
+    terms = kl(mu_q, logvar_q, mu_p, logvar_p)  # (N, Z)
+    return {
+        "correct": terms.sum(-1),
+        "the two Gaussians are swapped: this is KL(p || q); the gap of the ELBO is KL(q || p), the expectation "
+        "under q": kl(mu_p, logvar_p, mu_q, logvar_q).sum(-1),
+        "the factor 1/2 is missing": 2 * terms.sum(-1),
+        "exp(logvar) was used as the standard deviation (it is the variance)": kl(
+            mu_q, 2 * logvar_q, mu_p, 2 * logvar_p).sum(-1),
+        "the KL is a mean over the latent dimensions; sum it over them": terms.mean(-1),
+        "the -1 per latent dimension is missing": (terms + 0.5).sum(-1),
+        "(mu_q - mu_p)^2 was not divided by p's variance exp(logvar_p)": (
+            terms + 0.5 * (mu_q - mu_p) ** 2 * (1 - 1 / logvar_p.exp())).sum(-1),
+        "the log-variances enter with the wrong sign: the term is log(sigma_p^2 / sigma_q^2) = logvar_p - logvar_q": (
+            terms + (logvar_q - logvar_p)).sum(-1),
+    }
 
 
 # PCA: an independent reference (the covariance's eigenvectors) and the usual mistakes.

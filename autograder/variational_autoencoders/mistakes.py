@@ -95,6 +95,15 @@ def _iw(log_w: str = "log_px_z - 0.5 * z.pow(2).sum(-1) + 0.5 * (eps.pow(2) + lo
         f"        return {result}\n")
 
 
+# gaussian_kl: the per-dimension divergence in braces
+
+KL_CELL = IMPORTS + (
+    "def gaussian_kl(mu_q, logvar_q, mu_p, logvar_p):\n"
+    "    var_q, var_p = logvar_q.exp(), logvar_p.exp()\n"
+    "    per_dim = {}\n"
+    "    return per_dim.sum(dim=-1)\n")
+KL_RIGHT = "0.5 * (logvar_p - logvar_q + (var_q + (mu_q - mu_p).pow(2)) / var_p - 1)"
+
 MISTAKES = [
     # pca_reconstruct
     Mistake("pca-without-centring", "pca_reconstruct", PCA + (
@@ -121,9 +130,14 @@ MISTAKES = [
         "    _, _, Vh = torch.linalg.svd(X, full_matrices=False)\n"
         "    V = Vh[:k].T\n"
         "    return mean + X @ V @ V.T\n"), "modified its input X in place"),
+    Mistake("pca-one-direction-too-many", "pca_reconstruct", PCA + (
+        "    mean = X.mean(dim=0)\n"
+        "    _, _, Vh = torch.linalg.svd(X - mean, full_matrices=False)\n"
+        "    V = Vh[:k + 1].T\n"
+        "    return mean + (X - mean) @ V @ V.T\n"), "differs from the expected", named=False),
     # Autoencoder
     Mistake("ae-sigmoid-output", "Autoencoder", _autoencoder(AE_ENCODER, AE_DECODER + ", nn.Sigmoid()"),
-            "Sigmoid()", public=False),
+            "Sigmoid()"),
     Mistake("ae-code-and-hidden-swapped", "Autoencoder", _autoencoder(
         "nn.Linear(input_size, code_size), nn.ReLU(), nn.Linear(code_size, hidden_size)",
         "nn.Linear(hidden_size, code_size), nn.ReLU(), nn.Linear(code_size, input_size)"), "expected 644,804"),
@@ -132,7 +146,12 @@ MISTAKES = [
     Mistake("ae-code-size-ignored", "Autoencoder", _autoencoder(
         "nn.Linear(input_size, hidden_size), nn.ReLU(), nn.Linear(hidden_size, 20)",
         "nn.Linear(20, hidden_size), nn.ReLU(), nn.Linear(hidden_size, input_size)"),
-        "expected Linear(in_features=12, out_features=3)", public=False),
+        "expected Linear(in_features=16, out_features=4)"),
+    Mistake("ae-linear-encoder", "Autoencoder", _autoencoder(
+        "nn.Linear(input_size, hidden_size), nn.Linear(hidden_size, code_size)", AE_DECODER), "expected ReLU()"),
+    Mistake("ae-tanh-activations", "Autoencoder", _autoencoder(AE_ENCODER.replace("ReLU", "Tanh"),
+                                                               AE_DECODER.replace("ReLU", "Tanh")),
+            "expected ReLU()", named=False),
     # reparametrize
     Mistake("reparam-std-is-exp-logvar", "reparametrize", REPARAM + (
         "    return mu + torch.exp(logvar) * torch.randn_like(mu)\n"), "sigma = exp(logvar / 2)"),
@@ -144,7 +163,21 @@ MISTAKES = [
     Mistake("reparam-half-logvar-as-std", "reparametrize", REPARAM + (
         "    return mu + logvar / 2 * torch.randn_like(mu)\n"), "d z / d logvar"),
     Mistake("reparam-uniform-noise", "reparametrize", REPARAM + (
-        "    return mu + torch.exp(logvar / 2) * torch.rand_like(mu)\n"), "not torch.rand_like", public=False),
+        "    return mu + torch.exp(logvar / 2) * torch.rand_like(mu)\n"), "not torch.rand_like"),
+    Mistake("reparam-uniform-of-unit-variance", "reparametrize", REPARAM + (
+        "    eps = (torch.rand_like(mu) - 0.5) * math.sqrt(12)  # mean 0, variance 1\n"
+        "    return mu + torch.exp(logvar / 2) * eps\n"), "does not follow N(0, 1)"),
+    Mistake("reparam-random-signs", "reparametrize", REPARAM + (
+        "    eps = torch.randint_like(mu, 0, 2) * 2 - 1  # +-1: mean 0, variance 1\n"
+        "    return mu + torch.exp(logvar / 2) * eps\n"), "does not follow N(0, 1)"),
+    Mistake("reparam-one-draw-per-row", "reparametrize", REPARAM + (
+        "    eps = torch.randn(mu.shape[0], 1)  # shared by the row's latent dimensions\n"
+        "    return mu + torch.exp(logvar / 2) * eps\n"), "one independent draw per entry"),
+    Mistake("reparam-noise-scaled", "reparametrize", REPARAM + (
+        "    return mu + torch.exp(logvar / 2) * 0.9 * torch.randn_like(mu)\n"), "does not follow N(0, 1)",
+        named=False),
+    Mistake("reparam-library-rsample", "reparametrize", REPARAM + (
+        "    return torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).rsample()\n"), "earns nothing"),
     # vae_loss
     Mistake("loss-mean-over-pixels", "vae_loss", LOSS + KL + (
         "    return F.binary_cross_entropy_with_logits(logits, x) + kl.mean()\n"), "a mean over pixels"),
@@ -167,6 +200,8 @@ MISTAKES = [
         "    sigma = logvar.exp()\n"
         "    kl = 0.5 * (mu.pow(2) + sigma.pow(2) - 1 - torch.log(sigma.pow(2))).sum(dim=1)\n"
         "    return (bce + kl).mean()\n"), "exp(logvar) was used as the standard deviation"),
+    Mistake("loss-scaled", "vae_loss", LOSS + KL + BCE + "    return 1.37 * (bce + kl).mean()\n", "compute ",
+            named=False),
     # VAE
     Mistake("vae-decoder-sigmoid", "VAE", _vae(VAE_SIGMOID_INIT), "returns probabilities"),
     Mistake("vae-forward-returns-logits-only", "VAE", _vae(VAE_INIT, forward=(
@@ -183,21 +218,46 @@ MISTAKES = [
         "        self.decoder = nn.Sequential(nn.Linear(latent_size, hidden_size), nn.ReLU(),\n"
         "                                     nn.Linear(hidden_size, input_size))\n",
         encode="return self.stats(self.encoder(x)).chunk(2, dim=1)"), "one hidden layer each side", public=False),
+    Mistake("vae-tanh-in-the-decoder", "VAE", _vae(VAE_INIT.replace("nn.Linear(latent_size, hidden_size), nn.ReLU()",
+                                                                    "nn.Linear(latent_size, hidden_size), nn.Tanh()")),
+            "use input_size, hidden_size and latent_size", public=False, named=False),
     # importance_weighted_nll
     Mistake("iw-mean-of-log-weights", "importance_weighted_nll", _iw(result="-log_w.mean()"),
-            "combine the k log-weights", public=False),
+            "the log-weights were averaged"),
     Mistake("iw-without-log-k", "importance_weighted_nll", _iw(result="-torch.logsumexp(log_w, dim=0).mean()"),
-            "logsumexp(log w, dim=0) - log k"),
+            "log k is missing"),
     Mistake("iw-sum-over-images", "importance_weighted_nll", _iw(
         result="-(torch.logsumexp(log_w, dim=0) - math.log(k)).sum()"), "averaged over the images"),
+    Mistake("iw-sign-flipped", "importance_weighted_nll", _iw(
+        result="(torch.logsumexp(log_w, dim=0) - math.log(k)).mean()"), "the sign is flipped"),
+    Mistake("iw-logsumexp-over-the-images", "importance_weighted_nll", _iw(
+        result="-(torch.logsumexp(log_w, dim=1) - math.log(k)).mean()"), "over the k samples (dim 0)"),
     Mistake("iw-adds-log-q", "importance_weighted_nll", _iw(
         log_w="log_px_z - 0.5 * z.pow(2).sum(-1) - 0.5 * (eps.pow(2) + logvar).sum(-1)"),
-        "log w = log p(x|z) + log N(z; 0, I) - log N(z; mu, sigma^2)"),
+        "log q(z|x) was added to log w"),
     Mistake("iw-std-is-exp-logvar", "importance_weighted_nll", _iw(sigma="torch.exp(logvar)"),
-            "sigma = exp(logvar / 2)", public=False),
+            "exp(logvar) was used as the standard deviation of q"),
     Mistake("iw-log-q-without-logvar", "importance_weighted_nll", _iw(
-        log_w="log_px_z - 0.5 * z.pow(2).sum(-1) + 0.5 * eps.pow(2).sum(-1)"),
-        "check the signs of log p(z) and log q(z|x)", public=False),
+        log_w="log_px_z - 0.5 * z.pow(2).sum(-1) + 0.5 * eps.pow(2).sum(-1)"), "lacks its -logvar / 2 term"),
+    Mistake("iw-median-over-images", "importance_weighted_nll", _iw(
+        result="-(torch.logsumexp(log_w, dim=0) - math.log(k)).median()"), "compute ", named=False),
+    # gaussian_kl
+    Mistake("kl-directions-swapped", "gaussian_kl", KL_CELL.format(
+        "0.5 * (logvar_q - logvar_p + (var_p + (mu_p - mu_q).pow(2)) / var_q - 1)"), "the two Gaussians are swapped"),
+    Mistake("kl-without-half", "gaussian_kl", KL_CELL.format(
+        "logvar_p - logvar_q + (var_q + (mu_q - mu_p).pow(2)) / var_p - 1"), "the factor 1/2 is missing"),
+    Mistake("kl-mean-over-dimensions", "gaussian_kl", KL_CELL.format(KL_RIGHT).replace(".sum(", ".mean("),
+            "a mean over the latent dimensions"),
+    Mistake("kl-exp-logvar-as-std", "gaussian_kl", KL_CELL.replace("logvar_q.exp(), logvar_p.exp()",
+                                                                   "logvar_q.exp() ** 2, logvar_p.exp() ** 2").format(
+        "0.5 * (2 * logvar_p - 2 * logvar_q + (var_q + (mu_q - mu_p).pow(2)) / var_p - 1)"),
+        "exp(logvar) was used as the standard deviation"),
+    Mistake("kl-means-not-scaled", "gaussian_kl", KL_CELL.format(
+        "0.5 * (logvar_p - logvar_q + var_q / var_p + (mu_q - mu_p).pow(2) - 1)"),
+        "was not divided by p's variance"),
+    Mistake("kl-divided-by-q-variance", "gaussian_kl", KL_CELL.format(
+        "0.5 * (logvar_p - logvar_q + (var_q + (mu_q - mu_p).pow(2)) / var_q - 1)"), "differs from the expected",
+        named=False),
 ]
 
 ALTERNATIVES = [
@@ -218,8 +278,15 @@ ALTERNATIVES = [
         "    def forward(self, x):\n"
         "        code = self.encoder(x)\n"
         "        return self.decoder(code)\n")),
-    Alternative("reparam-normal-rsample", "reparametrize", REPARAM + (
-        "    return torch.distributions.Normal(mu, torch.exp(0.5 * logvar)).rsample()\n")),
+    Alternative("reparam-noise-scaled-first", "reparametrize", REPARAM + (
+        "    std = torch.exp(0.5 * logvar)\n"
+        "    return torch.randn_like(std) * std + mu\n")),
+    Alternative("kl-as-expectation-terms", "gaussian_kl", IMPORTS + (
+        "def gaussian_kl(mu_q, logvar_q, mu_p, logvar_p):\n"
+        "    cross_entropy = 0.5 * (math.log(2 * math.pi) + logvar_p + (logvar_q.exp() + (mu_q - mu_p) ** 2)\n"
+        "                           / logvar_p.exp())\n"
+        "    entropy = 0.5 * (math.log(2 * math.pi) + logvar_q + 1)\n"
+        "    return (cross_entropy - entropy).sum(-1)\n")),
     Alternative("loss-pytorch-example-form", "vae_loss", LOSS + (
         "    bce = F.binary_cross_entropy_with_logits(logits, x, reduction='sum')\n"
         "    kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())\n"

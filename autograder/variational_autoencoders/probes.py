@@ -11,6 +11,10 @@ Its probes call the student's function once on inputs the grader chose and retur
   grader's tensors: the estimate and the model's state after the call. The grader runs the loop over
   k and repeats itself (``judge.iw_estimates``), one call at a time.
 
+Its one small model, ``IWVAE`` (``ModelSpec("iw_vae", seed=...)``), is a seeded VAE whose decoder
+depends on z and whose q(z|x) is neither the prior nor the posterior: on it the importance-weighted
+bound, the negative ELBO and the usual mistakes all take different values (``iw_images`` are its inputs).
+
 Everything that judges these records (shapes, signs, the exact -log p(x), the negative ELBO, the
 training loop on the student's loss, PCA) is in ``judge.py`` or in the stored public references.
 """
@@ -30,6 +34,11 @@ VAE_LOSS_FORMULA = ("the Bernoulli decoder's cross-entropy on the logits, summed
                     "Welling 2014, eq. 10 and Appendix B)")
 PCA_FORMULA = ("the mean row plus the projection of X - mean onto the span of its first k principal directions (the "
                "right singular vectors of X - mean with the largest singular values)")
+IW_FORMULA = ("-(logsumexp of log w_i over the k samples (dim 0) - log k) per image, averaged over the images, with "
+              "log w_i = log p(x|z_i) + log N(z_i; 0, I) - log N(z_i; mu, exp(logvar)) and z_i ~ q(z|x) (Burda et al. "
+              "2016, eq. 8)")
+GAUSSIAN_KL_FORMULA = ("KL(N(mu_q, exp(logvar_q)) || N(mu_p, exp(logvar_p))) of diagonal Gaussians, summed over the "
+                       "latent dimensions (the last axis), one value per row")
 VAE_METHODS = ("encode", "decode", "forward")
 
 
@@ -111,6 +120,43 @@ def iw_estimate(iw_nll: Callable, x: torch.Tensor, weight: torch.Tensor, bias: t
     return record
 
 
+IW_PIXELS = 6
+IW_IMAGES = torch.tensor([[1.0, 0.0, 1.0, 1.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0, 1.0, 0.0],
+                          [1.0, 1.0, 0.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]])  # (4, 6) binary
+
+
+class IWVAE(nn.Module):
+    """A seeded VAE on 6 pixels with 2 latent dimensions: a linear encoder whose mu and logvar depend on x
+    (log-variances near -2: q(z|x) much narrower than the prior) and a linear Bernoulli decoder whose logits
+    move by several units across q's spread, so an image's k importance weights differ and the bound
+    -L_k lies well below the negative ELBO. ``num_classes`` is ModelSpec's constructor argument, unused."""
+
+    def __init__(self, num_classes: int = 10):
+        super().__init__()
+        self.encoder = nn.Linear(IW_PIXELS, 4)  # (N, 4): mu and logvar, 2 each
+        self.decoder = nn.Linear(2, IW_PIXELS)  # (..., 6) logits
+        with torch.no_grad():
+            self.decoder.weight.mul_(4.0)
+            self.encoder.bias[2:].sub_(2.0)
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encoder(x).chunk(2, dim=-1)  # (N, 2) each
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)  # (..., 6) logits
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        mu, logvar = self.encode(x)  # (N, 2) each
+        return self.decoder(mu), mu, logvar  # the logits at the mean code (it draws no z)
+
+
+def iw_images(copies: int) -> torch.Tensor:
+    """``(4 * copies, 6)``: the four ``IW_IMAGES`` repeated, so one call's mean over images has a small
+    Monte Carlo error."""
+    return IW_IMAGES.repeat(copies, 1)
+
+
 def low_rank_data(n: int, d: int, rank: int, seed: int) -> torch.Tensor:
     """``(n, d)`` float64 data near a rank-``rank`` subspace, shifted away from the origin (PCA inputs)."""
     generator = torch.Generator().manual_seed(seed)
@@ -130,4 +176,4 @@ PROBES: dict[str, Callable] = {
     "iw_estimate": iw_estimate,
 }
 
-SUPPORT = Support(probes=PROBES)
+SUPPORT = Support(probes=PROBES, models={"iw_vae": IWVAE})

@@ -1,14 +1,17 @@
-"""Public checks of the VAE: the reparametrization's gradients, the loss against stored references, the
-model's shapes, and the importance-weighted bound where it is exact.
+"""Public checks of the VAE: the reparametrization's gradients and the law of its noise, the loss against
+stored references, the model's shapes, and the importance-weighted bound where it is exact and on a model
+where it differs from the ELBO.
 
-Nothing here computes a correct answer: the losses are judged against ``references.pt`` (the solution's
-outputs and the usual mistakes' values, stored by ``vizgen references build``), the gradients and the
-exact -log p(x) are written out by hand for these tiny inputs."""
+Nothing here computes a correct answer: the losses and the bound are judged against ``references.pt``
+(the solution's outputs and the usual mistakes' values, stored by ``vizgen references build``), the
+gradients and the exact -log p(x) are written out by hand for these tiny inputs, and the noise is judged
+by its distribution over many draws (a Kolmogorov-Smirnov test against N(0, 1))."""
 
 import torch
+from scipy import stats
 
-from vizgen.author import (ReferenceCase, check, expect_case, expect_close, expect_gradients, expect_shape,
-                           expect_tensor, fail)
+from vizgen.author import (FALSE_FAILURE, ModelSpec, ReferenceCase, check, expect_case, expect_close,
+                           expect_distribution, expect_gradients, expect_shape, expect_tensor, fail)
 from vizgen.author.support import assignment_probes
 
 vae = assignment_probes(__file__)  # autograder/variational_autoencoders/probes.py
@@ -32,21 +35,64 @@ PUBLIC_CASES = [
                   atol=1e-5, rtol=1e-4, why=LOSS_WHY, mistakes="vae_loss_candidates"),
     ReferenceCase("public_vae_loss_by_hand", "vae_loss", lambda: ([LOGITS, X, MU, LOGVAR], {}),
                   atol=1e-5, rtol=1e-4, why=LOSS_WHY, mistakes="vae_loss_candidates"),
+    ReferenceCase("public_iw_nll_mismatched_q", "importance_weighted_nll",
+                  lambda: ([ModelSpec("iw_vae", seed=22), vae.iw_images(2500), 10], {}), atol=0.1, rtol=0.0,
+                  mistakes="iw_nll_candidates",
+                  why="a Monte Carlo estimate: over 10,000 images with k = 10 one call's mean has a standard deviation "
+                      "of about 0.011 nats, so two correct calls differ by more than 0.1 with probability below "
+                      "1e-9; the usual mistakes' values (expectations over 10 draws) lie 0.3 nats or more from it "
+                      "and from each other."),
     ReferenceCase("public_vae_loss_large_logits", "vae_loss", lambda: ([LARGE, X[:2], MU[:2], LOGVAR[:2]], {}),
                   atol=1e-3, rtol=1e-5, why="float32 BCE on logits up to |1000|: stable formulations agree to "
                                             "~1e-6 relative.", mistakes="vae_loss_candidates"),
 ]
 
 
-@check(points=1, function="reparametrize")
-def test_reparametrize_gradients(student):
-    """returns fresh mu + exp(logvar / 2) * eps, with gradients 1 for mu and (z - mu) / 2 for logvar"""
-    z = expect_tensor(student.reparametrize(MU, LOGVAR).value, "z")
-    expect_shape(z, tuple(MU.shape), "z", hint="z has the shape of mu: one code per row")
-    again = expect_tensor(student.reparametrize(MU, LOGVAR).value, "z")
-    if torch.equal(again, z):
+NOISE_MU, NOISE_LOGVAR = torch.tensor([0.5, -1.0, 2.0]), torch.tensor([0.0, -2.0, 1.5])  # (Z,) = (3,)
+NOISE_ROWS = 20_000  # 60,000 draws per call
+NOISE_HINT = ("eps must be standard normal, one independent draw per entry and per call: torch.randn_like(mu) (not "
+              "torch.rand_like, not signs or other noise of unit variance), and sigma = exp(logvar / 2)")
+
+
+def _noise(student, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """The student's eps = (z - mu) / exp(logvar / 2), float64, for one call."""
+    z = expect_tensor(student.reparametrize(mu, logvar).value, "z")
+    expect_shape(z, tuple(mu.shape), "z", hint="z has the shape of mu: one code per row")
+    return (z.double() - mu.double()) / torch.exp(logvar.double() / 2)
+
+
+def _expect_uncorrelated(a: torch.Tensor, b: torch.Tensor, what: str) -> None:
+    """|corr(a, b)| below 5 / sqrt(n): independent noise exceeds it with probability below 6e-7."""
+    a, b = a.flatten() - a.mean(), b.flatten() - b.mean()
+    corr = float((a * b).sum() / (a.norm() * b.norm()).clamp_min(1e-300))
+    if abs(corr) > 5 / len(a) ** 0.5:
+        fail(f"the noise of {what} is correlated (correlation {corr:.3f} over {len(a)} pairs; independent draws "
+             f"stay within +-{5 / len(a) ** 0.5:.3f}): eps needs one independent draw per entry and per call, "
+             "torch.randn_like(mu), never one draw shared or reused.")
+
+
+@check(points=2, function="reparametrize")
+def test_reparametrize_noise_is_standard_normal(student):
+    ("(z - mu) / exp(logvar / 2) follows N(0, 1) over 60,000 draws (Kolmogorov-Smirnov) and is independent "
+     "across entries and calls (a correct sampler fails with probability about 1e-4)")
+    mu, logvar = NOISE_MU.repeat(NOISE_ROWS, 1), NOISE_LOGVAR.repeat(NOISE_ROWS, 1)  # (20000, 3) each
+    first, second = _noise(student, mu, logvar), _noise(student, mu, logvar)
+    if torch.equal(first, second):
         fail("two calls returned the same z: draw fresh noise on each call (torch.randn_like), "
              "do not seed inside reparametrize.")
+    expect_distribution(first, stats.norm.cdf, "(z - mu) / exp(logvar / 2)", "N(0, 1)", NOISE_HINT,
+                        alpha=FALSE_FAILURE)
+    for i, j in ((0, 1), (0, 2), (1, 2)):
+        _expect_uncorrelated(first[:, i], first[:, j], f"latent dimensions {i} and {j}")
+    _expect_uncorrelated(first[:-1], first[1:], "neighbouring rows")
+    _expect_uncorrelated(first, second, "two calls")
+
+
+@check(points=1, function="reparametrize")
+def test_reparametrize_gradients(student):
+    """z = mu + exp(logvar / 2) * eps, with gradients 1 for mu and (z - mu) / 2 for logvar"""
+    z = expect_tensor(student.reparametrize(MU, LOGVAR).value, "z")
+    expect_shape(z, tuple(MU.shape), "z", hint="z has the shape of mu: one code per row")
     # One entry at a time, so that z is a scalar whose gradient the student's process can report.
     codes, mu_grads, logvar_grads = [], [], []
     for i in range(MU.shape[0]):
@@ -161,5 +207,13 @@ def test_iw_nll_exact_when_q_is_the_posterior(student):
         estimates.append(float(out["value"].reshape(())))
     estimates = torch.tensor(estimates, dtype=torch.float64)
     expect_close(estimates, torch.full_like(estimates, IW_EXACT), "importance_weighted_nll", atol=1e-4, rtol=1e-5,
-                 hint="log w = log p(x|z) + log N(z; 0, I) - log N(z; mu, sigma^2), -log p(x|z) the BCE summed over "
-                      "pixels; return -(logsumexp(log w, dim=0) - log k), averaged over the images")
+                 hint="compute " + vae.IW_FORMULA)
+
+
+@check(points=1, function="importance_weighted_nll")
+def test_iw_nll_on_a_model_where_the_bound_is_not_the_elbo(student, reference):
+    ("is -L_10 on a seeded VAE whose decoder depends on z and whose q(z|x) is neither the prior nor the "
+     "posterior (10,000 images, k = 10), where -L_k lies half a nat below the negative ELBO")
+    case = reference.case("public_iw_nll_mismatched_q")
+    value = student.importance_weighted_nll(*case.args).value
+    expect_case(value, case, "importance_weighted_nll(model, x, 10)", vae.IW_FORMULA, scalar=True)
