@@ -100,3 +100,25 @@ def test_a_limit_must_be_a_whole_number(tmp_path):
     (tmp_path / "assignment.toml").write_text('notebook = "A.ipynb"\nmemory_mb = true\n')
     with pytest.raises(CourseLayoutError, match="memory_mb must be a int"):
         read_config(tmp_path / "assignment.toml")
+
+
+def test_the_contract_reads_graded_functions_from_the_solution_not_an_older_release(tmp_path):
+    """A function added to the solution has checks before the next release: the contract must not refuse it."""
+    from helpers import solution_cell, write_notebook
+    from vizgen.course import contract
+    from vizgen.course.assignment import load_assignment
+    from vizgen.course.config import CoursePaths
+
+    folder = tmp_path / "autograder" / "pair"
+    for kind in ("public", "hidden"):
+        (folder / kind).mkdir(parents=True)
+        (folder / kind / f"test_{kind}.py").write_text(
+            "from vizgen.author import check\n\n"
+            + "".join(f"@check(points=1, function={f!r})\ndef test_{f}(student, reference):\n"
+                      f"    \"\"\"{f} works\"\"\"\n\n\n" for f in ("one", "two")))
+    (folder / "assignment.toml").write_text('notebook = "Pair.ipynb"\n')
+    cells = [solution_cell("one", "def one(x):\n    return x\n"), solution_cell("two", "def two(x):\n    return x\n")]
+    for kind, kept in (("solutions", cells), ("assignments", cells[:1])):  # released before `two` existed
+        (tmp_path / kind / "pair").mkdir(parents=True)
+        write_notebook(tmp_path / kind / "pair" / "Pair.ipynb", kept)
+    assert contract._check_problems(load_assignment(CoursePaths(tmp_path), "pair")) == []
