@@ -110,6 +110,9 @@ DREAM_FORMULA = ("img + learning_rate * g / (mean |g| + 1e-8), with g the gradie
                  "the sum of the squared activations a of the layer, a as the module returned it")
 GRID_FORMULA = ("filter k goes to row k // cols, column k % cols, at (row * (h + padding), col * (w + padding)), as "
                 "(w - min) / (max - min) over that filter's own 3 * h * w values, channels last, on a zero background")
+GRID_LAYOUT = ("cols = ceil(sqrt(K)), rows = ceil(K / cols), so (rows * (h + padding) - padding, "
+               "cols * (w + padding) - padding, 3) with channels last")
+GRID_FINITE = "every pixel must be finite (a constant filter becomes 0)"
 NEIGHBORS_FORMULA = "the Euclidean distance of every query to every database row, then the k smallest, nearest first"
 
 

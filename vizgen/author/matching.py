@@ -18,8 +18,10 @@ import torch
 from vizgen.author.cases import StoredCase
 from vizgen.author.messages import CheckFailure
 
+# What a loss (a scalar) that is not finite says; a tensor's says only where to look, naming no cause.
 NOT_FINITE = ("for large inputs compute log(1 + exp(-x)) stably, e.g. with F.binary_cross_entropy_with_logits, "
               "never log(sigmoid(x)); look for a log of 0 or a division by 0")
+NOT_FINITE_VALUES = "every value must be finite: look for a log of 0 or a division by 0"
 
 
 def _tensor(value: Any) -> torch.Tensor | None:
@@ -33,11 +35,12 @@ def _tensor(value: Any) -> torch.Tensor | None:
 
 
 def reproduces(value: Any, candidate: Any, atol: float, rtol: float) -> bool:
-    """Whether ``value`` equals ``candidate``: same shape, every entry within ``atol + rtol * |candidate|``."""
+    """Whether ``value`` equals ``candidate``: same shape, every entry within ``atol + rtol * |candidate|``; a
+    mistake's NaN (a constant filter's 0 / 0) is reproduced by a NaN in the same place."""
     got, want = _tensor(value), _tensor(candidate)
     if got is None or want is None or got.shape != want.shape:
         return False
-    return bool(torch.isfinite(want).all() and torch.allclose(got, want, atol=atol, rtol=rtol))
+    return bool(torch.allclose(got, want, atol=atol, rtol=rtol, equal_nan=True))
 
 
 def reproduced_mistake(value: Any, mistakes: Mapping[str, Any], atol: float, rtol: float) -> str:
@@ -46,10 +49,12 @@ def reproduced_mistake(value: Any, mistakes: Mapping[str, Any], atol: float, rto
 
 
 def expect_match(value: Any, correct: Any, mistakes: Mapping[str, Any], name: str, formula: str,
-                 atol: float = 1e-6, rtol: float = 1e-4, scalar: bool = False, not_finite: str = NOT_FINITE) -> None:
+                 atol: float = 1e-6, rtol: float = 1e-4, scalar: bool = False, not_finite: str | None = None) -> None:
     """``value`` equals ``correct`` (a number, tensor or array, compared as float64); else fail naming the
     mistake of ``mistakes`` it reproduces, or, when it reproduces none, what differs and ``formula``.
-    ``scalar``: the value must be a one-element tensor (a loss)."""
+    ``scalar``: the value must be a one-element tensor (a loss). ``not_finite``: what a NaN or infinite value
+    says (default: ``NOT_FINITE`` for a loss, ``NOT_FINITE_VALUES`` for a tensor)."""
+    not_finite = not_finite or (NOT_FINITE if scalar else NOT_FINITE_VALUES)
     got = _tensor(value)
     if got is None:
         wanted = "a scalar tensor" if scalar else "a tensor"
@@ -71,7 +76,8 @@ def expect_match(value: Any, correct: Any, mistakes: Mapping[str, Any], name: st
     if got.shape != want.shape:
         raise CheckFailure(f"{name} has shape {tuple(got.shape)}; expected {tuple(want.shape)}: compute {formula}.")
     if not torch.isfinite(got).all():
-        raise CheckFailure(f"{name} has {int((~torch.isfinite(got)).sum())} NaN or infinite values: {not_finite}.")
+        raise CheckFailure(f"{name} has {int((~torch.isfinite(got)).sum())} NaN or infinite values: {not_finite}; "
+                           f"compute {formula}.")
     diff = (got - want).abs()
     worst = int(diff.argmax())
     raise CheckFailure(
@@ -81,8 +87,8 @@ def expect_match(value: Any, correct: Any, mistakes: Mapping[str, Any], name: st
 
 
 def expect_case(value: Any, case: StoredCase, name: str, formula: str, scalar: bool = False,
-                mistakes: Mapping[str, Any] | None = None) -> None:
+                mistakes: Mapping[str, Any] | None = None, not_finite: str | None = None) -> None:
     """``expect_match`` against a stored case: its output is correct within its tolerance, and its stored
     mistakes (and ``mistakes``, computed by the judge on the case's inputs) name a wrong value."""
     expect_match(value, case.output, {**case.mistakes, **(mistakes or {})}, name, formula, atol=case.atol,
-                 rtol=case.rtol, scalar=scalar)
+                 rtol=case.rtol, scalar=scalar, not_finite=not_finite)
