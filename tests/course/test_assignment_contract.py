@@ -122,3 +122,33 @@ def test_the_contract_reads_graded_functions_from_the_solution_not_an_older_rele
         (tmp_path / kind / "pair").mkdir(parents=True)
         write_notebook(tmp_path / kind / "pair" / "Pair.ipynb", kept)
     assert contract._check_problems(load_assignment(CoursePaths(tmp_path), "pair")) == []
+
+
+@pytest.mark.parametrize("table, problem", [
+    (None, "add a markdown cell '## How this notebook is graded'"),
+    ("| `one` | 1 | 1 | 2 | why |\n| `two` | 1 | 2 | 3 | why |", "the row of `two` must say 1 public and 1 hidden"),
+    ("| `one` | 1 | 1 | 2 | why |", "hidden points (2 in all); it says nothing"),
+    ("| `one` | 1 | 1 | 2 | why |\n| `two` | 2 | why |", None),
+])
+def test_the_notebook_says_what_each_function_is_worth(tmp_path, table, problem):
+    from helpers import solution_cell, write_notebook
+    import nbformat
+    from vizgen.course import contract
+    from vizgen.course.assignment import load_assignment
+    from vizgen.course.config import CoursePaths
+
+    folder = tmp_path / "autograder" / "pair"
+    for kind in ("public", "hidden"):
+        (folder / kind).mkdir(parents=True)
+        (folder / kind / f"test_{kind}.py").write_text("from vizgen.author import check\n\n" + "".join(
+            f"@check(points=1, function={f!r})\ndef test_{f}(student, reference):\n    \"\"\"{f} works\"\"\"\n\n\n"
+            for f in ("one", "two")))
+    (folder / "assignment.toml").write_text('notebook = "Pair.ipynb"\n')
+    cells = [solution_cell("one", "def one(x):\n    return x\n"), solution_cell("two", "def two(x):\n    return x\n")]
+    if table:
+        cells.insert(0, nbformat.v4.new_markdown_cell(contract.GRADING_TABLE + "\n\n| function | public | hidden | "
+                                                      "total | why |\n|---|---|---|---|---|\n" + table))
+    (tmp_path / "solutions" / "pair").mkdir(parents=True)
+    write_notebook(tmp_path / "solutions" / "pair" / "Pair.ipynb", cells)
+    found = contract._grading_table_problems(load_assignment(CoursePaths(tmp_path), "pair"))
+    assert (not found) if problem is None else any(problem in p for p in found), found

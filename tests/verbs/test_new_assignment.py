@@ -130,6 +130,14 @@ run_cell("{NAME}", "scale", globals(), hidden=True)
 ### END HIDDEN TESTS'''
 
 
+GRADED = """## How this notebook is graded
+
+| function | public | hidden | total | why |
+|---|---|---|---|---|
+| `scale` | 1 | 1 | 2 | the only function: its value, then the same on every call. |
+"""
+
+
 def _test_cell(grade_id: str, source: str, points: float) -> nbformat.NotebookNode:
     cell = nbformat.v4.new_code_cell(source)
     cell.metadata["nbgrader"] = {"grade": True, "grade_id": grade_id, "locked": True, "points": points,
@@ -148,7 +156,8 @@ def course(tmp_path_factory) -> CoursePaths:
         file.write_text(textwrap.dedent(text).lstrip())
     (root / "solutions" / NAME).mkdir(parents=True)
     write_notebook(root / "solutions" / NAME / "Scaling.ipynb",
-                   [nbformat.v4.new_markdown_cell("# Scaling"), solution_cell("scale", STARTER),
+                   [nbformat.v4.new_markdown_cell("# Scaling"), nbformat.v4.new_markdown_cell(GRADED),
+                    solution_cell("scale", STARTER),
                     _test_cell("check_scale", TEST_CELL, 2)],
                    {"vizgen": {"assignment": NAME}})
     return CoursePaths(root)

@@ -68,6 +68,47 @@ def _cell_problems(assignment: Assignment) -> list[str]:
     return problems
 
 
+GRADING_TABLE = "## How this notebook is graded"
+
+
+def _numbers(row: str) -> list[float]:
+    """The cells of a markdown table row that are numbers, in order."""
+    found = []
+    for cell in row.strip().strip("|").split("|"):
+        try:
+            found.append(float(cell.strip()))
+        except ValueError:
+            continue
+    return found
+
+
+def _grading_table_problems(assignment: Assignment) -> list[str]:
+    """The notebook says what each function is worth, and why, in a table under ``GRADING_TABLE``: a row
+    ``| `fn` | public | hidden | [total |] why |`` (or ``| `fn` | total | why |``) per graded function,
+    agreeing with its checks."""
+    notebook = read_notebook(assignment.solution_notebook)
+    text = next((c.source for c in notebook.cells if c.cell_type == "markdown" and GRADING_TABLE in c.source), None)
+    if text is None:
+        return [f"{assignment.solution_notebook.name}: add a markdown cell '{GRADING_TABLE}' with each graded "
+                "function's points (public, hidden) and a sentence on why"]
+    points = {kind: defaultdict(float) for kind in ("public", "hidden")}
+    for kind, folder in (("public", assignment.public), ("hidden", assignment.hidden)):
+        for c in declared_checks(folder):
+            points[kind][c["function"]] += c["points"]
+    problems = []
+    for fn in points["public"].keys() | points["hidden"].keys():
+        public, hidden = points["public"][fn], points["hidden"][fn]
+        row = next((line for line in text.splitlines() if line.strip().startswith(f"| `{fn}` ")), None)
+        said = _numbers(row) if row else []
+        right = (said == [public + hidden] if len(said) == 1 else
+                 len(said) >= 2 and said[:2] == [public, hidden] and said[2:3] in ([], [public + hidden]))
+        if not right:
+            problems.append(f"{GRADING_TABLE[3:]}: the row of `{fn}` must say {public:g} public and {hidden:g} hidden "
+                            f"points ({public + hidden:g} in all); it says {row.strip() if row else 'nothing'}")
+    return problems
+
+
 def problems(assignment: Assignment) -> list[str]:
     """What breaks the contract, each with its fix (empty when the assignment keeps it)."""
-    return _check_problems(assignment) + _one_way_problems(assignment) + _cell_problems(assignment)
+    return (_check_problems(assignment) + _one_way_problems(assignment) + _cell_problems(assignment)
+            + _grading_table_problems(assignment))
