@@ -70,3 +70,13 @@ def test_the_argmax_and_the_right_counts_at_the_wrong_positions_fail():
 def test_too_few_draws_is_the_authors_error():
     with pytest.raises(ValueError, match="at least 1000 draws"):
         expect_distribution(np.zeros(10), stats.norm.cdf, "noise", "N(0, 1)", "")
+
+
+@pytest.mark.parametrize("n, scale", [(1000, 1.0), (1000, 1.1), (20000, 1.0), (20000, 1.02)])
+def test_the_ks_p_value_agrees_with_scipys_exact_one(n, scale):
+    from vizgen.author.distribution import ks_test
+
+    x = np.random.default_rng(n).standard_normal(n) * scale
+    statistic, pvalue = ks_test(x, stats.norm.cdf)
+    exact = stats.kstest(x, stats.norm.cdf)
+    assert statistic == pytest.approx(exact.statistic) and pvalue == pytest.approx(exact.pvalue, rel=0.05, abs=1e-6)

@@ -19,8 +19,6 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
-from scipy import stats
-
 from vizgen.author.messages import CheckFailure
 
 FALSE_FAILURE = 1e-4  # the chance that one distribution check fails a correct sampler
@@ -39,20 +37,36 @@ def _enough(n: int, what: str) -> None:
                          "student's function for more samples")
 
 
+def ks_test(x: np.ndarray, cdf: Callable[[np.ndarray], np.ndarray]) -> tuple[float, float]:
+    """The one-sample Kolmogorov-Smirnov statistic of ``x`` against ``cdf`` and its p-value, by Kolmogorov's
+    limit law with Stephens' (1970) small-sample correction (accurate to a few per cent of the p-value from
+    100 draws; these checks take 1000 or more). ``scipy.special`` only: ``scipy.stats`` costs a grade ~0.7 s
+    of imports."""
+    from scipy.special import kolmogorov
+
+    n = x.size
+    f = np.asarray(cdf(np.sort(x)), dtype=np.float64)
+    steps = np.arange(1, n + 1) / n
+    statistic = float(max((steps - f).max(), (f - (steps - 1 / n)).max()))
+    root = np.sqrt(n)
+    return statistic, float(kolmogorov((root + 0.12 + 0.11 / root) * statistic))
+
+
 def expect_distribution(samples: Any, cdf: Callable[[np.ndarray], np.ndarray], what: str, law: str, hint: str,
                         alpha: float = FALSE_FAILURE) -> None:
     """``samples`` (any shape, flattened) are independent draws of the law whose CDF is ``cdf`` (e.g.
-    ``scipy.stats.norm.cdf``); else fail naming ``law`` (e.g. "N(0, 1)"), the KS statistic, and ``hint``."""
+    ``scipy.special.ndtr``, the standard normal's); else fail naming ``law`` (e.g. "N(0, 1)"), the KS
+    statistic, and ``hint``."""
     x = _flat(samples)
     _enough(x.size, what)
     if not np.isfinite(x).all():
         raise CheckFailure(f"{what} holds {int((~np.isfinite(x)).sum())} NaN or infinite values: {hint}.")
-    result = stats.kstest(x, cdf)
-    if result.pvalue < alpha:
+    statistic, pvalue = ks_test(x, cdf)
+    if pvalue < alpha:
         raise CheckFailure(
             f"{what} does not follow {law}: over {x.size} draws the largest gap between their distribution and "
-            f"{law}'s is {result.statistic:.3f} (a correct sampler's is this large with probability "
-            f"{result.pvalue:.1e}; the check fails below {alpha:g}); mean {x.mean():.3f}, standard deviation "
+            f"{law}'s is {statistic:.3f} (a correct sampler's is this large with probability "
+            f"{pvalue:.1e}; the check fails below {alpha:g}); mean {x.mean():.3f}, standard deviation "
             f"{x.std():.3f}: {hint}.")
 
 
@@ -73,13 +87,13 @@ def expect_categorical(draws: Any, probs: Any, what: str, hint: str, alpha: floa
     rows = np.arange(x.size)
     v = np.random.default_rng(seed).random(x.size)
     u = np.clip(below[rows, index] + v * p[rows, index], 0.0, 1.0)
-    result = stats.kstest(u, "uniform")
-    if result.pvalue < alpha:
+    statistic, pvalue = ks_test(u, lambda t: t)
+    if pvalue < alpha:
         observed = np.bincount(index, minlength=k)
         expected = p.sum(axis=0)
         worst = int(np.argmax(np.abs(observed - expected) / np.sqrt(np.maximum(expected, 1.0))))
         raise CheckFailure(
             f"{what} do not follow their probabilities: over {x.size} draws, category {worst} came {observed[worst]} "
             f"times where {expected[worst]:.0f} were expected, and the draws' ranks within their own distributions "
-            f"are not uniform (KS statistic {result.statistic:.3f}; a correct sampler's is this large with "
-            f"probability {result.pvalue:.1e}, the check fails below {alpha:g}): {hint}.")
+            f"are not uniform (KS statistic {statistic:.3f}; a correct sampler's is this large with "
+            f"probability {pvalue:.1e}, the check fails below {alpha:g}): {hint}.")
