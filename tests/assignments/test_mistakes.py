@@ -5,6 +5,8 @@ share a notebook (one mistake costs only its own function, so the others' checks
 Each must lose points of its function in the public checks (when it says so) and in the hidden ones,
 with a failed check naming it (an un-named wrong answer, ``named=False``: none guessing a cause); no
 other function may lose points. A function never shares a notebook with one it calls or is called by.
+Besides, every graded function is graded once with exactly one bug (its first public mistake): only its
+own checks may lose points.
 Each correct alternative keeps full marks.
 """
 
@@ -134,3 +136,19 @@ def test_correct_alternatives_keep_full_marks(name, tmp_path, grade):
         report = grade(notebook, task, hidden=True, config=CONFIG)
         lost = [(c.name, c.message) for c in report.checks if not c.passed]
         assert not lost, ([a.name for a in group], lost)
+
+
+@pytest.mark.parametrize("name", [n for n, module in TABLES.items() if module])
+def test_a_one_bug_submission_costs_only_that_function(name, tmp_path, grade):
+    """For every graded function, the solution with exactly one bug in it (its first public mistake): only
+    that function's checks lose points, public and hidden."""
+    task = load_assignment(PATHS, name)
+    first = {}
+    for mistake in TABLES[name].MISTAKES:
+        if mistake.public and mistake.named:
+            first.setdefault(mistake.function, mistake)
+    for function, mistake in first.items():
+        notebook = _notebook(task, [(function, mistake.source)], tmp_path, f"one-bug-{function}")
+        report = grade(notebook, task, hidden=True, config=CONFIG)
+        lost = {c.function for c in report.checks if not c.passed}
+        assert lost == {function}, (mistake.name, sorted(lost))
