@@ -15,6 +15,7 @@ hostile suite (``tests/hostile/``) grades each forgery beside its baseline: reac
 from __future__ import annotations
 
 import ast
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,17 +54,21 @@ class Forgery:
     baseline: str  # the honest cell it is compared with (the same wrong or missing work, no tampering)
 
 
-def wrong_answer(table_file: str, function: str, change: str) -> str:
-    """An un-named wrong answer's cell: the solution's ``function`` (renamed ``_solution_<function>``), wrapped by a
-    function of the same signature that returns ``change``, an expression of ``out`` (the solution's result) and the
-    arguments, e.g. ``"out * 1.37"``. ``table_file``: the table's ``__file__`` (``autograder/<a>/mistakes.py``)."""
+@functools.lru_cache(maxsize=None)
+def _solution(folder: Path):
+    """The solution of the assignment whose grader folder (``autograder/<a>``) is ``folder``, read once."""
     from vizgen.course.assignment import load_assignment
     from vizgen.course.config import CoursePaths
     from vizgen.course.notebook import extract_submission
 
-    folder = Path(table_file).resolve().parent
-    task = load_assignment(CoursePaths(folder.parents[1]), folder.name)
-    solution = extract_submission(task.solution_notebook)
+    return extract_submission(load_assignment(CoursePaths(folder.parents[1]), folder.name).solution_notebook)
+
+
+def wrong_answer(table_file: str, function: str, change: str) -> str:
+    """An un-named wrong answer's cell: the solution's ``function`` (renamed ``_solution_<function>``), wrapped by a
+    function of the same signature that returns ``change``, an expression of ``out`` (the solution's result) and the
+    arguments, e.g. ``"out * 1.37"``. ``table_file``: the table's ``__file__`` (``autograder/<a>/mistakes.py``)."""
+    solution = _solution(Path(table_file).resolve().parent)
     others = {f for f, info in solution.functions.items() if info.graded and f != function}
     module = ast.parse("\n".join(code for _, code in solution.cells_for(function)))
     module.body = [n for n in module.body  # its own code only: other graded functions stay the notebook's

@@ -42,10 +42,17 @@ def _one_way_problems(assignment: Assignment) -> list[str]:
     return problems
 
 
-def _cell_problems(assignment: Assignment) -> list[str]:
-    points: dict[str, float] = defaultdict(float)
-    for c in declared_checks(assignment.public) + declared_checks(assignment.hidden):
-        points[c["function"]] += c["points"]
+def _points(assignment: Assignment) -> dict[str, dict[str, float]]:
+    """Each function's points, public and hidden: ``{"public": {fn: points}, "hidden": {fn: points}}``."""
+    points: dict[str, dict[str, float]] = {"public": defaultdict(float), "hidden": defaultdict(float)}
+    for kind, folder in (("public", assignment.public), ("hidden", assignment.hidden)):
+        for c in declared_checks(folder):
+            points[kind][c["function"]] += c["points"]
+    return points
+
+
+def _cell_problems(assignment: Assignment, points: dict[str, dict[str, float]]) -> list[str]:
+    totals = {fn: points["public"][fn] + points["hidden"][fn] for fn in points["public"].keys() | points["hidden"]}
     notebook = read_notebook(assignment.solution_notebook)
     problems = []
     if notebook.metadata.get("vizgen", {}).get("assignment") != assignment.name:
@@ -53,7 +60,7 @@ def _cell_problems(assignment: Assignment) -> list[str]:
                         f'{{"vizgen": {{"assignment": "{assignment.name}"}}}}')
     cells = {cell.metadata["nbgrader"]["grade_id"]: cell for cell in notebook.cells
              if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade")}
-    for fn, total in points.items():
+    for fn, total in sorted(totals.items()):
         cell, name = cells.get(f"check_{fn}"), f"check_{fn}"
         if cell is None:
             problems.append(f"no test cell {name}: add a locked autograder-tests cell with grade_id {name}")
@@ -68,7 +75,8 @@ def _cell_problems(assignment: Assignment) -> list[str]:
     return problems
 
 
-GRADING_TABLE = "## How this notebook is graded"
+GRADING_TITLE = "How this notebook is graded"
+GRADING_TABLE = f"## {GRADING_TITLE}"
 
 
 def _numbers(row: str) -> list[float]:
@@ -82,7 +90,7 @@ def _numbers(row: str) -> list[float]:
     return found
 
 
-def _grading_table_problems(assignment: Assignment) -> list[str]:
+def _grading_table_problems(assignment: Assignment, points: dict[str, dict[str, float]]) -> list[str]:
     """The notebook says what each function is worth, and why, in a table under ``GRADING_TABLE``: a row
     ``| `fn` | public | hidden | [total |] why |`` (or ``| `fn` | total | why |``) per graded function,
     agreeing with its checks."""
@@ -91,24 +99,21 @@ def _grading_table_problems(assignment: Assignment) -> list[str]:
     if text is None:
         return [f"{assignment.solution_notebook.name}: add a markdown cell '{GRADING_TABLE}' with each graded "
                 "function's points (public, hidden) and a sentence on why"]
-    points = {kind: defaultdict(float) for kind in ("public", "hidden")}
-    for kind, folder in (("public", assignment.public), ("hidden", assignment.hidden)):
-        for c in declared_checks(folder):
-            points[kind][c["function"]] += c["points"]
     problems = []
-    for fn in points["public"].keys() | points["hidden"].keys():
+    for fn in sorted(points["public"].keys() | points["hidden"].keys()):
         public, hidden = points["public"][fn], points["hidden"][fn]
         row = next((line for line in text.splitlines() if line.strip().startswith(f"| `{fn}` ")), None)
         said = _numbers(row) if row else []
         right = (said == [public + hidden] if len(said) == 1 else
                  len(said) >= 2 and said[:2] == [public, hidden] and said[2:3] in ([], [public + hidden]))
         if not right:
-            problems.append(f"{GRADING_TABLE[3:]}: the row of `{fn}` must say {public:g} public and {hidden:g} hidden "
+            problems.append(f"{GRADING_TITLE}: the row of `{fn}` must say {public:g} public and {hidden:g} hidden "
                             f"points ({public + hidden:g} in all); it says {row.strip() if row else 'nothing'}")
     return problems
 
 
 def problems(assignment: Assignment) -> list[str]:
     """What breaks the contract, each with its fix (empty when the assignment keeps it)."""
-    return (_check_problems(assignment) + _one_way_problems(assignment) + _cell_problems(assignment)
-            + _grading_table_problems(assignment))
+    points = _points(assignment)
+    return (_check_problems(assignment) + _one_way_problems(assignment) + _cell_problems(assignment, points)
+            + _grading_table_problems(assignment, points))

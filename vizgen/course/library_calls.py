@@ -86,11 +86,12 @@ def live_uses(namespace: dict, function: str, forbidden: Collection[str]) -> lis
             names, globals_ = names_in_code(code)
             library |= names
             loaded |= globals_
-            pending += [n for n in globals_ if n in namespace]
-            for name in globals_:  # a library object under another name (``import ... as norm``): its own name
-                value = namespace.get(name)
-                if value is not None and getattr(value, "__module__", None) != module:
-                    library.update(str(getattr(value, "__name__", "")).split("."))
+            for used in globals_ & namespace.keys():
+                bound = namespace[used]
+                if getattr(bound, "__module__", None) == module:
+                    pending.append(used)  # the notebook's own: read its code too
+                else:  # a library object under another name (``import ... as norm``): its own name
+                    library.update(str(getattr(bound, "__name__", "")).split("."))
     return sorted((library | (loaded - own)) & set(forbidden))
 
 

@@ -15,6 +15,7 @@ partial credit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -60,22 +61,29 @@ def _test_cells(nb: NotebookNode):
             yield cell, grade_id[len("check_"):], bool(_HIDDEN_CALL.search(cell.source))
 
 
+@contextlib.contextmanager
+def _saved(nb: NotebookNode, name: str):
+    """The executed notebook written to a scratch folder under ``name``, for the grader to read as a hand-in."""
+    import nbformat
+
+    with tempfile.TemporaryDirectory(prefix="vizgen-graded-") as folder:
+        notebook = Path(folder) / name
+        nbformat.write(nb, notebook)
+        yield notebook
+
+
 def regrade_unrecorded(nb: NotebookNode, assignment: str, records: dict[tuple[str, bool], dict]) -> None:
     """Grade, as `vizgen grade` does, the functions whose checks left no record; add them to ``records``."""
     missing = {(function, hidden) for _, function, hidden in _test_cells(nb) if (function, hidden) not in records}
     if not missing:
         return
-    import nbformat
-
     from vizgen.course.assignment import load_assignment
     from vizgen.course.config import course_paths
     from vizgen.engine.results import GradeReport, format_checks
     from vizgen.engine.submission import grade_submission
 
     task = load_assignment(course_paths(), assignment)
-    with tempfile.TemporaryDirectory(prefix="vizgen-regrade-") as folder:
-        notebook = Path(folder) / task.notebook
-        nbformat.write(nb, notebook)
+    with _saved(nb, task.notebook) as notebook:
         report = grade_submission(notebook, task, hidden=True)
     for function, hidden in missing:  # as the check server records them: the hidden run holds the public checks too
         checks = [c for c in report.checks if c.function == function and (hidden or not c.hidden)]
@@ -90,8 +98,6 @@ def regrade_unrecorded(nb: NotebookNode, assignment: str, records: dict[tuple[st
 def forbid_records(nb: NotebookNode, assignment: str, records: dict[tuple[str, bool], dict]) -> None:
     """Zero the records of functions whose code uses a library name their assignment forbids (read from the
     notebook here, in the grader, as `vizgen grade` reads it)."""
-    import nbformat
-
     from vizgen.course.assignment import load_assignment
     from vizgen.course.config import course_paths
     from vizgen.course.library_calls import library_uses
@@ -101,9 +107,7 @@ def forbid_records(nb: NotebookNode, assignment: str, records: dict[tuple[str, b
     task = load_assignment(course_paths(), assignment)
     if not task.config.forbidden:
         return
-    with tempfile.TemporaryDirectory(prefix="vizgen-forbidden-") as folder:
-        notebook = Path(folder) / task.notebook
-        nbformat.write(nb, notebook)
+    with _saved(nb, task.notebook) as notebook:
         submission = extract_submission(notebook)
     for (function, _), entry in records.items():
         uses = library_uses(submission, function, task.forbidden(function))
