@@ -65,10 +65,14 @@ def time_notebook(notebook: Path, slowest: int = 5) -> tuple[float, list[dict]]:
                             resources={"metadata": {"path": str(notebook.parent)}})
     start = time.perf_counter()
     client.execute()
-    total = time.perf_counter() - start
+    return time.perf_counter() - start, slowest_cells(nb, slowest)
+
+
+def slowest_cells(nb, count: int = 5) -> list[dict]:
+    """The ``count`` slowest code cells of an executed notebook: index, first line, seconds."""
     cells = [{"cell": i, "first_line": c.source.split("\n", 1)[0][:80], "seconds": round(_cell_seconds(c), 1)}
              for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    return total, sorted(cells, key=lambda c: -c["seconds"])[:slowest]
+    return sorted(cells, key=lambda c: -c["seconds"])[:count]
 
 
 def main() -> None:

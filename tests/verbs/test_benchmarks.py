@@ -46,3 +46,34 @@ def test_notebook_benchmark_names_its_slowest_cells(tmp_path):
     total, slowest = _load("run").time_notebook(notebook, slowest=1)
     assert [(c["cell"], c["first_line"]) for c in slowest] == [(1, "import time")]
     assert 0.5 <= slowest[0]["seconds"] <= total
+
+
+def test_notebook_targets_read_the_lines_the_notebooks_print():
+    import nbformat
+
+    notebooks = _load("notebooks")
+    lines = ["class visualization bell pepper: survives blur+downscale yes",
+             "class visualization gorilla: survives blur+downscale no",
+             *(f"class visualization c{k}: survives blur+downscale yes" for k in range(3))]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(...)")])
+    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines))]
+    [survives] = notebooks.TARGETS["network_visualization"]
+    assert survives.judge(notebooks._printed(nb)) == {"promise": survives.promise, "lines": lines, "met": True}
+    assert not survives.judge("\n".join(lines[1:]))["met"]  # 3 of 4 classes: too few classes
+    assert not survives.judge("\n".join([lines[0].replace("yes", "no"), *lines[1:]]))["met"]  # 3 of 5
+
+    keeps, speed = notebooks.TARGETS["style_transfer"]
+    assert keeps.judge("fast style keeps the class of 5/6 photos; optimisation-based: 5/6")["met"]
+    assert not keeps.judge("fast style keeps the class of 2/6 photos; optimisation-based: 5/6")["met"]
+    assert speed.judge("the fast network is 350.2x faster")["met"]
+    assert not speed.judge("the fast network is 42.0x faster")["met"]
+    assert not speed.judge("nothing printed")["met"]
+
+
+def test_a_notebook_over_its_budget_or_missing_a_target_fails():
+    notebooks = _load("notebooks")
+    fine = {"ran": True, "seconds": 100.0, "budget_s": 600, "targets": [{"met": True}]}
+    assert notebooks.passed(fine)
+    assert not notebooks.passed({**fine, "seconds": 601.0})
+    assert not notebooks.passed({**fine, "targets": [{"met": True}, {"met": False}]})
+    assert not notebooks.passed({**fine, "ran": False})
