@@ -7,8 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vizgen.topics.pixelcnn import (FAMILY_SAMPLES, FamilyRow, as_images, bits_per_dim, checkpoint, comparison_table,
-                             complete_lower_half, load_family, record_family, test_nll, timed, train_pixelcnn)
+from vizgen.topics.pixelcnn import (COURSE_REFERENCE, FAMILY_SAMPLES, OWN, REFERENCE, REFERENCE_KEYS, FamilyRow,
+                                    as_images, bits_per_dim, checkpoint, comparison_table, complete_lower_half,
+                                    family_records, load_family, load_reference, record_family, save_reference,
+                                    idle_threads, test_nll, timed, train_pixelcnn)
 from vizgen.library.quality import SampleQuality
 
 from verbs.test_benchmarks import _load  # loads a benchmark script by name
@@ -60,6 +62,71 @@ def test_train_pixelcnn_lowers_the_test_nll_and_records_the_curve():
     assert set(curve) == {"epoch", "minutes", "train", "test"} and curve["epoch"] == [1, 2]
     assert curve["test"][-1] < before / 2 and curve["minutes"][0] <= curve["minutes"][1]
     assert len(lines) == 2 and "test NLL" in lines[0] and not model.training
+
+
+class TinyConv(nn.Module):
+    """A 1x1 convolution: parameters Adam's moments depend on, unlike PixelMarginals' constant gradient."""
+
+    def __init__(self, channels=1):
+        super().__init__()
+        self.conv = nn.Conv2d(1, channels, 1)
+
+    def forward(self, x):
+        return self.conv(x * 0 + 1)[:, :1]
+
+
+def _train(model, path, epochs=2, **kwargs):
+    grey = _digits(96)
+    x_eval = torch.bernoulli(_digits(16, seed=1), generator=torch.Generator().manual_seed(2))
+    lines = []
+    curve = train_pixelcnn(model, _nll, grey, x_eval, epochs=epochs, batch_size=32, lr=0.05, seed=3,
+                           checkpoint=path, log=lines.append, **kwargs)
+    return curve, lines
+
+
+def test_training_resumes_from_its_checkpoint_as_if_never_stopped(tmp_path):
+    torch.manual_seed(0)
+    uninterrupted = TinyConv()
+    start = {k: v.clone() for k, v in uninterrupted.state_dict().items()}
+    whole, _ = _train(uninterrupted, None, epochs=3)
+
+    path = tmp_path / "checkpoints" / "pixelcnn.pt"
+    first = TinyConv()
+    first.load_state_dict(start)
+    _, lines = _train(first, path, epochs=3, budget_minutes=0.0)  # a kill after epoch 1, saved
+    assert path.is_file() and not path.with_name("pixelcnn.pt.partial").exists()
+    assert lines[0].startswith("epoch 1/3") and lines[0].endswith("saved") and "stopped after epoch 1/3" in lines[1]
+
+    resumed = TinyConv()  # a fresh kernel reruns the cell: the same seed, the same untrained model
+    resumed.load_state_dict(start)
+    curve, lines = _train(resumed, path, epochs=3)
+    assert lines[0] == f"resumed from {path} after epoch 1/3" and [line[:9] for line in lines[1:]] == ["epoch 2/3",
+                                                                                                      "epoch 3/3"]
+    assert curve["epoch"] == [1, 2, 3] and curve["train"] == pytest.approx(whole["train"])
+    assert curve["test"] == pytest.approx(whole["test"])
+    for name, value in uninterrupted.state_dict().items():
+        assert torch.allclose(resumed.state_dict()[name], value), name
+
+    again = TinyConv()
+    again.load_state_dict(start)
+    done, lines = _train(again, path, epochs=3)  # finished: nothing left to train
+    assert done["epoch"] == [1, 2, 3] and len(lines) == 1
+
+
+def test_training_starts_over_from_a_checkpoint_of_other_settings(tmp_path):
+    path = tmp_path / "pixelcnn.pt"
+    _train(TinyConv(), path, epochs=1)
+    curve, lines = _train(TinyConv(channels=2), path, epochs=1)  # another architecture
+    assert "starting over" in lines[0] and "shapes" in lines[0] and curve["epoch"] == [1]
+    _, lines = _train(TinyConv(channels=2), path, epochs=2)  # the same architecture, other epochs
+    assert "starting over" in lines[0] and "epochs" in lines[0]
+    changed = TinyConv(channels=2)
+    changed.conv.bias.data += 1  # the same shapes, another computation: a code change
+    _, lines = _train(changed, path, epochs=2)
+    assert "starting over" in lines[0] and "code changed" in lines[0]
+    path.write_bytes(b"not a checkpoint")
+    _, lines = _train(TinyConv(channels=2), path, epochs=2)
+    assert "could not be read" in lines[0] and len(lines) == 3
 
 
 def test_complete_lower_half_asks_the_sampler_for_the_rows_below():
@@ -133,3 +200,70 @@ def test_pixelcnn_recipe_records_the_curve_and_the_sampling_time(monkeypatch, ca
     assert result["test_nll_10000"] > 0 and result["sample_64_seconds"] > 0
     recipes.summary([result])
     assert "tiny (channels 4, blocks 1, 2 epochs" in capsys.readouterr().out
+
+
+def test_the_course_reference_holds_only_samples_and_numbers():
+    raw = torch.load(COURSE_REFERENCE, weights_only=True)
+    families = set(raw) - {"made"}
+    assert "VAE" in families and families <= set(REFERENCE_KEYS)  # the DCGAN's row where the course ships one
+    assert isinstance(raw["made"], str) and "solution" in raw["made"]
+    for name in families:
+        keys = REFERENCE_KEYS[name]
+        assert set(raw[name]) == {"samples", *keys}
+        assert raw[name]["samples"].shape == (FAMILY_SAMPLES, 784) and raw[name]["samples"].dtype == torch.uint8
+        assert all(isinstance(raw[name][k], float) and raw[name][k] > 0 for k in keys)
+    reference = load_reference()
+    assert set(reference) == families
+    for name in families:
+        samples = reference[name]["samples"]
+        assert samples.dtype == torch.float32 and -1 <= samples.min() and samples.max() <= 1 and samples.std() > 0.1
+    assert 80 < reference["VAE"]["iw"] < reference["VAE"]["bound"] < 110 and reference["VAE"]["images"] >= 1000
+
+
+def test_the_comparison_takes_the_students_records_else_the_course_reference(tmp_path):
+    here = tmp_path / "solutions" / "pixelcnn"
+    here.mkdir(parents=True)
+    records = family_records(here)
+    assert records["VAE"]["source"] == REFERENCE and set(records) == {"VAE", "DCGAN"}
+    assert records["DCGAN"] is None or records["DCGAN"]["source"] == REFERENCE
+    assert torch.equal(records["VAE"]["samples"], load_reference()["VAE"]["samples"])
+
+    record_family(tmp_path / "solutions" / "variational_autoencoders" / "checkpoints" / "vae_family.pt",
+                  lambda n: torch.zeros(n, 784), bound=99.0, iw=96.0, images=2000)
+    records = family_records(here)
+    assert records["VAE"]["source"] == OWN and records["VAE"]["bound"] == 99.0
+    assert torch.equal(records["VAE"]["samples"], torch.zeros(FAMILY_SAMPLES, 784))
+    record_family(tmp_path / "solutions" / "generative_adversarial_networks" / "checkpoints" / "dcgan_family.pt",
+                  lambda n: torch.ones(n, 784))
+    assert family_records(here)["DCGAN"]["source"] == OWN
+
+    (tmp_path / "solutions" / "generative_adversarial_networks" / "checkpoints" / "dcgan_family.pt").unlink()
+    only_vae = save_reference({"VAE": load_reference()["VAE"]}, tmp_path / "only_vae.pt")  # a family not shipped
+    assert family_records(here, only_vae)["DCGAN"] is None
+    both = save_reference({"VAE": load_reference()["VAE"], "DCGAN": {"samples": -torch.ones(128, 784),
+                                                                     "seconds_64": 0.5}}, tmp_path / "both.pt")
+    assert family_records(here, both)["DCGAN"]["source"] == REFERENCE
+    without = family_records(here, tmp_path / "absent.pt")
+    assert without["VAE"]["source"] == OWN and without["DCGAN"] is None
+
+
+def test_a_reference_round_trips_through_uint8(tmp_path):
+    samples = torch.linspace(-1, 1, FAMILY_SAMPLES * 784).reshape(FAMILY_SAMPLES, 784)
+    records = {"VAE": {"samples": samples, "seconds_64": 0.01, "bound": 99.0, "iw": 95.0, "images": 2000.0},
+               "DCGAN": {"samples": -samples, "seconds_64": 0.02}}
+    reference = load_reference(save_reference(records, tmp_path / "ref.pt", made="the solution notebooks, test"))
+    assert (reference["VAE"]["samples"] - samples).abs().max() <= 1 / 255 + 1e-6
+    assert reference["DCGAN"]["seconds_64"] == 0.02 and reference["VAE"]["made"] == "the solution notebooks, test"
+
+
+def test_idle_threads_follow_the_load_and_the_setting(monkeypatch):
+    monkeypatch.delenv("VIZGEN_THREADS", raising=False)
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    monkeypatch.setattr("os.getloadavg", lambda: (0.3, 0.0, 0.0))
+    assert idle_threads() == 2
+    monkeypatch.setattr("os.getloadavg", lambda: (1.2, 0.0, 0.0))
+    assert idle_threads() == 1
+    monkeypatch.setattr("os.getloadavg", lambda: (9.0, 0.0, 0.0))
+    assert idle_threads() == 1
+    monkeypatch.setenv("VIZGEN_THREADS", "2")
+    assert idle_threads() == 2
