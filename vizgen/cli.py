@@ -1,5 +1,5 @@
-"""The `vizgen` command: fetch, check, grade, gradescope, nbgrader, release, references, manifest, samples, models.
-Verbs live in their own modules."""
+"""The `vizgen` command: fetch, check, grade, collect, gradescope, nbgrader, release, references, manifest, samples,
+models. Verbs live in their own modules."""
 
 from __future__ import annotations
 
@@ -41,6 +41,13 @@ def _parser() -> argparse.ArgumentParser:
                        help="the confinement level (default: the strongest this machine offers)")
     grade.add_argument("--gradebook", type=Path, help="write the scores into this nbgrader gradebook.db "
                        "(after `nbgrader generate_assignment`), for formgrader and `nbgrader export`")
+
+    collect = verbs.add_parser("collect", help="lay a learning platform's bulk download (a zip, one notebook per "
+                               "student) into nbgrader's submitted/<student>/<assignment>/")
+    collect.add_argument("download", type=Path, help="the platform's zip")
+    collect.add_argument("--assignment", required=True)
+    collect.add_argument("--into", type=Path, default=Path("submitted"), help="default: submitted/ here")
+    collect.add_argument("--force", action="store_true", help="replace notebooks already collected that differ")
 
     release = verbs.add_parser("release", help="nbgrader generate_assignment, then an audited student bundle")
     release.add_argument("--assignment", action="append", help="only this assignment (repeatable)")
@@ -167,6 +174,19 @@ def _samples(args) -> int:
     paths = course_paths()
     print("\n".join(str(p.relative_to(paths.root)) for p in demo_notebooks(paths)))
     return 0
+def _collect(args) -> int:
+    from vizgen.collect import collect
+    from vizgen.course.assignment import load_assignment
+    from vizgen.course.config import course_paths
+
+    done = collect(args.download, load_assignment(course_paths(), args.assignment), args.into, args.force)
+    print(f"collected {len(done.placed)} notebooks into {args.into}/<student>/{args.assignment}/"
+          + (f"; {len(done.unchanged)} already there" if done.unchanged else ""))
+    for refused in done.refused:
+        print(f"could not place {refused}", file=sys.stderr)
+    return 1 if done.refused else 0
+
+
 def _gradescope(args) -> int:
     from vizgen.course.config import course_paths
     from vizgen.gradescope import build
@@ -209,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {
         "fetch": _fetch, "check": _check, "grade": _grade, "release": _release, "references": _references,
-        "gradescope": _gradescope, "nbgrader": _nbgrader, "models": _models, "manifest": _manifest, "samples": _samples,
+        "gradescope": _gradescope, "nbgrader": _nbgrader, "collect": _collect, "models": _models, "manifest": _manifest,
+        "samples": _samples,
     }
     try:
         return handler[args.verb](args)

@@ -106,3 +106,32 @@ def test_invalid_json_still_writes_a_full_report(assignment, tmp_path):
     assert report.score == 0 and len(report.checks) == 27
     assert "not valid notebook JSON" in report.notes[0]
     assert all("could not be read" in c.message for c in report.checks)
+    assert report.problem == report.notes[0]
+
+
+def test_another_assignments_notebook_is_reported_once_as_such(paths, assignment):
+    from vizgen.course.assignment import load_assignment
+
+    vae = load_assignment(paths, "variational_autoencoders")
+    report = grade_submission(vae.release_notebook, assignment, hidden=False)
+    assert report.score == 0 and report.notes == [report.problem]
+    assert report.problem == (f"This is the notebook of variational_autoencoders, not of {assignment.title}: "
+                              f"submit {assignment.notebook} with your work in it.")
+    assert {c.message for c in report.checks} == {report.problem}  # one reason, not one per function
+    assert all(c.check_id and c.column.startswith(f"{c.function}:") for c in report.checks)
+
+
+def test_an_empty_notebook_is_reported_once_as_such(assignment, tmp_path):
+    path = tmp_path / "empty.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(), path)
+    report = grade_submission(path, assignment, hidden=False)
+    assert report.score == 0 and report.notes == [report.problem] and "no code cells" in report.problem
+
+
+def test_a_notebook_whose_metadata_names_another_assignment_is_still_graded(assignment, tmp_path):
+    nb = nbformat.read(assignment.solution_notebook, as_version=4)
+    nb.metadata["vizgen"] = {"assignment": "variational_autoencoders"}  # the student's to edit: never trusted
+    path = tmp_path / "relabelled.ipynb"
+    nbformat.write(nb, path)
+    report = grade_submission(path, assignment, hidden=False)
+    assert report.problem == "" and report.score == report.max_score

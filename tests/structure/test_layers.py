@@ -22,7 +22,7 @@ LAYERS = [
     ("vizgen.author",),
     ("vizgen.sandbox",),
     ("vizgen.engine",),
-    ("vizgen.check", "vizgen.grade", "vizgen.release", "vizgen.references", "vizgen.gradescope"),
+    ("vizgen.check", "vizgen.grade", "vizgen.collect", "vizgen.release", "vizgen.references", "vizgen.gradescope"),
     ("vizgen.cli", "vizgen.__main__"),
 ]
 VERBS = LAYERS[-2]

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -33,21 +34,32 @@ def _class(assignment, folder: Path, students: dict[str, Path]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def classroom(assignment, tmp_path_factory):
-    """Four students: full marks, untouched, partial, and one whose fooling image calls sys.exit."""
+def classroom(paths, assignment, tmp_path_factory):
+    """Eight students: full marks, untouched, partial, one whose fooling image calls sys.exit, one whose saliency
+    map has the wrong shape, one who hands in another assignment's notebook, an empty file, and one whose
+    `<script>` student id and `=` message must stay text."""
+    from vizgen.course.assignment import load_assignment
+
     work = tmp_path_factory.mktemp("class")
-    function, source = SCENARIOS["calls-sys-exit"]
-    exits = replace_solution(assignment.solution_notebook, work / "exits.ipynb", function, source)
+    exits = replace_solution(assignment.solution_notebook, work / "exits.ipynb", *SCENARIOS["calls-sys-exit"])
+    shape = replace_solution(assignment.solution_notebook, work / "shape.ipynb", *SCENARIOS["wrong-shape"])
+    empty = work / "empty.ipynb"
+    empty.write_text("")
     students = {"ada": assignment.solution_notebook, "bob": assignment.release_notebook,
-                "cy": assignment.dir / "samples" / "partial.ipynb", "dee": exits}
+                "cy": assignment.dir / "samples" / "partial.ipynb", "dee": exits, "eve": shape,
+                "fay": load_assignment(paths, "variational_autoencoders").release_notebook, "gus": empty,
+                "=1+1<script>": assignment.release_notebook}
     return _class(assignment, work / "submitted", students)
+
+
+STUDENTS = ["=1+1<script>", "ada", "bob", "cy", "dee", "eve", "fay", "gus"]
 
 
 def test_discover_reads_nbgrader_layout_and_loose_notebooks(paths, assignment, classroom, tmp_path):
     handins = discover(paths, [classroom])
-    assert [h.student for h in handins] == ["ada", "bob", "cy", "dee"]
+    assert [h.student for h in handins] == STUDENTS
     assert {h.assignment.name for h in handins} == {assignment.name}
-    assert handins[0].notebook == classroom / "ada" / assignment.name / assignment.notebook
+    assert handins[1].notebook == classroom / "ada" / assignment.name / assignment.notebook
     loose = discover(paths, [assignment.solution_notebook, assignment.release_notebook])
     assert len({h.student for h in loose}) == 2  # same stem: told apart by their paths
     with pytest.raises(VizgenError, match="nbgrader's layout"):
@@ -69,21 +81,80 @@ def test_batch_with_two_lanes_writes_csv_json_and_report(paths, assignment, clas
     out = tmp_path / "graded"
     code = main(["grade", str(classroom), "--hidden", "--jobs", "2", "--out", str(out), "--json", str(tmp_path / "gs")])
     assert code == 0
-    scores = {row["student"]: float(row["score"]) for row in csv.DictReader((out / "grades.csv").open())}
-    assert scores["ada"] == 27 and scores["bob"] == 0 and 0 < scores["cy"] < 27
-    assert 0 < scores["dee"] < 27  # sys.exit costs only make_fooling_image's checks
+    scores = {row["student"].removeprefix("'"): float(row["score"])  # "'": no formula in a spreadsheet
+              for row in csv.DictReader((out / "grades.csv").open())}
+    assert scores["ada"] == 27 and scores["bob"] == scores["fay"] == scores["gus"] == 0 and 0 < scores["cy"] < 27
+    assert 0 < scores["dee"] < 27 and 0 < scores["eve"] < 27  # one bug costs only that function's checks
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    assert {r["submission"] for r in rows} == {f"{classroom.name}/{s}/{assignment.name}/{assignment.notebook}"
+                                               for s in scores}  # relative to the class's folder
     header = next(csv.reader((out / "grades.csv").open()))
-    assert any(name.startswith("compute_saliency_maps:") for name in header)  # one column per check
+    columns = list(csv.DictReader((out / "grades.columns.csv").open()))
+    assert header[5:] == [c["column"] for c in columns] and "compute_saliency_maps:saliency_shape" in header
+    assert all(len(c) < 80 for c in header)  # short ids; the titles are in grades.columns.csv
+    assert {c["visibility"] for c in columns} == {"public", "hidden"}
     for student in scores:
         record = json.loads((out / "students" / student / assignment.name / "results.json").read_text())
         assert record["score"] == scores[student] and record["extra_data"]["student"] == student
-    assert sorted(p.name for p in (tmp_path / "gs").glob("*.json")) == ["ada.json", "bob.json", "cy.json", "dee.json"]
+    assert sorted(p.name for p in (tmp_path / "gs").glob("*.json")) == sorted(f"{s}.json" for s in STUDENTS)
     page = (out / "report.html").read_text()
-    assert "<svg" in page and "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
-    assert "not implemented yet" in page and "Slowest submissions" in page
+    assert "<svg" in page and page.count("<script") == 1 and "<script src" not in page  # the inline sorter only
+    assert "http://" not in page.replace("http://www.w3.org/2000/svg", "") and "https://" not in page
+    assert "Slowest submissions" in page
+
+    _report_names_every_student_and_what_they_lost(out, scores)
+    assert next(csv.reader((out / "grades.csv").open()))[0] == "student"
+    assert "'=1+1<script>" in {r["student"] for r in csv.DictReader((out / "grades.csv").open())}  # no formula
 
     assert main(["grade", str(classroom), "--hidden", "--jobs", "2", "--out", str(out)]) == 0
-    assert "4 already graded" in capsys.readouterr().out
+    assert f"{len(STUDENTS)} already graded" in capsys.readouterr().out
+
+
+class _Tables(HTMLParser):
+    """The text of each cell of each table of a page, by the table's id (or its position)."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables, self._cell = {}, None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self._rows = self.tables.setdefault(dict(attrs).get("id") or len(self.tables), [])
+        elif tag == "tr":
+            self._rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self._rows[-1].append(" ".join("".join(self._cell).split()))
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def _report_names_every_student_and_what_they_lost(out: Path, scores: dict[str, float]) -> None:
+    parser = _Tables()
+    parser.feed((out / "report.html").read_text())
+    header, *rows = parser.tables["students"]
+    assert header[:3] == ["student", "score", "functions that lost points, and why"]
+    lost = {row[0]: row[2] for row in rows}
+    assert sorted(lost) == sorted(scores)  # every student named, "<script>" as text
+    assert [scores[row[0]] for row in rows] == sorted(scores.values())  # lowest first
+    assert lost["ada"] == "—"
+    assert lost["eve"].startswith("compute_saliency_maps (−") and "make_fooling_image" not in lost["eve"]
+    assert lost["dee"].startswith("make_fooling_image (−") and "sys.exit" in lost["dee"]
+    assert lost["bob"].startswith("not started: compute_saliency_maps, saliency_to_mask")  # said once
+    assert lost["fay"] == ("This is the notebook of variational_autoencoders, not of Network visualization: "
+                           "submit NetworkVisualization.ipynb with your work in it.")
+    assert "not valid notebook JSON" in lost["gus"] and "not started" not in lost["gus"]
+    assert all(row[3] == "results.json · feedback" for row in rows)
+    functions = {row[0]: row for row in next(t for t in parser.tables.values() if t[0][0] == "function")[1:]}
+    assert functions["compute_saliency_maps"][1].startswith("3/6")  # eve and the two who have not started it
+    assert "(eve)" in functions["compute_saliency_maps"][2] or "eve," in functions["compute_saliency_maps"][2]
+    assert (out / "students" / "eve" / "network_visualization" / "feedback.html").is_file()
 
 
 def test_report_counts_students_per_failure_message():
@@ -95,9 +166,13 @@ def test_report_counts_students_per_failure_message():
     assert "<b>2</b> &times; <span class=\"message\">wrong shape</span>" in page
     assert "<b>1</b> &times; <span class=\"message\">nan</span>" in page
     assert ">1/4<" in page  # pass rate
-    assert page.index(">ccc<") < page.index(">bb<")  # slowest first
-    svg = histogram_svg([0, 0, 5, 10], 10, bins=2)
-    assert svg.count("<rect") == 2 and ": 2 students" in svg
+    slowest = page[page.index("Slowest submissions"):]
+    assert slowest.index(">ccc<") < slowest.index(">bb<")  # slowest first
+    svg = histogram_svg([0, 0, 5, 10], 10)
+    assert svg.count("<rect") == 11 and "0 points: 2 students" in svg and "10 points: 1 students" in svg  # whole points
+    assert ">score (points; maximum 10)<" in svg and ">students<" in svg  # axis titles
+    wide = histogram_svg([0, 44, 88], 88)
+    assert wide.count("<rect") == 30 and "bins of 3" in wide and "87-89 points: 1 students" in wide
 
 
 def test_a_killed_batch_keeps_finished_grades_and_a_rerun_completes(paths, assignment, tmp_path):
@@ -142,6 +217,15 @@ def test_gradebook_scores_show_in_nbgrader_export(paths, assignment, classroom, 
     rows = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(course.export().open())}
     assert rows == {r.student: r.score for r in batch.reports}
     assert rows["ada"] == 27 and 0 < rows["cy"] < 27
+
+    from nbgrader.api import Gradebook  # the inline questions, graded by hand as formgrader does
+
+    with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gradebook:
+        gradebook.find_grade("inline_question_1", assignment.notebook.removesuffix(".ipynb"), assignment.name,
+                             "cy").manual_score = 2.5
+        gradebook.db.commit()
+    rows = {r["student_id"]: float(r["raw_score"]) for r in csv.DictReader(course.export().open())}
+    assert rows["cy"] == next(r.score for r in batch.reports if r.student == "cy") + 2.5  # automatic + by hand
 
 
 @pytest.mark.slow

@@ -75,11 +75,14 @@ def student_error(function: str, cell: str, error: dict, effects: dict) -> Stude
     return StudentCodeError(_describe_error(function, cell, kind, text, error.get("where", [])), kind, effects)
 
 
+NOT_IMPLEMENTED = "is not implemented yet"  # in the message of a function still raising NotImplementedError
+
+
 def _describe_error(function: str, cell: str, kind: str, text: str, where_list: list[str]) -> str:
     where = f" ({'; '.join(where_list)})" if where_list else ""
     if kind == "NotImplementedError":
         return (
-            f"{function} is not implemented yet: replace `raise NotImplementedError()` in cell "
+            f"{function} {NOT_IMPLEMENTED}: replace `raise NotImplementedError()` in cell "
             f"'{cell}' with your code."
         )
     if kind == "SystemExit":

@@ -34,6 +34,9 @@ class Submission:
     functions: dict[str, FunctionInfo] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # e.g. a syntax error in a cell
     test_cells: dict[str, str] = field(default_factory=dict)  # grade_id -> source
+    # The assignment the notebook's metadata names (``vizgen.assignment``, written by the release): student-editable,
+    # so only ever used to explain a hand-in of the wrong notebook, never to choose what grades it.
+    names_assignment: str = ""
 
     def statements(self) -> list[tuple[str, ast.stmt]]:
         """(cell filename, statement) of every top-level statement grading runs, in notebook order (parsed once)."""
@@ -213,7 +216,9 @@ def extract_submission(path: Path) -> Submission:
     function calls them. Imports are kept where a definition uses the names they bind.
     """
     nb = read_notebook(path)
-    sub = Submission(Path(path))
+    named = nb.metadata.get("vizgen", {})
+    named = named.get("assignment", "") if isinstance(named, dict) else ""
+    sub = Submission(Path(path), names_assignment=named if isinstance(named, str) and len(named) <= 64 else "")
     parsed: list[tuple[str, str, list[ast.stmt]]] = []  # (filename, source, kept nodes)
     seen: set[str] = set()
     for index, cell in enumerate(nb.cells):

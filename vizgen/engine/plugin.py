@@ -105,5 +105,6 @@ class VizgenPlugin:
                     message="" if report.passed else failure_message(error),
                     hidden=self.hidden_dir is not None and self.hidden_dir in Path(str(item.path)).resolve().parents,
                     seconds=report.duration,
+                    check_id=item.name.removeprefix("test_"),
                 )
             )

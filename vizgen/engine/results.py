@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,10 +19,16 @@ class CheckResult:
     message: str  # why it failed, or "" when it passed
     hidden: bool
     seconds: float = 0.0
+    check_id: str = ""  # the check's test function without "test_", e.g. "saliency_shape"
 
     @property
     def passed(self) -> bool:
         return self.score >= self.points
+
+    @property
+    def column(self) -> str:
+        """The check's short id in tables: ``function:check_id``."""
+        return f"{self.function}:{self.check_id or self.name}"
 
 
 def library_message(function: str, uses: list[str]) -> str:
@@ -33,8 +41,8 @@ def library_message(function: str, uses: list[str]) -> str:
 def forbid(checks: list[CheckResult], uses: dict[str, list[str]]) -> list[CheckResult]:
     """``checks`` where every check of a function in ``uses`` (function -> the forbidden names its code uses)
     scores 0 and says why (``[forbidden]`` in assignment.toml; ``course.library_calls`` reads the code)."""
-    return [CheckResult(c.name, c.function, c.points, 0.0, library_message(c.function, uses[c.function]), c.hidden,
-                        c.seconds) if uses.get(c.function) else c for c in checks]
+    return [dataclasses.replace(c, score=0.0, message=library_message(c.function, uses[c.function]))
+            if uses.get(c.function) else c for c in checks]
 
 
 @dataclass
@@ -45,6 +53,7 @@ class GradeReport:
     notes: list[str] = field(default_factory=list)  # about the whole submission (e.g. invalid notebook)
     seconds: float = 0.0
     student: str = ""  # the student id in a batch (nbgrader's folder name or the notebook's stem)
+    problem: str = ""  # why the whole hand-in could not be graded (unreadable, empty, another assignment's)
 
     @property
     def score(self) -> float:
@@ -91,16 +100,44 @@ def csv_cell(value):
     return value
 
 
+def relative_submissions(reports: list[GradeReport]) -> list[str]:
+    """Each report's notebook path relative to the folder that holds them all (the class's hand-in folder's
+    parent), so a table says ``submitted/ada/vae/VAE.ipynb``, not where this machine keeps it."""
+    paths = [Path(r.submission) for r in reports]
+    if not paths:
+        return []
+    try:
+        base = Path(os.path.commonpath([p.parent for p in paths])).parent
+    except ValueError:  # relative and absolute paths mixed: keep them as given
+        return [str(p) for p in paths]
+    return [p.relative_to(base).as_posix() if p.is_relative_to(base) else str(p) for p in paths]
+
+
+def columns_file(path: Path) -> Path:
+    """Where ``write_csv`` puts the titles of its check columns: ``grades.csv`` -> ``grades.columns.csv``."""
+    return path.with_name(f"{path.stem}.columns.csv")
+
+
 def write_csv(reports: list[GradeReport], path: Path) -> None:
-    names = list(dict.fromkeys(c.name for r in reports for c in r.checks))
+    """A row per submission: student, relative notebook path, assignment, score, then one short column per check
+    (``function:check_id``); ``columns_file(path)`` gives each column's function, title, points and visibility."""
+    checks = list({c.column: c for r in reports for c in r.checks}.values())
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([csv_cell(v) for v in ["student", "submission", "assignment", "score", "max_score", *names]])
-        for r in reports:
-            by_name = {c.name: c.score for c in r.checks}
-            row = [r.student, r.submission, r.assignment, r.score, r.max_score, *(by_name.get(n, "") for n in names)]
+        writer.writerow([csv_cell(v) for v in
+                         ["student", "submission", "assignment", "score", "max_score", *(c.column for c in checks)]])
+        for r, submission in zip(reports, relative_submissions(reports)):
+            by_column = {c.column: c.score for c in r.checks}
+            row = [r.student, submission, r.assignment, r.score, r.max_score,
+                   *(by_column.get(c.column, "") for c in checks)]
             writer.writerow([csv_cell(v) for v in row])
+    with open(columns_file(path), "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["column", "function", "check", "points", "visibility"])
+        for c in checks:
+            writer.writerow([csv_cell(v) for v in
+                             [c.column, c.function, c.name, c.points, "hidden" if c.hidden else "public"]])
 
 
 def format_checks(report: GradeReport) -> str:
@@ -114,7 +151,10 @@ def format_checks(report: GradeReport) -> str:
 
 
 def failure_lines(report: GradeReport) -> list[str]:
-    """One line per failed check; checks of one function failing with the same message share a line."""
+    """One line per failed check; checks of one function failing with the same message share a line; none for a
+    hand-in that is not this assignment's work (its note says so once)."""
+    if report.problem:  # the whole hand-in: its note says why, once
+        return []
     groups: dict[tuple[str, str], list[CheckResult]] = {}
     for c in report.checks:
         if not c.passed:

@@ -22,11 +22,11 @@ import pytest
 from vizgen.course.config import GradingConfig
 from vizgen.errors import CourseLayoutError, NotebookError
 from vizgen.sandbox import audit
-from vizgen.course.assignment import Assignment
+from vizgen.course.assignment import Assignment, available
 from vizgen.engine.stores import PUBLIC_FILE, References, ReferenceStore
 from vizgen.course.manifest import declared_checks
 from vizgen.course.library_calls import library_uses
-from vizgen.course.notebook import extract_submission
+from vizgen.course.notebook import Submission, extract_submission
 from vizgen.author.messages import FunctionUnavailable
 from vizgen.engine.plugin import VizgenPlugin
 from vizgen.engine.results import CheckResult, GradeReport, forbid
@@ -123,9 +123,30 @@ def failed_report(notebook: Path, assignment: Assignment, hidden: bool, reason: 
     not run) at zero with ``reason``, which is also the report's note."""
     folders = [assignment.public] + ([assignment.hidden] if hidden else [])
     checks = [CheckResult(name=f"{c['function']}: {c['title']}", function=c["function"], points=float(c["points"]),
-                          score=0.0, message=reason, hidden=folder == assignment.hidden)
+                          score=0.0, message=reason, hidden=folder == assignment.hidden,
+                          check_id=c["id"].split("::")[-1].removeprefix("test_"))
               for folder in folders if folder.is_dir() for c in declared_checks(folder)]
-    return GradeReport(submission=str(notebook), assignment=assignment.name, checks=checks, notes=[reason])
+    return GradeReport(submission=str(notebook), assignment=assignment.name, checks=checks, notes=[reason],
+                       problem=reason)
+
+
+def whole_submission_problem(submission: Submission, assignment: Assignment) -> str:
+    """Why the hand-in as a whole is not this assignment's work (empty, or another assignment's notebook), or "".
+
+    The notebook's metadata is the student's to edit: it only explains a hand-in in which none of this
+    assignment's graded functions is defined; it never decides what grades it.
+    """
+    graded = set(assignment.starter_signatures())
+    if graded & set(submission.functions):
+        return ""
+    submit = f"submit {assignment.notebook} with your work in it"
+    if not submission.cells:
+        return f"The notebook has no code cells: {submit}."
+    other = submission.names_assignment
+    if other and other != assignment.name:
+        known = other if other in available(assignment.paths) else "another assignment"
+        return f"This is the notebook of {known}, not of {assignment.title}: {submit}."
+    return ""
 
 
 def grade_submission(
@@ -153,26 +174,33 @@ def grade_submission(
         why = str(error) if isinstance(error, NotebookError) else (
             f"{notebook} could not be read ({type(error).__name__}): save it again from Jupyter")
         report.notes.append(why)
+        report.problem = why
         runner = UnavailableRunner(f"the notebook could not be read: {why}")
         if worker is not None:
             worker.stop()
     else:
-        report.notes += submission.problems
+        report.problem = whole_submission_problem(submission, assignment)
+        report.notes += [report.problem] if report.problem else submission.problems
         uses = {f: library_uses(submission, f, assignment.forbidden(f)) for f in assignment.starter_signatures()}
         edited = _edited_test_cells(assignment, submission.test_cells)
         if edited:
             report.notes.append(f"test cell(s) {', '.join(edited)} were edited; grading used the original checks.")
-        runner = SandboxRunner(
-            submission,
-            assignment.starter_signatures(),
-            assignment.paths,
-            audit.default_denied(assignment.paths.root),
-            config,
-            warm_imports=assignment.warm_imports,
-            worker=worker,
-            support=load_support(assignment.probes_file),
-            given={f: assignment.given_cells(f) for f in assignment.starter_signatures()},
-        )
+        if report.problem:  # nothing of this assignment to run: every check says why, once per function
+            runner = UnavailableRunner(report.problem)
+            if worker is not None:
+                worker.stop()
+        else:
+            runner = SandboxRunner(
+                submission,
+                assignment.starter_signatures(),
+                assignment.paths,
+                audit.default_denied(assignment.paths.root),
+                config,
+                warm_imports=assignment.warm_imports,
+                worker=worker,
+                support=load_support(assignment.probes_file),
+                given={f: assignment.given_cells(f) for f in assignment.starter_signatures()},
+            )
     try:
         report.checks = forbid(run_checks(assignment, runner, hidden, functions), uses)
         note = getattr(runner, "isolation_note", "")

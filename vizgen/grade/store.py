@@ -34,10 +34,11 @@ def to_record(report: GradeReport, student: str, digest: str, hidden: bool) -> d
     record = report.to_gradescope()
     record["extra_data"] = {
         "student": student, "submission": report.submission, "assignment": report.assignment,
-        "notes": report.notes, "notebook_sha256": digest, "hidden": hidden,
+        "notes": report.notes, "problem": report.problem, "notebook_sha256": digest, "hidden": hidden,
     }
     for test, check in zip(record["tests"], report.checks):
-        test["extra_data"] = {"function": check.function, "hidden": check.hidden, "seconds": round(check.seconds, 4)}
+        test["extra_data"] = {"function": check.function, "check": check.check_id, "hidden": check.hidden,
+                              "seconds": round(check.seconds, 4)}
     return record
 
 
@@ -47,12 +48,13 @@ def from_record(record: dict) -> GradeReport:
         CheckResult(
             name=t["name"], function=t["extra_data"]["function"], points=t["max_score"], score=t["score"],
             message="" if t["status"] == "passed" else t["output"], hidden=t["extra_data"]["hidden"],
-            seconds=t["extra_data"]["seconds"],
+            seconds=t["extra_data"]["seconds"], check_id=t["extra_data"].get("check", ""),
         )
         for t in record["tests"]
     ]
     return GradeReport(submission=extra["submission"], assignment=extra["assignment"], checks=checks,
-                       notes=list(extra["notes"]), seconds=record["execution_time"], student=extra["student"])
+                       notes=list(extra["notes"]), seconds=record["execution_time"], student=extra["student"],
+                       problem=extra.get("problem", ""))
 
 
 def write_atomic(path: Path, text: str) -> None:
