@@ -10,11 +10,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from vizgen.library import plotting
 from vizgen.library.image import blur_image, jitter
 from vizgen.author.models import ModelSpec, build_model
-from vizgen.topics.visualize import clip_small_pixels, create_class_visualization, random_image
+from vizgen.topics.visualize import (
+    blur_downscale,
+    clip_small_pixels,
+    create_class_visualization,
+    high_frequency_energy,
+    random_image,
+    survives_blur_downscale,
+)
 
 SIZE = 16  # image side used throughout: tiny and fast
 
@@ -157,6 +165,60 @@ def test_clip_small_pixels_zeroes_the_weakest_pixels():
 def test_bad_settings_raise_value_error(model, settings):
     with pytest.raises(ValueError):
         create_class_visualization(0, model, noop_step, image_size=SIZE, **settings)
+
+
+# ---------------------------------------------------------------------------------------------
+# judging a visualization by eye: high-frequency energy and the blur + downscale test
+# ---------------------------------------------------------------------------------------------
+
+
+def sinusoid(cycles_per_pixel: float, size: int = 64) -> torch.Tensor:
+    """A (1, 3, size, size) vertical grating with the given frequency, in [-0.5, 0.5]."""
+    x = torch.arange(size, dtype=torch.float32)
+    wave = 0.5 * torch.cos(2 * torch.pi * cycles_per_pixel * x)  # (size,)
+    return wave.view(1, 1, 1, size).expand(1, 3, size, size).clone()
+
+
+def test_high_frequency_energy_of_noise_gratings_and_blur():
+    noise = torch.randn(1, 3, 128, 128, generator=torch.Generator().manual_seed(0))  # (1, 3, 128, 128)
+    share = high_frequency_energy(noise)
+    assert abs(share - (1 - torch.pi / 16)) < 0.02  # white noise: the area outside the circle of radius 0.25
+    assert high_frequency_energy(blur_image(noise, 1.0)) < 0.15 < 0.5 < high_frequency_energy(blur_image(noise, 0.5))
+    assert high_frequency_energy(sinusoid(0.0625)) < 1e-6  # 4 cycles in 64 px: all power below the cutoff
+    assert high_frequency_energy(sinusoid(0.375)) > 1 - 1e-6  # 24 cycles in 64 px: all above
+    assert high_frequency_energy(torch.full((1, 3, 16, 16), 0.3)) == 0.0  # no power at all but the mean
+    smooth = blur_image(noise, 3.0)
+    assert high_frequency_energy(smooth + 0.3 * noise) > 10 * high_frequency_energy(smooth)
+
+
+def test_blur_downscale_keeps_the_size_and_removes_fine_detail():
+    checker = ((torch.arange(16).view(-1, 1) + torch.arange(16).view(1, -1)) % 2).float() * 2 - 1  # (16, 16)
+    img = checker.expand(1, 3, 16, 16).clone()
+    out = blur_downscale(img)
+    assert out.shape == img.shape
+    assert out.abs().max() < 0.05  # a 1-px checkerboard averages to grey
+    flat = torch.full((1, 3, 16, 16), 0.4)
+    torch.testing.assert_close(blur_downscale(flat), flat)
+    assert high_frequency_energy(blur_downscale(noise := torch.randn(1, 3, 32, 32))) < high_frequency_energy(noise)
+
+
+class DetailOrBrightness(nn.Module):
+    """Class 0 scores fine detail (the image minus its blur), class 1 scores mean brightness."""
+
+    def forward(self, x):  # (N, 3, H, W) -> (N, 2)
+        detail = (x - blur_image(x, 1.0)).abs().mean(dim=(1, 2, 3))  # (N,)
+        return torch.stack([detail, x.mean(dim=(1, 2, 3))], dim=1)
+
+
+def test_survives_blur_downscale_tells_noise_from_a_picture():
+    model = DetailOrBrightness()
+    noise = (0.2 + torch.randn(1, 3, 32, 32, generator=torch.Generator().manual_seed(1))).clamp(-1, 1)
+    with torch.no_grad():
+        assert model(noise).argmax().item() == 0  # the raw noise is classified as "detail" ...
+    assert not survives_blur_downscale(noise, model, 0)  # ... but not once blurred and downscaled
+    bright = blur_image(noise, 3.0)  # the same picture without its fine detail
+    assert survives_blur_downscale(bright, model, 1)
+    assert survives_blur_downscale(noise, model, 1)  # what the viewer sees of the noise: its brightness
 
 
 # ---------------------------------------------------------------------------------------------
