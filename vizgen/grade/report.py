@@ -103,8 +103,9 @@ def histogram_svg(scores: list[float], max_score: float, width: int = 640, heigh
 def _student_row(report: GradeReport, assignment: str) -> str:
     base = f"{STUDENTS}/{quote(report.student, safe='')}/{quote(assignment, safe='')}"
     links = f'<a href="{base}/results.json">results.json</a> &middot; <a href="{base}/feedback.html">feedback</a>'
-    if report.problem:
-        lost = f'<span class="message">{_e(report.problem)}</span>'
+    if report.problem:  # the notebook's name, not where this machine keeps it
+        problem = report.problem.replace(report.submission, Path(report.submission).name)
+        lost = f'<span class="message">{_e(problem)}</span>'
     else:
         items, untouched = [], []
         for function, checks in _by_function(report).items():
@@ -147,8 +148,8 @@ def _function_rows(group: list[GradeReport]) -> str:
             if _untouched(checks):
                 untouched.append(r.student)
                 continue
-            for message in dict.fromkeys(_first_line(c.message) for c in checks if not c.passed):
-                messages[message].append(r.student)
+            first = next(c for c in checks if not c.passed)  # one message per student: their first failure
+            messages[_first_line(first.message)].append(r.student)
         common = sorted(messages.items(), key=lambda kv: -len(kv[1]))[:_TOP_MESSAGES]
         cells = "".join(f'<div><b>{len(who)}</b> &times; <span class="message">{_e(m)}</span> '
                         f'<span class="who">({_e(", ".join(who))})</span></div>' for m, who in common)
