@@ -106,11 +106,12 @@ def _check(args) -> int:
     read_notebook(args.notebook)  # a missing file or a non-notebook is a usage error, reported as such
     task = resolve_assignment(course_paths(args.notebook.resolve().parent), args.notebook, args.assignment)
     worker = spawn_worker(task.warm_imports)  # before torch is imported here: the two imports overlap
-    from vizgen.check import check_notebook, hidden_summary
+    from vizgen.check import check_notebook, hidden_summary, save_figures
     from vizgen.engine.results import format_checks
 
     report = check_notebook(args.notebook, task, worker=worker)
-    print(format_checks(report))
+    figures = save_figures(report, args.notebook.resolve().parent / f"{args.notebook.stem}-check-figures")
+    print(format_checks(report, figures))
     for note in report.notes:
         print(f"note: {note}")
     passed = sum(c.passed for c in report.checks)

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from vizgen.errors import CourseLayoutError
-from vizgen.author.messages import CheckFailure, StudentCodeError
+from vizgen.author.messages import CheckFailure, Figure, StudentCodeError
 from vizgen.author.call import Call
 from vizgen.author.matching import expect_match
 
@@ -219,7 +219,10 @@ def expect_classified_as(model: torch.nn.Module, image: torch.Tensor, target: in
     with torch.no_grad():
         predicted = int(model(image).argmax(dim=1))
     if predicted != target:
-        raise CheckFailure(f"{name} is classified as {predicted}, not the target {target}: {hint}.")
+        picture = image.detach().cpu().double()[0]  # (3, H, W)
+        figure = Figure(((name, picture.permute(1, 2, 0).numpy() if picture.shape[0] == 3 else picture[0].numpy()),),
+                        caption=f"classified as {predicted}; target {target}")
+        raise CheckFailure(f"{name} is classified as {predicted}, not the target {target}: {hint}.", figure)
 
 
 # Losses: the correct value, or the usual mistake it reproduces (``matching``, the one matcher).

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from vizgen.author.cases import StoredCase
-from vizgen.author.messages import CheckFailure
+from vizgen.author.messages import CheckFailure, Figure
 
 # What a loss (a scalar) that is not finite says; a tensor's says only where to look, naming no cause.
 NOT_FINITE = ("for large inputs compute log(1 + exp(-x)) stably, e.g. with F.binary_cross_entropy_with_logits, "
@@ -32,6 +32,38 @@ def _tensor(value: Any) -> torch.Tensor | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return torch.tensor(float(value), dtype=torch.float64)
     return None
+
+
+MIN_SIDE = 8  # an output smaller than 8 x 8 pixels is a table of numbers, not a picture
+
+
+def _images(t: torch.Tensor) -> list[torch.Tensor] | None:
+    """``t`` as a list of pictures ``(H, W)`` or ``(H, W, 3)``: ``(H, W)``, ``(N, H, W)`` or ``(N, C, H, W)``
+    (one channel, three as colour, else the first); None when it is not image-like."""
+    if t.dim() == 2:
+        items = [t]
+    elif t.dim() == 3:
+        items = list(t)
+    elif t.dim() == 4:
+        items = [x.permute(1, 2, 0) if x.shape[0] == 3 else x[0] for x in t]
+    else:
+        return None
+    return items if items and min(items[0].shape[:2]) >= MIN_SIDE else None
+
+
+def image_figure(got: torch.Tensor, want: torch.Tensor) -> Figure | None:
+    """The student's output beside the expected one and their difference, for the item that differs most;
+    None when the outputs are not pictures of the same shape."""
+    if got.shape != want.shape:
+        return None
+    ours, theirs = _images(got), _images(want)
+    if ours is None:
+        return None
+    worst = max(range(len(ours)), key=lambda i: float(torch.nan_to_num((ours[i] - theirs[i]).abs()).max()))
+    item = f" (item {worst})" if len(ours) > 1 else ""
+    panels = ((f"yours{item}", ours[worst].numpy()), ("expected", theirs[worst].numpy()),
+              ("|difference|", (ours[worst] - theirs[worst]).abs().numpy()))
+    return Figure(panels, expected=("expected",), same_scale=(f"yours{item}", "expected"))
 
 
 def reproduces(value: Any, candidate: Any, atol: float, rtol: float) -> bool:
@@ -71,8 +103,9 @@ def expect_match(value: Any, correct: Any, mistakes: Mapping[str, Any], name: st
             raise CheckFailure(f"{name} is {number}; expected {float(want):.6g}: the loss is not finite: {not_finite}.")
         said = f"likely bug: {mistake}" if mistake else f"compute {formula}"
         raise CheckFailure(f"{name} is {number:.6g}; expected {float(want):.6g}: {said}.")
+    figure = image_figure(got, want)
     if mistake:
-        raise CheckFailure(f"{name} is wrong: likely bug: {mistake}.")
+        raise CheckFailure(f"{name} is wrong: likely bug: {mistake}.", figure)
     if got.shape != want.shape:
         raise CheckFailure(f"{name} has shape {tuple(got.shape)}; expected {tuple(want.shape)}: compute {formula}.")
     if not torch.isfinite(got).all():
@@ -83,7 +116,7 @@ def expect_match(value: Any, correct: Any, mistakes: Mapping[str, Any], name: st
     raise CheckFailure(
         f"{name} differs from the expected values by up to {diff.max().item():.3g} (got "
         f"{got.flatten()[worst].item():.4g}, expected {want.flatten()[worst].item():.4g}; tolerance {atol:g} + "
-        f"{rtol:g}·|expected|): compute {formula}.")
+        f"{rtol:g}·|expected|): compute {formula}.", figure)
 
 
 def expect_case(value: Any, case: StoredCase, name: str, formula: str, scalar: bool = False,

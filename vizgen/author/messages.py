@@ -6,6 +6,25 @@ Every exception here is shown to the student as is, as the reason a check failed
 from __future__ import annotations
 
 import difflib
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Figure:
+    """What a failed check on an image-valued output shows: plain arrays, drawn by the grader.
+
+    ``panels``: (title, image) pairs, each image ``(H, W)`` or ``(H, W, 3)`` in any range (scaled for display);
+    ``expected``: the titles that show the correct answer, which a hidden check's figure leaves out;
+    ``same_scale``: the titles drawn on one shared scale; ``caption``: a measured value to read beside the
+    images (e.g. what the image is classified as).
+    """
+
+    panels: tuple[tuple[str, np.ndarray], ...]
+    caption: str = ""
+    expected: tuple[str, ...] = ()
+    same_scale: tuple[str, ...] = ()  # titles of panels drawn on one shared scale (yours and expected)
 
 
 class StudentFacing(Exception):
@@ -13,7 +32,11 @@ class StudentFacing(Exception):
 
 
 class CheckFailure(StudentFacing, AssertionError):
-    """The function ran but its result is wrong."""
+    """The function ran but its result is wrong; ``figure`` shows it when the output is an image."""
+
+    def __init__(self, message: str, figure: Figure | None = None):
+        super().__init__(message)
+        self.figure = figure
 
 
 class FunctionUnavailable(StudentFacing):

@@ -6,6 +6,7 @@ Both run the public checks; the test cells run them on the live notebook functio
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import os
@@ -62,12 +63,39 @@ def run_cell(assignment: str, function: str, namespace: dict, hidden: bool = Fal
             results = forbid(results, {function: live_uses(namespace, function, task.forbidden(function))})
     report = GradeReport(submission="this notebook", assignment=assignment, checks=results)
     print(format_checks(report))
+    show_figures(report)
     if hidden:
         print(f"{function}: {report.score:g}/{report.max_score:g} points.")
     else:  # the cell is worth more than the public checks: say so rather than print "0/2 points" for a 4-point cell
         print(f"{function}: {report.score:g} of the {report.max_score:g} public-check points; the hidden checks, "
               "run at grading, give the rest of this cell's points.")
     return float(report.score)
+
+
+def show_figures(report: GradeReport) -> None:
+    """In a Jupyter kernel, each failed check's figure below the messages (``image/png`` output)."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import Image, display
+    except ImportError:
+        return
+    if get_ipython() is None:
+        return
+    for check in report.checks:
+        if check.figure and not check.passed:
+            display(Image(data=base64.b64decode(check.figure), format="png"))
+
+
+def save_figures(report: GradeReport, folder: Path) -> dict[str, Path]:
+    """Each failed check's figure as ``folder/<function>-<check>.png``, for a terminal; check name -> path."""
+    saved = {}
+    for check in report.checks:
+        if check.figure and not check.passed:
+            path = folder / f"{check.function}-{check.check_id or len(saved)}.png"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(base64.b64decode(check.figure))
+            saved[check.name] = path
+    return saved
 
 
 def hidden_summary(task: Assignment) -> str:

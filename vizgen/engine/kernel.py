@@ -81,7 +81,7 @@ class Records:
         report = GradeReport(submission="this notebook", assignment="", checks=results)
         self.entries[f"{function}|{int(hidden)}"] = {
             "function": function, "hidden": hidden, "score": report.score, "max_score": report.max_score,
-            "text": format_checks(report)}
+            "text": format_checks(report), "figures": [c.figure for c in results if c.figure and not c.passed]}
         tmp = self.file.with_suffix(".tmp")
         tmp.write_text(json.dumps(list(self.entries.values())))
         os.replace(tmp, self.file)

@@ -90,6 +90,7 @@ def regrade_unrecorded(nb: NotebookNode, assignment: str, records: dict[tuple[st
         part = GradeReport(submission="this notebook", assignment=assignment, checks=checks)
         records[function, hidden] = {
             "function": function, "hidden": hidden, "score": part.score, "max_score": part.max_score,
+            "figures": [c.figure for c in checks if c.figure and not c.passed],
             "text": f"{function}: the {'hidden' if hidden else 'public'} checks did not run through the grader's check "
                     f"server (a cell replaced or bypassed the checker); the grader ran them instead:\n"
                     + format_checks(part)}
@@ -135,8 +136,10 @@ def apply_records(nb: NotebookNode, records: dict[tuple[str, bool], dict]) -> No
             lines.append(f"{function}: this cell reported {reported:g} points; the grader recorded {score:g}, "
                          "which count.")
         lines.append(f"{function}: {score:g}/{points:g} points.")
+        figures = [NotebookNode(output_type="display_data", metadata={}, data={"image/png": figure})
+                   for figure in (entry or {}).get("figures", []) if isinstance(figure, str)]
         cell.outputs = [
-            NotebookNode(output_type="stream", name="stdout", text="\n".join(lines) + "\n"),
+            NotebookNode(output_type="stream", name="stdout", text="\n".join(lines) + "\n"), *figures,
             NotebookNode(output_type="execute_result", execution_count=cell.get("execution_count"), metadata={},
                          data={"text/plain": repr(score)}),
         ]

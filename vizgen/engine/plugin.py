@@ -17,6 +17,7 @@ from vizgen.engine.stores import References
 from vizgen.author.checks import MARK
 from vizgen.course.manifest import check_title
 from vizgen.author.messages import StudentFacing
+from vizgen.engine.figures import figure_text
 from vizgen.engine.results import CheckResult
 from vizgen.sandbox.runners import Runner
 
@@ -96,6 +97,8 @@ class VizgenPlugin:
         if report.when == "call" or (report.when == "setup" and report.failed):
             mark = item.get_closest_marker(MARK).kwargs
             error = call.excinfo.value if call.excinfo else None
+            hidden = self.hidden_dir is not None and self.hidden_dir in Path(str(item.path)).resolve().parents
+            figure = None if report.passed else getattr(error, "figure", None)
             self.results.append(
                 CheckResult(
                     name=f"{mark['function']}: {check_name(item)}",
@@ -103,8 +106,9 @@ class VizgenPlugin:
                     points=float(mark["points"]),
                     score=float(mark["points"]) if report.passed else 0.0,
                     message="" if report.passed else failure_message(error),
-                    hidden=self.hidden_dir is not None and self.hidden_dir in Path(str(item.path)).resolve().parents,
+                    hidden=hidden,
                     seconds=report.duration,
                     check_id=item.name.removeprefix("test_"),
+                    figure=figure_text(figure, hidden),
                 )
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import html
 import json
 import os
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ class CheckResult:
     hidden: bool
     seconds: float = 0.0
     check_id: str = ""  # the check's test function without "test_", e.g. "saliency_shape"
+    figure: str = ""  # a failed check on an image: base64 PNG of the output, expected (public only), difference
 
     @property
     def passed(self) -> bool:
@@ -64,24 +66,34 @@ class GradeReport:
         return sum(c.points for c in self.checks)
 
     def to_gradescope(self) -> dict:
-        """Gradescope's autograder results.json format."""
+        """Gradescope's autograder results.json format; a failed check with a figure is an HTML test output with
+        the figure embedded as a PNG (figures beyond ``FIGURE_BUDGET`` bytes in all are left out)."""
+        tests, budget = [], FIGURE_BUDGET
+        for c in self.checks:
+            test = {"name": c.name, "score": c.score, "max_score": c.points,
+                    "status": "passed" if c.passed else "failed", "output": c.message or "passed",
+                    "visibility": "after_published" if c.hidden else "visible"}
+            if c.figure and not c.passed and len(c.figure) <= budget:
+                budget -= len(c.figure)
+                test["output"] = figure_html(c.message, c.figure)
+                test["output_format"] = "html"
+            tests.append(test)
         return {
             "score": self.score,
             "execution_time": round(self.seconds, 3),
             "output": "\n".join(self.notes),
             "stdout_visibility": "hidden",  # the grader's own log is not for students
-            "tests": [
-                {
-                    "name": c.name,
-                    "score": c.score,
-                    "max_score": c.points,
-                    "status": "passed" if c.passed else "failed",
-                    "output": c.message or "passed",
-                    "visibility": "after_published" if c.hidden else "visible",
-                }
-                for c in self.checks
-            ],
+            "tests": tests,
         }
+
+
+FIGURE_BUDGET = 600_000  # bytes of base64 PNG per results.json: the whole file stays well under 1 MB
+
+
+def figure_html(message: str, figure: str) -> str:
+    """A check's message and its figure as HTML (the message escaped: a student's text stays text)."""
+    return (f"<pre>{html.escape(message)}</pre><img alt=\"your output, and how it differs from the expected one\" "
+            f"src=\"data:image/png;base64,{figure}\">")
 
 
 def write_json(report: GradeReport, path: Path) -> None:
@@ -140,13 +152,17 @@ def write_csv(reports: list[GradeReport], path: Path) -> None:
                              [c.column, c.function, c.name, c.points, "hidden" if c.hidden else "public"]])
 
 
-def format_checks(report: GradeReport) -> str:
-    """One line per check, for `vizgen check` and the notebook's test cells."""
+def format_checks(report: GradeReport, figures: dict[str, Path] | None = None) -> str:
+    """One line per check, for `vizgen check` and the notebook's test cells; ``figures``: check name -> the PNG
+    saved for it, said under its message."""
     lines = []
     for c in report.checks:
         mark = "PASS" if c.passed else "FAIL"
         line = f"{mark} {c.name} [{c.score:g}/{c.points:g}]"
-        lines.append(line if c.passed else f"{line}\n     {c.message}")
+        if not c.passed:
+            line += f"\n     {c.message}"
+            line += f"\n     figure: {figures[c.name]}" if figures and c.name in figures else ""
+        lines.append(line)
     return "\n".join(lines)
 
 

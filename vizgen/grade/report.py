@@ -221,7 +221,9 @@ def render_feedback(report: GradeReport) -> str:
         got, points = sum(c.score for c in checks), sum(c.points for c in checks)
         rows.append(f"<h3>{_e(function)}: {got:g}/{points:g}</h3><ul>" + "".join(
             f"<li>{'passed' if c.passed else 'FAILED'}: {_e(c.name)} [{c.score:g}/{c.points:g}]"
-            + ("" if c.passed else f'<div class="message">{_e(c.message)}</div>') + "</li>" for c in checks) + "</ul>")
+            + ("" if c.passed else f'<div class="message">{_e(c.message)}</div>')
+            + (f'<img alt="output and difference" src="data:image/png;base64,{c.figure}">' if c.figure else "")
+            + "</li>" for c in checks) + "</ul>")
     problem = f'<p class="message">{_e(report.problem)}</p>' if report.problem else ""
     title = f"{report.student}: {report.assignment}"
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{_e(title)}</title><style>{_CSS}</style>"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ def to_record(report: GradeReport, student: str, digest: str, hidden: bool) -> d
     }
     for test, check in zip(record["tests"], report.checks):
         test["extra_data"] = {"function": check.function, "check": check.check_id, "hidden": check.hidden,
-                              "seconds": round(check.seconds, 4)}
+                              "seconds": round(check.seconds, 4), "message": check.message}
     return record
 
 
@@ -47,7 +48,8 @@ def from_record(record: dict) -> GradeReport:
     checks = [
         CheckResult(
             name=t["name"], function=t["extra_data"]["function"], points=t["max_score"], score=t["score"],
-            message="" if t["status"] == "passed" else t["output"], hidden=t["extra_data"]["hidden"],
+            message=t["extra_data"].get("message", "" if t["status"] == "passed" else t["output"]),
+            hidden=t["extra_data"]["hidden"], figure=_figure(t),
             seconds=t["extra_data"]["seconds"], check_id=t["extra_data"].get("check", ""),
         )
         for t in record["tests"]
@@ -55,6 +57,13 @@ def from_record(record: dict) -> GradeReport:
     return GradeReport(submission=extra["submission"], assignment=extra["assignment"], checks=checks,
                        notes=list(extra["notes"]), seconds=record["execution_time"], student=extra["student"],
                        problem=extra.get("problem", ""))
+
+
+def _figure(test: dict) -> str:
+    """The base64 PNG embedded in a test's HTML output, or ""."""
+    found = re.search(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', test["output"]) \
+        if test.get("output_format") == "html" else None
+    return found.group(1) if found else ""
 
 
 def write_atomic(path: Path, text: str) -> None:
