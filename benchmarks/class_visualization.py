@@ -15,10 +15,10 @@ own score on it (which high-frequency noise maximizes too):
   vary with the load, so the cost a schedule is chosen by is its number of steps: every step is one
   forward and backward pass of the same classifier at 224 px, and the regularizers cost little.
 
-The target is that the class survives for at least 4 of the 5 classes. The schedule chosen is the
-cheapest one whose class survives for all 5 (a margin of one class: the notebook runs with torch's
-default threads and the study with ``--threads``, so borderline classes can flip), else the cheapest
-meeting 4 of 5.
+The target is that the class survives for at least 4 of the 5 classes, on every seed studied. The
+schedule chosen is the one with the fewest steps that meets it and, on seed 0 (the notebook's),
+survives for all 5: a margin of one class, since the notebook runs with torch's default threads and
+the study with ``--threads``, so a borderline class can flip. Else the fewest steps meeting 4 of 5.
 
 Run: ``.venv/bin/python benchmarks/class_visualization.py --out benchmarks/class_visualization_<date>.json``
 (``--workers 2 --threads 1`` runs two settings at a time on a 2-core machine; ``--resume`` reuses
@@ -114,18 +114,19 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     parser.add_argument("--resume", type=Path, help="JSON lines of runs printed by an earlier invocation: not rerun")
+    parser.add_argument("--no-new-runs", action="store_true", help="only summarise the runs given by --resume")
     parser.add_argument("--note", default="", help="free text kept in the JSON (e.g. the load while resumed runs ran)")
     args = parser.parse_args()
     settings = ["unregularized", *[s for s in args.settings if s != "unregularized"]]
     rows = []
     if args.resume:
-        rows = [json.loads(line) for line in args.resume.read_text().splitlines() if line.startswith("{")]
+        rows = [json.loads(line) for line in args.resume.read_text().splitlines() if line.startswith("{\"setting\"")]
         rows = [r for r in rows if r["setting"] in settings and r["seed"] in args.seeds]
     done = {(r["setting"], r["class"], r["seed"]) for r in rows}
     jobs = [(s, c, seed) for s in settings for seed in args.seeds for c in CLASSES if (s, c, seed) not in done]
     load_before = os.getloadavg()
     began = time.perf_counter()
-    if jobs:
+    if jobs and not args.no_new_runs:
         with ProcessPoolExecutor(args.workers, initializer=_init, initargs=(args.threads,)) as pool:
             for row in pool.map(run_one, *zip(*jobs)):
                 print(json.dumps(row), flush=True)
@@ -138,23 +139,30 @@ def main() -> None:
             continue
         for r in mine:
             r["hf_fraction_of_unregularized"] = r["hf_share"] / unregularized[(r["class"], r["seed"])]
-        per_seed = [sum(r["survives"] for r in mine if r["seed"] == s) for s in args.seeds]
+        seeds = sorted({r["seed"] for r in mine})
+        per_seed = [sum(r["survives"] for r in mine if r["seed"] == s) for s in seeds]
+        complete = seeds == sorted(args.seeds) and len(mine) == len(seeds) * len(CLASSES)
         summary[setting] = {
             "kwargs": SETTINGS[setting],
+            "seeds": seeds,
             "survive_per_seed": per_seed,
-            "meets_4_of_5": all(n >= 4 for n in per_seed),
-            "all_5": all(n == len(CLASSES) for n in per_seed),
+            "meets_4_of_5": complete and all(n >= 4 for n in per_seed),
+            "all_5_on_seed_0": per_seed[0] == len(CLASSES) if seeds and seeds[0] == 0 else False,
             "mean_hf_fraction": sum(r["hf_fraction_of_unregularized"] for r in mine) / len(mine),
             "mean_seconds": sum(r["seconds"] for r in mine) / len(mine),
             "steps": SETTINGS[setting]["num_iterations"],
         }
     cheapest = {}  # rule -> the cheapest setting that meets it
-    for rule in ("meets_4_of_5", "all_5"):
-        meeting = [s for s in summary if summary[s][rule]]
+    rules = {
+        "meets_4_of_5": lambda d: d["meets_4_of_5"],
+        "with_margin": lambda d: d["meets_4_of_5"] and d["all_5_on_seed_0"],
+    }
+    for rule, ok in rules.items():
+        meeting = [s for s in summary if ok(summary[s])]
         cheapest[rule] = min(meeting, key=lambda s: summary[s]["steps"]) if meeting else None
-    # The notebook runs with torch's default threads, the study with --threads: the float sums differ
-    # and a borderline class can flip, so keep a margin of one class when a schedule affords it.
-    chosen = cheapest["all_5"] or cheapest["meets_4_of_5"]
+    # The notebook uses seed 0 and torch's default threads, the study --threads: the float sums differ
+    # and a borderline class can flip, so keep a margin of one class on seed 0 when a schedule affords it.
+    chosen = cheapest["with_margin"] or cheapest["meets_4_of_5"]
     result = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "hostname": socket.gethostname(), "cpu": platform.processor() or platform.machine(),
@@ -166,9 +174,10 @@ def main() -> None:
         "hf_share": "share of spectral power (per channel, mean removed) above 0.25 cycles/px",
         "classes": {str(k): v for k, v in CLASSES.items()}, "seeds": args.seeds,
         "summary": summary, "cheapest_meeting_4_of_5": cheapest["meets_4_of_5"],
-        "cheapest_with_all_5": cheapest["all_5"], "chosen": chosen,
-        "chosen_rule": "the cheapest setting whose class survives for all 5 classes on every seed (a margin of one "
-                       "class over the 4-of-5 target); else the cheapest meeting 4 of 5",
+        "cheapest_with_margin": cheapest["with_margin"], "chosen": chosen,
+        "chosen_rule": "the fewest steps among the settings whose class survives for at least 4 of the 5 classes on "
+                       "every seed and for all 5 on seed 0, the notebook's (a margin of one class where the notebook "
+                       "is judged); else the fewest steps meeting 4 of 5 on every seed",
         "runs": rows,
     }
     args.out.write_text(json.dumps(result, indent=1) + "\n")
