@@ -130,3 +130,52 @@ def test_paintings(paths):
     assert style.load_style(paths, "great_wave", 40).shape == (40, 40, 3)
     with pytest.raises(AssetError, match="unknown painting 'mona_lisa'"):
         style.load_style(paths, "mona_lisa", 40)
+
+
+def test_residual_caffe_scaled_network_adds_its_change_to_the_photo():
+    zero = nn.Conv2d(3, 3, 1)
+    nn.init.zeros_(zero.weight), nn.init.zeros_(zero.bias)
+    x = torch.randn(2, 3, 4, 4) * 100  # (2, 3, 4, 4) Caffe pixels
+    assert torch.equal(style.CaffeScaled(zero, residual=True)(x), x)  # no change: the photo itself
+    assert torch.equal(style.CaffeScaled(zero)(x), torch.zeros_like(x))  # without the residual: grey
+    shift = nn.Conv2d(3, 3, 1)
+    nn.init.zeros_(shift.weight), nn.init.constant_(shift.bias, 0.5)
+    assert torch.allclose(style.CaffeScaled(shift, scale=128.0, residual=True)(x), x + 64.0)
+
+
+class _ColourClassifier(nn.Module):
+    """A stand-in for EfficientNet-Lite0 on 3 'classes' beyond 1000: the logits are the mean of each channel."""
+
+    def forward(self, x):  # (N, 3, 224, 224) in [-1, 1] -> (N, 1000)
+        assert x.shape[1:] == (3, 224, 224) and x.min() >= -1 - 1e-6 and x.max() <= 1 + 1e-6
+        logits = torch.full((len(x), 1000), -10.0)
+        logits[:, :3] = x.mean(dim=(2, 3))  # class 0 red, 1 green, 2 blue
+        logits[:, 3] = -5.0  # a fixed fourth, so the top-5 holds the three colours and filler classes
+        return logits
+
+
+def test_keeps_class_compares_the_photo_top1_with_the_stylised_top_k():
+    red, green = np.zeros((8, 8, 3), np.uint8), np.zeros((6, 6, 3), np.uint8)
+    red[..., 0], green[..., 1] = 255, 200
+    photos = np.stack([red, np.resize(green, (8, 8, 3))])  # (2, 8, 8, 3): classes 0 and 1
+    clf = _ColourClassifier()
+    assert style.classify_top(clf, photos, k=1).tolist() == [[0], [1]]
+    same = style.keeps_class(clf, photos, photos, k=1)
+    assert same["photo_class"].tolist() == [0, 1] and same["kept"].tolist() == [True, True]
+    assert same["stylised_top"].shape == (2, 1)
+    swapped = style.keeps_class(clf, photos, photos[::-1], k=1)
+    assert swapped["kept"].tolist() == [False, False]
+    assert style.keeps_class(clf, photos, photos[::-1], k=3)["kept"].tolist() == [True, True]  # 3 colours in the top-3
+    with pytest.raises(ValueError, match="2 photos but 1 stylised"):
+        style.keeps_class(clf, photos, photos[:1])
+
+
+def test_keeps_class_with_efficientnet_on_a_photo(paths):
+    from vizgen.library.models import load_classifier
+
+    clf = load_classifier(paths)
+    cat = load_package_photo("chelsea", 128)[None]  # (1, 128, 128, 3)
+    grey = np.full_like(cat, 128)
+    assert style.keeps_class(clf, cat, cat)["kept"].tolist() == [True]
+    result = style.keeps_class(clf, cat, grey)
+    assert result["kept"].tolist() == [False] and result["stylised_top"].shape == (1, 5)

@@ -15,7 +15,9 @@ The notebook's students write the losses (``content_loss``, ``gram_matrix``, ``s
   transfer 2016) and Mahendran and Vedaldi (2015, feature inversion): L-BFGS or Adam on the
   pixels of one image, any loss;
 * ``train_fast_style``: the training loop of the feed-forward network of Johnson et al. (2016)
-  and Ulyanov et al. (2016), on batches of photos, with the student's losses.
+  and Ulyanov et al. (2016), on batches of photos, with the student's losses;
+* ``keeps_class`` and ``seconds_per_image``: what a stylisation keeps of a photo, by an ImageNet
+  classifier's top-5, and what it costs per photo.
 
 Nothing happens at import; models, images and devices are passed explicitly.
 """
@@ -238,15 +240,21 @@ class CaffeScaled(nn.Module):
     Caffe pixels span about +-128; a freshly initialised network reads and writes values of about
     +-1, so without the rescaling its first outputs are a flat grey image and it takes many
     steps only to learn the scale (Johnson et al. 2016 scale a tanh output by 150 for the same reason).
+
+    With ``residual=True`` the output is the input plus the network's: ``x + scale * net(x / scale)``.
+    The untrained network then returns the photo with a small random change, and training only has
+    to learn the painting's change, so the content is there from the first step.
     """
 
-    def __init__(self, net: nn.Module, scale: float = 128.0):
+    def __init__(self, net: nn.Module, scale: float = 128.0, residual: bool = False):
         super().__init__()
         self.net = net
         self.scale = scale
+        self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (N, 3, H, W) Caffe -> (N, 3, H, W) Caffe
-        return self.scale * self.net(x / self.scale)
+        out = self.scale * self.net(x / self.scale)
+        return x + out if self.residual else out
 
 
 def train_fast_style(net: nn.Module, photos: torch.Tensor, objective: Callable[[torch.Tensor, torch.Tensor], tuple],
@@ -288,3 +296,35 @@ def seconds_per_image(apply: Callable[[torch.Tensor], torch.Tensor], images: tor
                 apply(images[k : k + 1])
                 times.append(time.perf_counter() - start)
     return float(np.median(times))
+
+
+def classify_top(classifier: nn.Module, images: np.ndarray, k: int = 5, size: int = 224) -> np.ndarray:
+    """The ``k`` most likely ImageNet classes of uint8 RGB ``images`` ``(N, H, W, 3)``, best first: ``(N, k)``.
+
+    Each image is resized (bicubic) to ``size`` x ``size``, the classifier's training size, and
+    prepared with ``vizgen.library.image.preprocess`` (EfficientNet-Lite0's [-1, 1] inputs).
+    """
+    from PIL import Image
+
+    from vizgen.library.image import preprocess
+
+    resized = np.stack([np.asarray(Image.fromarray(img).resize((size, size), Image.BICUBIC)) for img in images])
+    device = next(classifier.parameters(), torch.empty(0)).device  # a model without parameters: the CPU
+    with torch.no_grad():
+        logits = classifier(preprocess(resized).to(device))  # (N, 1000)
+    return logits.topk(k, dim=1).indices.cpu().numpy()
+
+
+def keeps_class(classifier: nn.Module, photos: np.ndarray, stylised: np.ndarray, k: int = 5) -> dict:
+    """Whether stylisation keeps what a photo shows, by an ImageNet classifier's eyes.
+
+    ``photos`` and ``stylised`` are uint8 RGB ``(N, H, W, 3)``, in the same order. A photo's class
+    is the classifier's top-1 on the unstylised photo (the photos need no label); it is kept when
+    it is among the ``k`` most likely classes of the stylised image. Returns ``{"photo_class":
+    (N,), "stylised_top": (N, k), "kept": (N,) bool}``.
+    """
+    if len(photos) != len(stylised):
+        raise ValueError(f"{len(photos)} photos but {len(stylised)} stylised images: pass them in pairs.")
+    reference = classify_top(classifier, photos, k=1)[:, 0]  # (N,)
+    top = classify_top(classifier, stylised, k=k)  # (N, k)
+    return {"photo_class": reference, "stylised_top": top, "kept": (top == reference[:, None]).any(axis=1)}
