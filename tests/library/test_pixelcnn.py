@@ -261,6 +261,8 @@ def test_idle_threads_follow_the_load_and_the_setting(monkeypatch):
     monkeypatch.setattr("os.getloadavg", lambda: (0.3, 0.0, 0.0))
     assert idle_threads() == 2
     monkeypatch.setattr("os.getloadavg", lambda: (1.2, 0.0, 0.0))
+    assert idle_threads() == 2
+    monkeypatch.setattr("os.getloadavg", lambda: (1.7, 0.0, 0.0))
     assert idle_threads() == 1
     monkeypatch.setattr("os.getloadavg", lambda: (9.0, 0.0, 0.0))
     assert idle_threads() == 1

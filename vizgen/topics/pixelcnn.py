@@ -182,14 +182,15 @@ def _load_training(path: Path, settings: dict, behaviour: torch.Tensor,
 
 
 def idle_threads() -> int:
-    """How many threads torch should use here: the cores this process may run on less the load average
-    (rounded), at least 1; ``$VIZGEN_THREADS`` overrides it. On a busy machine a second thread waits
-    for a core and slows every step; on a quiet one both cores work."""
+    """How many threads torch should use here: the cores this process may run on less the load average,
+    plus one (this process's own core), rounded, between 1 and the cores; ``$VIZGEN_THREADS`` overrides
+    it. On 2 cores: two threads up to load 1.5, else one. A second thread made a training batch 1.75x
+    faster at load 1.0-1.2 and 2.5x slower at load 9-10 (``benchmarks/pixelcnn_threads_2026-12-07.json``)."""
     if os.environ.get("VIZGEN_THREADS"):
         return max(1, int(os.environ["VIZGEN_THREADS"]))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
-    return max(1, min(cores, round(cores - load)))
+    return max(1, min(cores, round(cores - load + 1)))
 
 
 def timed(draw: Callable[[], torch.Tensor]) -> tuple[torch.Tensor, float]:
