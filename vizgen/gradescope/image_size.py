@@ -12,14 +12,11 @@ import importlib.metadata
 import re
 
 from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 CUDA_ONLY = re.compile(r"^(nvidia-.*|triton|cuda-.*)$")  # distributions the CPU wheels do not pull in
 CUDA_FILE = re.compile(r"(cuda|cudnn|cublas|cufft|curand|cusolver|cusparse|nccl|nvrtc|nvjitlink|nvtx|cupti)",
                        re.IGNORECASE)
-
-
-def _normal(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def dependency_closure(requirements: list[str]) -> list[importlib.metadata.Distribution]:
@@ -28,7 +25,7 @@ def dependency_closure(requirements: list[str]) -> list[importlib.metadata.Distr
     todo = [Requirement(r) for r in requirements]
     while todo:
         requirement = todo.pop()
-        name = _normal(requirement.name)
+        name = canonicalize_name(requirement.name)
         if name in seen or CUDA_ONLY.match(name):
             continue
         if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
@@ -39,7 +36,7 @@ def dependency_closure(requirements: list[str]) -> list[importlib.metadata.Distr
             continue  # not installed here: not counted
         seen[name] = dist
         todo += [Requirement(r) for r in dist.requires or []]
-    return sorted(seen.values(), key=lambda d: _normal(d.metadata["Name"]))
+    return sorted(seen.values(), key=lambda d: canonicalize_name(d.metadata["Name"]))
 
 
 def installed_bytes(dist: importlib.metadata.Distribution) -> int:
