@@ -4,8 +4,9 @@ the class is generated, autograded, given feedback and exported once, with every
 - ``ada`` hands in each assignment's partial sample;
 - ``eve`` (generative adversarial networks) adds a cell that prints a hidden check and one that defines a
   helper a graded function calls;
-- ``grace`` (style transfer) hands in the solution with a wrong Gram matrix, which ``style_loss`` calls, and
-  ``instance_norm`` written with the library's version;
+- ``grace`` (style transfer) hands in the solution with a wrong Gram matrix, which ``style_loss`` calls,
+  ``instance_norm`` written with the library's version and a texture of one averaged colour (its checks show
+  the texture);
 - ``mallory`` (network visualization) adds a cell that replaces the checker, one that looks for the grader's
   secrets and one that leaves a process behind.
 
@@ -100,12 +101,21 @@ def instance_norm(x, weight=None, bias=None, eps=1e-5):
 """
 
 
+AVERAGED_TEXTURE = """import numpy as np
+
+def synthesize_texture_nn(sample, out_size, window, seed):
+    return np.full((out_size, out_size, 3), sample.reshape(-1, 3).mean(0), dtype=np.uint8)
+"""
+
+
 def _grace(paths: CoursePaths, folder: Path) -> Path:
     """The style transfer solution with a Gram matrix divided by H * W (style_loss, which calls it, is given the
-    course's) and instance_norm written with the library's F.instance_norm (forbidden: it earns nothing)."""
+    course's), instance_norm written with the library's F.instance_norm (forbidden: it earns nothing) and a
+    texture of the sample's average colour (a picture that fails)."""
     task = load_assignment(paths, "style_transfer")
     nb = replace_solution(task.solution_notebook, folder / "submitted-gram-and-library.ipynb", "gram_matrix",
                           GRAM_OVER_HW)
+    nb = replace_solution(nb, nb, "synthesize_texture_nn", AVERAGED_TEXTURE)
     return replace_solution(nb, nb, "instance_norm", LIBRARY_NORM)
 
 

@@ -327,6 +327,9 @@ def nearest_neighbors(query, database, k):
              named=False),
 ]
 
+# Mistakes whose failed checks show the student's picture (filter_grid's grid and deepdream_step's image).
+SHOWN = ("not-normalised", "descends")
+
 ALTERNATIVES = [
     Alternative("loop-per-filter", "filter_grid", IMPORTS + '''def filter_grid(weights, padding=1):
     K, _, h, w = weights.shape

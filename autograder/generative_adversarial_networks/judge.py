@@ -221,7 +221,8 @@ def rebuilt_summary(record: dict, name: str, x: torch.Tensor, seed: int) -> dict
              "the notebook's layers, one module per layer, with no forward of your own.")
     return {"is_module": True, "type": record["type"], "layers": [describe_layer(m) for m in chain],
             "parameters": sum(p.numel() for p in chain.parameters()),
-            "output_shape": tuple(output.shape) if output is not None else (), "output_error": error, "chain": chain}
+            "output_shape": tuple(output.shape) if output is not None else (), "output_error": error, "chain": chain,
+            "output": output}
 
 
 def architecture(student, function: str, *args, x: torch.Tensor, seed: int, name: str) -> dict:

@@ -254,6 +254,9 @@ UNNAMED = [
 MISTAKES += [Mistake(n, f, wrong_answer(__file__, f, change), words, named=False) for n, f, change, words in UNNAMED]
 
 
+# Mistakes whose failed checks show the student's picture (the generators' images on the [-1, 1] scale).
+SHOWN = ("generator-sigmoid-last", "dc-generator-no-tanh")
+
 ALTERNATIVES = [
     Alternative("noise-uniform-in-place", "sample_noise",
                 cell(NOISE + "    return torch.empty(batch_size, dim).uniform_(-1, 1)\n")),

@@ -254,6 +254,9 @@ MISTAKES = [
             "differs from the expected", named=False),
 ]
 
+# Mistakes whose failed checks show the student's picture (saliency maps, GrabCut masks, the fooling image).
+SHOWN = ("saliency-forgot-abs", "mask-seeds-swapped", "fooling-descends")
+
 ALTERNATIVES = [
     Alternative("saliency-one-image-at-a-time", "compute_saliency_maps", SALIENCY + (
         "    maps = []\n"

@@ -156,6 +156,9 @@ MISTAKES = [
         body="    model(x)  # to check the shapes\n" + RASTER.format(draw=BERNOULLI)), "785 times"),
 ]
 
+# Mistakes whose failed checks show the student's picture (the sampled images).
+SHOWN = ("sample-column-major",)
+
 ALTERNATIVES = [
     Alternative("mask-from-raster-index", "MaskedConv2d", TORCH + '''class MaskedConv2d(nn.Conv2d):
     def __init__(self, mask_type, in_channels, out_channels, kernel_size, **conv_kwargs):

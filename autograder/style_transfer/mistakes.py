@@ -352,6 +352,9 @@ MISTAKES = [
             named=False),
 ]
 
+# Mistakes whose failed checks show the student's picture (the texture and where it breaks the property).
+SHOWN = ("texture-blended", "texture-random-pixels")
+
 ALTERNATIVES = [
     Alternative("content-mse-sum", "content_loss", TORCH + (
         "def content_loss(content_weight, content_current, content_original):\n"

@@ -260,6 +260,9 @@ MISTAKES = [
         named=False),
 ]
 
+# Mistakes whose failed checks show the student's picture (the reconstructions).
+SHOWN = ("pca-without-centring",)
+
 ALTERNATIVES = [
     Alternative("pca-by-covariance-eigenvectors", "pca_reconstruct", PCA + (
         "    mean = X.mean(dim=0, keepdim=True)\n"

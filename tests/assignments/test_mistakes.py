@@ -7,11 +7,13 @@ with a failed check naming it (an un-named wrong answer, ``named=False``: none g
 other function may lose points. A function never shares a notebook with one it calls or is called by.
 Besides, every graded function is graded once with exactly one bug (its first public mistake): only its
 own checks may lose points.
-Each correct alternative keeps full marks.
+Each correct alternative keeps full marks. The mistakes in ``SHOWN`` (at least one image-valued function per
+assignment) fail with a figure of the student's picture, in the public checks and in the hidden ones.
 """
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 from pathlib import Path
 
@@ -92,6 +94,11 @@ def test_each_mistake_loses_its_functions_points_with_the_right_words(name, inde
         assert hidden, f"{mistake.name}: the hidden checks of {mistake.function} gave full marks"
         assert not mistake.public or public, f"{mistake.name}: the public checks of {mistake.function} gave full marks"
         assert any(mistake.words in c.message for c in said), (mistake.name, [c.message for c in said])
+        if mistake.name in TABLES[name].SHOWN:  # its picture, drawn, public and hidden
+            for side in {c.hidden for c in own}:
+                drawn = [c.figure for c in own if c.hidden == side and c.figure]
+                assert drawn, f"{mistake.name}: no failed {'hidden' if side else 'public'} check shows its picture"
+                assert all(base64.b64decode(f)[:8] == b"\x89PNG\r\n\x1a\n" for f in drawn)
         if not mistake.named:  # no usual mistake reproduces it: no message may guess one
             guessed = [c.message for c in own if "likely bug" in c.message]
             assert not guessed, f"{mistake.name}: a cause was named that does not reproduce this answer: {guessed}"
@@ -114,6 +121,13 @@ def test_every_function_has_three_honest_public_mistakes_and_an_unnamed_one(name
     unnamed = {f for f in task.starter_signatures() if not any(m.function == f and not m.named for m in table)}
     assert not few, f"graded functions with fewer than three public-caught mistakes: {few}"
     assert not unnamed, f"graded functions without an un-named wrong answer (named=False): {sorted(unnamed)}"
+
+
+@pytest.mark.parametrize("name", [n for n, module in TABLES.items() if module])
+def test_every_assignment_shows_a_wrong_picture(name):
+    """Each table names mistakes in image-valued functions whose failed checks must show the picture."""
+    shown, names = TABLES[name].SHOWN, {m.name for m in TABLES[name].MISTAKES}
+    assert shown and set(shown) <= names, f"SHOWN names no mistake of the table, or unknown ones: {shown}"
 
 
 WITH_ALTERNATIVES = [name for name, module in TABLES.items() if module and getattr(module, "ALTERNATIVES", [])]

@@ -70,7 +70,8 @@ def test_autograde_kernel_keeps_hidden_checks_from_an_added_cell(paths, nbgrader
 @pytest.mark.slow
 def test_given_callees_and_forbidden_calls_score_alike_in_nbgrader(paths, nbgrader_class, grade):
     """grace's Gram matrix is wrong and her instance_norm calls F.instance_norm: nbgrader's kernel, like `vizgen
-    grade`, gives style_loss the course's gram_matrix (full marks) and instance_norm nothing, cell by cell."""
+    grade`, gives style_loss the course's gram_matrix (full marks) and instance_norm nothing, cell by cell; her
+    one-colour texture's failed checks show it in nbgrader's feedback (embedded PNGs)."""
     name = "style_transfer"
     report = grade(nbgrader_class.handins["grace", name], load_assignment(paths, name), hidden=True)
     cells = nbgrader_class.course.cell_scores("grace", name)
@@ -82,3 +83,6 @@ def test_given_callees_and_forbidden_calls_score_alike_in_nbgrader(paths, nbgrad
     assert cells["check_instance_norm"] == 0 and cells["check_gram_matrix"] < full["check_gram_matrix"]
     feedback = next((nbgrader_class.feedback / "grace" / name).glob("*.html")).read_text()
     assert "earns nothing" in feedback
+    assert cells["check_synthesize_texture_nn"] < full["check_synthesize_texture_nn"]
+    drawn = sum(bool(c.figure) for c in report.checks if c.function == "synthesize_texture_nn")
+    assert drawn and feedback.count("data:image/png;base64,") >= drawn, "the texture's figures are not in feedback"

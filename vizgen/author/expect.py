@@ -33,9 +33,9 @@ def _hint(hint: str) -> str:
     return f": {hint}" if hint else ""
 
 
-def fail(message: str) -> typing.NoReturn:
-    """Fail the check with ``message``: what is wrong, then what to do about it."""
-    raise CheckFailure(message)
+def fail(message: str, figure: Figure | None = None) -> typing.NoReturn:
+    """Fail the check with ``message``: what is wrong, then what to do about it; ``figure`` shows it."""
+    raise CheckFailure(message, figure)
 
 
 def effects_of(call: Call, param: str) -> dict:
@@ -83,7 +83,11 @@ def expect_iou(mask: np.ndarray, truth: np.ndarray, minimum: float, name: str, a
     mask = mask.astype(bool)
     iou = float((mask & truth).sum() / max(1, (mask | truth).sum()))
     if iou < minimum:
-        raise CheckFailure(f"{name} overlaps {against} with IoU {iou:.2f} (need {minimum:g}){_hint(hint)}.")
+        figure = Figure(((name, mask.astype(float)), (against, truth.astype(float)),
+                         ("disagreement", (mask ^ truth).astype(float))),
+                        caption=f"IoU {iou:.2f} (need {minimum:g})", expected=(against,), scale=(0.0, 1.0),
+                        same_scale=(name, against, "disagreement"))
+        raise CheckFailure(f"{name} overlaps {against} with IoU {iou:.2f} (need {minimum:g}){_hint(hint)}.", figure)
 
 
 def expect_device(value: torch.Tensor, device: torch.device | str, name: str) -> None:
@@ -185,9 +189,11 @@ def expect_gradients(call: Call, name: str, hint: str) -> None:
 
 def expect_module(summary: dict, name: str, output_shape: Sequence[int] | None = None,
                   parameters: int | None = None, layers: Sequence[str] | None = None,
-                  layers_hint: str = "follow the architecture in the notebook, in order") -> None:
+                  layers_hint: str = "follow the architecture in the notebook, in order",
+                  figure: Figure | None = None) -> None:
     """Judge a ``probes.module_summary``: an nn.Module with this output shape, parameter count and layers
-    (``layers_hint`` says what to do when the first differing layer is named)."""
+    (``layers_hint`` says what to do when the first differing layer is named; ``figure``, e.g. the network's
+    images, is shown with a wrong layer)."""
     if not summary["is_module"]:
         raise CheckFailure(f"{name} returned a {summary['type']}; expected an nn.Module (e.g. nn.Sequential(...)).")
     if output_shape is not None:
@@ -205,7 +211,7 @@ def expect_module(summary: dict, name: str, output_shape: Sequence[int] | None =
         expected = want[first] if first < len(want) else "nothing"
         raise CheckFailure(
             f"{name}'s layer {first + 1} is {found}; expected {expected} "
-            f"({len(got)} layers found, {len(want)} expected): {layers_hint}."
+            f"({len(got)} layers found, {len(want)} expected): {layers_hint}.", figure
         )
     if parameters is not None and summary["parameters"] != parameters:
         raise CheckFailure(
@@ -234,3 +240,48 @@ def expect_loss(value, candidates: dict[str, float], name: str, formula: str, rt
     other candidates it reproduces, or, when it reproduces none, restate ``formula``."""
     mistakes = {k: v for k, v in candidates.items() if k != "correct"}
     expect_match(value, candidates["correct"], mistakes, name, formula, atol=atol, rtol=rtol, scalar=True)
+
+
+# Pictures: properties of an image a student's function returns, each failing with a figure of where it
+# breaks (the input, the student's picture and a white-on-black map of the pixels that break it).
+
+
+def _map_figure(sample: np.ndarray, out: np.ndarray, marked: np.ndarray, title: str, caption: str) -> Figure:
+    """The sample (an input, left out of a hidden check's figure), the student's picture and the map."""
+    return Figure((("sample", sample), ("yours", out), (title, marked.astype(float))), caption=caption,
+                  expected=("sample",))
+
+
+def expect_pixels_from(out: np.ndarray, sample: np.ndarray, name: str) -> None:
+    """Every pixel (RGB triple) of ``out`` (H, W, 3) occurs in ``sample``; else fail with a map of those that
+    do not."""
+    known = {tuple(p) for p in sample.reshape(-1, 3)}
+    foreign = np.array([tuple(p) not in known for p in out.reshape(-1, 3)]).reshape(out.shape[:2])  # (H, W)
+    if foreign.any():
+        fail(f"{name}: {int(foreign.sum())} of {foreign.size} output pixels do not occur in the sample: copy the "
+             "centre pixel of a matching sample window (no averaging, blending or interpolation).",
+             _map_figure(sample, out, foreign, "not in the sample", f"{int(foreign.sum())} pixels not in the sample"))
+
+
+def expect_periodic(out: np.ndarray, sample: np.ndarray, period: int, hint: str, minimum: float = 0.9) -> None:
+    """At least ``minimum`` of ``out`` (H, W, 3) equals the pixel one ``period`` further, down and across (the
+    smaller share); else fail with a map of the pixels that break the period."""
+    down = (out[period:] == out[:-period]).all(-1)  # (H - p, W)
+    across = (out[:, period:] == out[:, :-period]).all(-1)  # (H, W - p)
+    share = float(min(down.mean(), across.mean()))
+    if share < minimum:
+        broken = np.zeros(out.shape[:2], dtype=bool)  # (H, W)
+        broken[period:] |= ~down
+        broken[:, period:] |= ~across
+        fail(f"only {share:.0%} of the output repeats with the sample's period {period} (expected {minimum:.0%} or "
+             f"more): {hint}.", _map_figure(sample, out, broken, "breaks the period", f"{share:.0%} periodic"))
+
+
+def output_figure(images: object, side: int, low: float, high: float, title: str) -> Figure | None:
+    """A network's flat outputs ``(N, side * side)`` as one row of ``side x side`` pictures on the fixed scale
+    ``[low, high]`` (the range its last layer promises), with their measured range; None for anything else."""
+    if not isinstance(images, torch.Tensor) or images.dim() != 2 or images.shape[1] != side * side or not len(images):
+        return None
+    row = images.detach().double().reshape(-1, side, side).permute(1, 0, 2).reshape(side, -1)  # (side, N * side)
+    return Figure(((title, row.numpy()),), caption=f"values in [{float(images.min()):.2f}, {float(images.max()):.2f}]"
+                  f" on the scale [{low:g}, {high:g}]", same_scale=(title,), scale=(low, high))

@@ -34,13 +34,16 @@ def _tensor(value: Any) -> torch.Tensor | None:
     return None
 
 
-MIN_SIDE = 8  # an output smaller than 8 x 8 pixels is a table of numbers, not a picture
+MIN_SIDE = 5  # an output smaller than 5 x 5 pixels is a table of numbers, not a picture
 
 
 def _images(t: torch.Tensor) -> list[torch.Tensor] | None:
-    """``t`` as a list of pictures ``(H, W)`` or ``(H, W, 3)``: ``(H, W)``, ``(N, H, W)`` or ``(N, C, H, W)``
-    (one channel, three as colour, else the first); None when it is not image-like."""
+    """``t`` as a list of pictures ``(H, W)`` or ``(H, W, 3)``: ``(H, W)``, one colour image ``(H, W, 3)``,
+    ``(N, H, W)`` or ``(N, C, H, W)`` (one channel, three as colour, else the first); None when it is not
+    image-like."""
     if t.dim() == 2:
+        items = [t]
+    elif t.dim() == 3 and t.shape[-1] == 3 and min(t.shape[:2]) >= MIN_SIDE:
         items = [t]
     elif t.dim() == 3:
         items = list(t)

@@ -17,14 +17,16 @@ class Figure:
 
     ``panels``: (title, image) pairs, each image ``(H, W)`` or ``(H, W, 3)`` in any range (scaled for display);
     ``expected``: the titles that show the correct answer, which a hidden check's figure leaves out;
-    ``same_scale``: the titles drawn on one shared scale; ``caption``: a measured value to read beside the
-    images (e.g. what the image is classified as).
+    ``same_scale``: the titles drawn on one shared scale, ``scale`` when given (e.g. (-1, 1), the range the
+    output should span), else their joint range; ``caption``: a measured value to read beside the images (e.g.
+    what the image is classified as).
     """
 
     panels: tuple[tuple[str, np.ndarray], ...]
     caption: str = ""
     expected: tuple[str, ...] = ()
     same_scale: tuple[str, ...] = ()  # titles of panels drawn on one shared scale (yours and expected)
+    scale: tuple[float, float] | None = None  # that scale, when fixed; else the panels' joint range
 
 
 class StudentFacing(Exception):

@@ -1,7 +1,8 @@
 """The table of honest mistakes, mutants, correct alternatives and forged probes of an assignment.
 
 ``autograder/<assignment>/mistakes.py`` (never shipped: a mutant is one edit from the solution)
-declares ``MISTAKES``, ``ALTERNATIVES`` and ``FORGERIES``. One test runs every assignment's table
+declares ``MISTAKES``, ``ALTERNATIVES``, ``FORGERIES`` and ``SHOWN`` (the names of mistakes whose failed
+checks show the student's picture). One test runs every assignment's table
 (``tests/assignments/test_mistakes.py``): each mistake, written into a copy of the solution in
 place of its function's cell, must lose points of that function in the public checks (when
 ``public``) and in the hidden ones, with a failed check's message containing ``words``, while the

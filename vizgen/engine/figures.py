@@ -4,7 +4,8 @@ The check (grader side) compares the student's output, which came back from the 
 the expected one, and keeps both as arrays (``author.messages.Figure``); nothing here runs student code.
 A hidden check's figure leaves out the panels that show the expected output: the student sees their
 own output and its difference from the answer, never the hidden answer itself. The student's output and
-the expected one share one grey scale, so a darker panel means smaller values. Thumbnails only: each
+the expected one share one grey scale (or the fixed range the check names), so a darker panel means
+smaller values. Thumbnails only: each
 panel at most ``THUMBNAIL`` pixels a side, so a whole Gradescope ``results.json`` stays small.
 """
 
@@ -44,7 +45,8 @@ def render_png(figure: Figure, hidden: bool) -> bytes:
 
     panels = [(title, image) for title, image in figure.panels if not (hidden and title in figure.expected)]
     shared = [_finite(image) for title, image in panels if title in figure.same_scale]
-    scale = (min(float(i.min()) for i in shared), max(float(i.max()) for i in shared)) if shared else None
+    scale = figure.scale or ((min(float(i.min()) for i in shared), max(float(i.max()) for i in shared))
+                             if shared else None)
     canvas = Canvas(figsize=(1.3 * max(len(panels), 1), 1.55 if figure.caption else 1.4), dpi=_DPI)
     for index, (title, image) in enumerate(panels):
         ax = canvas.add_subplot(1, len(panels), index + 1)

@@ -11,6 +11,7 @@ import torch
 
 from vizgen.author import (ReferenceCase, assignment_judge, check, expect_case, expect_distribution, expect_module,
                            expect_tensor, fail)
+from vizgen.author.expect import output_figure
 
 judge = assignment_judge(__file__)  # autograder/generative_adversarial_networks/judge.py: grader side only
 
@@ -81,7 +82,8 @@ def test_generator_layers_and_noise_dim(student):
     summary = judge.architecture(student, "generator", 16, x=_batch(3, 16), seed=SEED, name="generator(16)")
     expect_module(summary, "generator(16)", output_shape=(3, 784), layers=[
         "Linear(in_features=16, out_features=1024)", "ReLU()", "Linear(in_features=1024, out_features=1024)", "ReLU()",
-        "Linear(in_features=1024, out_features=784)", "Tanh()"])
+        "Linear(in_features=1024, out_features=784)", "Tanh()"],
+        figure=output_figure(summary.get("output"), 28, -1, 1, "your images"))
 
 
 @check(points=1, function="discriminator_loss")
@@ -183,4 +185,5 @@ def test_dc_generator_layers_and_noise_dim(student):
         "ConvTranspose2d(in_channels=128, out_channels=64, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))",
         "ReLU()", "BatchNorm2d(num_features=64)",
         "ConvTranspose2d(in_channels=64, out_channels=1, kernel_size=(4, 4), stride=(2, 2), padding=(1, 1))",
-        "Tanh()", "Flatten(start_dim=1, end_dim=-1)"])
+        "Tanh()", "Flatten(start_dim=1, end_dim=-1)"],
+        figure=output_figure(summary.get("output"), 28, -1, 1, "your images"))

@@ -9,6 +9,7 @@ and judges the rebuilt network, once it reproduces the reported output.
 import torch
 
 from vizgen.author import assignment_probes, check, expect_module, fail
+from vizgen.author.expect import output_figure
 from vizgen.author.probes import describe_layer
 
 gan = assignment_probes(__file__)  # autograder/generative_adversarial_networks/probes.py
@@ -47,7 +48,8 @@ def network(student, function: str, *args, x: torch.Tensor, name: str) -> dict:
              "the notebook's layers, one module per layer, with no forward of your own.")
     return {"is_module": True, "type": record["type"], "layers": [describe_layer(m) for m in chain],
             "parameters": sum(p.numel() for p in chain.parameters()),
-            "output_shape": tuple(output.shape) if output is not None else (), "output_error": error}
+            "output_shape": tuple(output.shape) if output is not None else (), "output_error": error,
+            "output": output}
 
 
 @check(points=1, function="discriminator")
@@ -87,7 +89,8 @@ def _expect_order(summary: dict, name: str, wanted: list[str], hint: str) -> Non
         first = next((i for i, (a, b) in enumerate(zip(got, wanted)) if a != b), min(len(got), len(wanted)))
         found = got[first] if first < len(got) else "nothing"
         expected = wanted[first] if first < len(wanted) else "nothing"
-        fail(f"{name}'s layer {first + 1} is {found}; expected {expected}: {hint}.")
+        figure = output_figure(summary.get("output"), 28, -1, 1, "your images")  # a generator's, on Tanh's scale
+        fail(f"{name}'s layer {first + 1} is {found}; expected {expected}: {hint}.", figure)
 
 
 LEAKY = "LeakyReLU(negative_slope=0.01)"

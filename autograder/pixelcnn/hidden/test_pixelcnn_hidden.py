@@ -4,7 +4,7 @@ dependence and completion. Correct values and verdicts come from the judge (``ju
 
 import torch
 
-from vizgen.author import ModelSpec, ReferenceCase, check, expect_loss, fail
+from vizgen.author import Figure, ModelSpec, ReferenceCase, check, expect_loss, fail
 from vizgen.author.support import assignment_judge
 
 judge = assignment_judge(__file__)  # autograder/pixelcnn/judge.py
@@ -108,11 +108,15 @@ def test_sample_follows_the_previous_pixel(student):
         fail(f"sample(model, 12, 9) returned {getattr(images, 'shape', type(images).__name__)}; "
              "expected (12, 1, 28, 28).")
     flat = images.detach().float().cpu().reshape(12, -1)  # (12, 784)
-    mixed = int(((flat.min(dim=1).values == 0) & (flat.max(dim=1).values == 1)).sum())
+    is_mixed = (flat.min(dim=1).values == 0) & (flat.max(dim=1).values == 1)  # (12,)
+    mixed = int(is_mixed.sum())
     if mixed:
+        first = int(is_mixed.nonzero()[0])
+        figure = Figure(((f"yours (image {first})", flat[first].reshape(28, 28).numpy()),),
+                        caption="black and white mixed: each pixel copies the one before it")
         fail(f"{mixed} of 12 images mix black and white pixels although each pixel's logit is +-30 after the one "
              "before it in raster order: pixel k must be drawn after pixels 0..k-1, from a forward on the image "
-             "holding them (row by row, left to right).")
+             "holding them (row by row, left to right).", figure)
     if flat[:, 0].min() == flat[:, 0].max():
         fail("all 12 images start with the same first pixel although its probability is 1/2: draw pixel 0 with "
              "torch.bernoulli too.")

@@ -14,6 +14,7 @@ from vizgen.author import (ModelSpec, ReferenceCase, check, expect_case, expect_
                            expect_dtype, expect_match, expect_module, expect_shape, expect_tensor, fail,
                            reproduced_mistake)
 from vizgen.author.support import assignment_probes
+from vizgen.author.matching import image_figure
 
 pixelcnn = assignment_probes(__file__)  # autograder/pixelcnn/probes.py
 SIDE = 28
@@ -309,12 +310,13 @@ def _expect_sampling(report, case):
     if torch.equal(images, case.output.float().cpu()):
         return
     mistake = reproduced_mistake(images, case.mistakes, atol=0.0, rtol=0.0)
+    figure = image_figure(images, case.output.float().cpu())  # the image that differs most, and where
     if mistake:
-        fail(f"sample's images are those of a sampler that {mistake}.")
+        fail(f"sample's images are those of a sampler that {mistake}.", figure)
     b, k = (int(v) for v in torch.nonzero(images.reshape(n, -1) != case.output.reshape(n, -1))[0])
     fail(f"pixel {k} (row {k // 28}, column {k % 28}) of image {b} differs from a raster sampler's: draw pixel (i, j) "
          "from the logit at (i, j) of one forward made under torch.no_grad() on the image holding pixels 0..k-1 and "
-         "zeros after, then write it in.")
+         "zeros after, then write it in.", figure)
 
 
 @check(points=2, function="sample")

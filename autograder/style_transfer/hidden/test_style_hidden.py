@@ -7,6 +7,7 @@ import torch
 
 from vizgen.author import (ReferenceCase, assignment_judge, assignment_probes, check, expect_case, expect_categorical,
                            expect_input_unchanged, expect_match, expect_module, fail)
+from vizgen.author.expect import expect_periodic, expect_pixels_from
 
 judge = assignment_judge(__file__)  # autograder/style_transfer/judge.py: grader side only
 probes = assignment_probes(__file__)  # the messages' definitions of each loss
@@ -124,13 +125,8 @@ def test_texture_reproduces_a_periodic_sample(student):
     out = np.asarray(student.synthesize_texture_nn(sample, 16, 5, 3).value)
     if out.shape != (16, 16, 3):
         fail(f"the texture has shape {out.shape}; expected (16, 16, 3).")
-    periodic = min((out[4:] == out[:-4]).all(-1).mean(), (out[:, 4:] == out[:, :-4]).all(-1).mean())
-    if periodic < 0.9:
-        fail(
-            f"only {periodic:.0%} of the output repeats with the sample's period 4 (expected 90% or more): match "
-            "each pixel's already-filled neighbourhood (a mask of the filled pixels) against every sample window "
-            "and copy the centre of a best match."
-        )
+    expect_periodic(out, sample, 4, "match each pixel's already-filled neighbourhood (a mask of the filled pixels) "
+                    "against every sample window and copy the centre of a best match")
 
 
 @check(points=1, function="synthesize_texture_nn")
@@ -140,9 +136,7 @@ def test_texture_other_window_and_size(student):
     out = np.asarray(student.synthesize_texture_nn(sample, 9, 7, 1).value)
     if out.shape != (9, 9, 3) or out.dtype != np.uint8:
         fail(f"the texture is {out.dtype} {out.shape}; expected uint8 (9, 9, 3).")
-    known = {tuple(p) for p in sample.reshape(-1, 3)}
-    if any(tuple(p) not in known for p in out.reshape(-1, 3)):
-        fail("some output pixels do not occur in the sample: copy sample pixels, never blend them.")
+    expect_pixels_from(out, sample, "the texture")
 
 
 def _expect_instance_norm(call, x, weight, bias, eps, name, atol, rtol):
@@ -161,9 +155,8 @@ def test_texture_window_one_is_uniform(student):
     if out.shape != (33, 33, 3):
         fail(f"with window 1 the texture has shape {out.shape}; expected (33, 33, 3): window 1 is an odd window too "
              "(its neighbourhood is the pixel alone; out[r:-r] is empty when r == 0).")
-    draws = [known.get(tuple(p), -1) for p in out.reshape(-1, 3)]  # (1089,)
-    if min(draws) < 0:
-        fail("some output pixels do not occur in the sample: copy sample pixels, never blend them.")
+    expect_pixels_from(out, sample, "the texture for window 1")
+    draws = [known[tuple(p)] for p in out.reshape(-1, 3)]  # (1089,) the sample pixel each one copies
     expect_categorical(torch.tensor(draws), torch.full((35,), 1 / 35),
                        "the pixels of a 33 x 33 texture grown with window 1 from a 5 x 7 sample of 35 distinct pixels",
                        "with window 1 every sample window matches equally well: pick uniformly at random among all "

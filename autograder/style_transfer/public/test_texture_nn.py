@@ -7,6 +7,7 @@ import numpy as np
 import torch
 
 from vizgen.author import expect_categorical
+from vizgen.author.expect import expect_periodic, expect_pixels_from
 from vizgen.author.expect import fail, expect_array, expect_dtype, expect_shape
 from vizgen.author.checks import check
 
@@ -16,17 +17,6 @@ def _sample(seed, size=16):
     return np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)  # (size, size, 3)
 
 
-def expect_copied_from(out: np.ndarray, sample: np.ndarray, name: str) -> None:
-    """Every pixel (RGB triple) of ``out`` occurs in ``sample``."""
-    known = {tuple(p) for p in sample.reshape(-1, 3)}
-    foreign = sum(tuple(p) not in known for p in out.reshape(-1, 3))
-    if foreign:
-        fail(
-            f"{name}: {foreign} of {out.shape[0] * out.shape[1]} output pixels do not occur in the sample: copy the "
-            "centre pixel of a matching sample window (no averaging, blending or interpolation)."
-        )
-
-
 @check(points=1, function="synthesize_texture_nn")
 def test_texture_shape_and_pixels_from_sample(student):
     """returns a uint8 (out_size, out_size, 3) image whose every pixel comes from the sample"""
@@ -34,7 +24,7 @@ def test_texture_shape_and_pixels_from_sample(student):
     out = expect_array(student.synthesize_texture_nn(sample, 12, 5, 0).value, "the texture")
     expect_shape(out, (12, 12, 3), "the texture", hint="return an (out_size, out_size, 3) array")
     expect_dtype(out, np.uint8, "the texture", hint="return .astype(np.uint8), like the sample")
-    expect_copied_from(out, sample, "the texture")
+    expect_pixels_from(out, sample, "the texture")
 
 
 @check(points=1, function="synthesize_texture_nn")
@@ -52,13 +42,6 @@ def test_texture_is_deterministic_under_its_seed(student):
              "at random among the near-best windows.")
 
 
-def periodic_share(out: np.ndarray, period: int) -> float:
-    """The share of ``out``'s pixels equal to the pixel one period further, down and across (the smaller)."""
-    down = (out[period:] == out[:-period]).all(-1).mean()
-    across = (out[:, period:] == out[:, :-period]).all(-1).mean()
-    return float(min(down, across))
-
-
 @check(points=2, function="synthesize_texture_nn")
 def test_texture_continues_a_periodic_sample(student):
     """continues a sample made of one repeated 3 x 3 tile with the same period (matching filled pixels only)"""
@@ -66,14 +49,9 @@ def test_texture_continues_a_periodic_sample(student):
     sample = np.tile(tile, (5, 5, 1))  # (15, 15, 3), period 3 both ways
     out = expect_array(student.synthesize_texture_nn(sample, 12, 3, 2).value, "the texture")
     expect_shape(out, (12, 12, 3), "the texture", hint="return an (out_size, out_size, 3) array")
-    periodic = periodic_share(out, 3)
-    if periodic < 0.9:
-        fail(
-            f"only {periodic:.0%} of the output repeats with the sample's period 3 (expected 90% or more): compare "
-            "each pixel's neighbourhood with the sample windows over the already-filled pixels only (a mask of "
-            "the filled pixels; the unfilled ones are not black, they are unknown), and copy the centre of a "
-            "near-best window."
-        )
+    expect_periodic(out, sample, 3, "compare each pixel's neighbourhood with the sample windows over the "
+                    "already-filled pixels only (a mask of the filled pixels; the unfilled ones are not black, "
+                    "they are unknown), and copy the centre of a near-best window")
 
 
 def _distinct_sample() -> np.ndarray:
@@ -91,9 +69,8 @@ def test_texture_window_one_draws_uniformly(student):
     expect_shape(out, (32, 32, 3), "the texture for window 1",
                  hint="window 1 is an odd window too: its neighbourhood is the pixel alone (window // 2 == 0; "
                       "note that out[r:-r] is empty when r == 0)")
-    draws = [index.get(tuple(p), -1) for p in out.reshape(-1, 3)]  # (1024,) the sample pixel each one copies
-    if min(draws) < 0:
-        fail(f"{draws.count(-1)} of the 1024 pixels do not occur in the sample: copy sample pixels, never blend them.")
+    expect_pixels_from(out, sample, "the texture for window 1")
+    draws = [index[tuple(p)] for p in out.reshape(-1, 3)]  # (1024,) the sample pixel each one copies
     expect_categorical(torch.tensor(draws), torch.full((36,), 1 / 36),
                        "the pixels of a 32 x 32 texture grown with window 1 from a 6 x 6 sample of 36 distinct pixels",
                        "with window 1 no pixel is filled before it is chosen, so every sample window matches equally "
