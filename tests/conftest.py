@@ -36,16 +36,25 @@ def nbgrader_class(paths, tmp_path_factory):
 @pytest.fixture(scope="session")
 def grade(paths):
     """``grade(notebook, assignment, **kwargs)``: `grade_submission` in a worker forked from one pre-fork
-    server for the session, as a batch's lanes grade (``tests/verbs/test_batch.py`` shows they score as
-    fresh interpreters do), without each call's interpreter start and imports."""
+    server for the session, with each assignment's checks read once, as a batch's lanes grade
+    (``tests/verbs/test_batch.py`` and ``tests/engine/test_suite.py`` show they score as fresh interpreters
+    and fresh suites do), without each call's interpreter start and imports."""
     from vizgen.course.assignment import available
     from vizgen.engine.submission import grade_submission
+    from vizgen.engine.suite import CheckSuite
     from vizgen.sandbox.prefork import PreforkServer
 
     server = PreforkServer(tuple(sorted({m for n in available(paths) for m in load_assignment(paths, n).warm_imports})))
 
-    def run(notebook, assignment, **kwargs):
-        return grade_submission(notebook, assignment, worker=server.spawn(assignment.warm_imports), **kwargs)
+    suites = {}  # (assignment, hidden) -> its checks, read once for the session as a lane reads them
+
+    def run(notebook, assignment, suite=None, **kwargs):
+        hidden = kwargs.setdefault("hidden", True)
+        if suite is None:
+            suite = suites.get((assignment.name, hidden)) or CheckSuite(assignment, hidden)
+            suites[assignment.name, hidden] = suite
+        return grade_submission(notebook, assignment, worker=server.spawn(assignment.warm_imports), suite=suite,
+                                **kwargs)
 
     yield run
     server.close()

@@ -22,7 +22,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--assignment", help="the assignment (default: from the notebook)")
 
     grade = verbs.add_parser("grade", help="grade submissions (public checks; --hidden adds the hidden ones)")
-    grade.add_argument("notebooks", type=Path, nargs="+", metavar="NOTEBOOK_OR_FOLDER",
+    grade.add_argument("notebooks", type=Path, nargs="*", metavar="NOTEBOOK_OR_FOLDER",
                        help="submitted notebooks, or nbgrader's submitted/ folder (<student>/<assignment>/*.ipynb)")
     grade.add_argument("--assignment", help="the assignment (default: from each notebook)")
     grade.add_argument("--hidden", action="store_true", help="also run the hidden checks")
@@ -30,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", type=Path, help="keep each student's results.json here (a rerun skips finished "
                        "students), with grades.csv and the instructor's report.html")
     grade.add_argument("--force", action="store_true", help="regrade students already finished in --out")
+    grade.add_argument("--shard", metavar="I/N", help="grade only the I-th of N parts of the class (by a hash of "
+                       "student and assignment), e.g. one job of a Slurm array; needs --out; join with --merge")
+    grade.add_argument("--merge", type=Path, nargs="+", metavar="SHARD_OUT",
+                       help="join the --out folders of every --shard I/N run into --out (no grading)")
     grade.add_argument("--fresh-workers", action="store_true", help="a fresh interpreter per submission instead of "
                        "workers forked from a warm pre-fork server (slower; a single submission always gets one)")
     grade.add_argument("--json", type=Path, help="Gradescope results.json (a folder when grading several)")
@@ -125,7 +129,21 @@ def _grade(args) -> int:
     from vizgen.grade import grade
     from vizgen.sandbox import confine
     from vizgen.engine.results import failure_lines, format_table
+    from vizgen.grade.shard import parse_shard
 
+    if args.merge:
+        if args.notebooks or args.out is None:
+            raise VizgenError("--merge takes the shards' --out folders and an --out of its own, no notebooks: "
+                              "vizgen grade --merge graded-1 graded-2 ... --out graded")
+        from vizgen.grade import merge_shards
+
+        batch = merge_shards(args.merge, args.out, args.json, args.csv, args.gradebook)
+        print(format_table(batch.reports))
+        for output in batch.outputs:
+            print(f"wrote {output}")
+        return 0
+    if not args.notebooks:
+        raise VizgenError("give the notebooks or nbgrader's submitted/ folder to grade (or --merge SHARD_OUT ...).")
     if args.jobs < 1:
         raise VizgenError(f"--jobs {args.jobs}: give 1 or more lanes (one per core is fastest).")
     protection = confine.plan(args.isolation)
@@ -135,7 +153,8 @@ def _grade(args) -> int:
     print(protection.describe())
     config = GradingConfig(isolation=protection.level, require_isolation=args.require_isolation)
     batch = grade(course_paths(), args.notebooks, args.assignment, args.hidden, args.jobs, args.out, args.force,
-                  args.json, args.csv, args.gradebook, config=config, fresh_workers=args.fresh_workers)
+                  args.json, args.csv, args.gradebook, config=config, fresh_workers=args.fresh_workers,
+                  shard=parse_shard(args.shard) if args.shard else None)
     for report in batch.reports:
         for note in report.notes:
             print(f"{report.submission}: note: {note}")

@@ -34,7 +34,7 @@ def declared_checks(folder: Path) -> list[dict]:
             marks = [d for d in node.decorator_list if isinstance(d, ast.Call) and getattr(d.func, "id", "") == "check"]
             if not marks:
                 raise CourseLayoutError(f"{module}::{node.name} has no @check(points, function) marker: add one "
-                                        "(from vizgen.engine.plugin import check).")
+                                        "(from vizgen.author import check).")
             mark = {k.arg: ast.literal_eval(k.value) for k in marks[0].keywords}
             found.append({"function": mark["function"], "points": mark["points"],
                           "title": check_title(ast.get_docstring(node), node.name),

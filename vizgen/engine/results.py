@@ -56,6 +56,7 @@ class GradeReport:
     seconds: float = 0.0
     student: str = ""  # the student id in a batch (nbgrader's folder name or the notebook's stem)
     problem: str = ""  # why the whole hand-in could not be graded (unreadable, empty, another assignment's)
+    stages: dict[str, float] = field(default_factory=dict)  # seconds per stage: extract, start, checks, close
 
     @property
     def score(self) -> float:

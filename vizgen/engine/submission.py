@@ -6,10 +6,7 @@ crash fails the affected checks with a message, and the rest is graded.
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import io
-import os
 import re
 import sys
 import threading
@@ -17,24 +14,21 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
-import pytest
 
 from vizgen.course.config import GradingConfig
-from vizgen.errors import CourseLayoutError, NotebookError
+from vizgen.errors import NotebookError
 from vizgen.sandbox import audit
 from vizgen.course.assignment import Assignment, available
-from vizgen.engine.stores import PUBLIC_FILE, References, ReferenceStore
 from vizgen.course.manifest import declared_checks
 from vizgen.course.library_calls import library_uses
 from vizgen.course.notebook import Submission, extract_submission
 from vizgen.author.messages import FunctionUnavailable
-from vizgen.engine.plugin import VizgenPlugin
+from vizgen.engine.suite import CheckSuite
 from vizgen.engine.results import CheckResult, GradeReport, forbid
 from vizgen.sandbox.runners import SandboxRunner, Runner
 from vizgen.sandbox.spawn import WorkerHandle
 from vizgen.author.support import load_support
 
-_INI = Path(__file__).with_name("checks.ini")
 
 
 class UnavailableRunner:
@@ -53,20 +47,6 @@ class UnavailableRunner:
         pass
 
 
-@contextlib.contextmanager
-def _no_plugin_autoload():
-    """Checks run with pytest's own plugins only: third-party plugins neither slow nor change them."""
-    saved = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    try:
-        yield
-    finally:
-        if saved is None:
-            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = saved
-
-
 def _warm_in_background(modules: tuple[str, ...]) -> None:
     """Import the assignment's ``warm_imports`` in a thread while the worker starts: the judge builds optimizers
     too (replaying a student's step), and the first one imports ``torch._dynamo`` (~2.5 s)."""
@@ -77,27 +57,14 @@ def _warm_in_background(modules: tuple[str, ...]) -> None:
 
 
 def run_checks(assignment: Assignment, runner: Runner, hidden: bool,
-               functions: Collection[str] | None = None) -> list[CheckResult]:
+               functions: Collection[str] | None = None, suite: CheckSuite | None = None) -> list[CheckResult]:
     """Run the assignment's public (and hidden) checks of ``functions`` (None: every function) against a runner;
-    returns one result per check."""
-    folders = [assignment.public] + ([assignment.hidden] if hidden else [])
-    missing = [f for f in folders if not f.is_dir()]
-    if missing:
-        raise CourseLayoutError(f"check folder {missing[0]} is missing: restore autograder/{assignment.name}/.")
-    references = References(ReferenceStore(assignment.public / PUBLIC_FILE),
-                            ReferenceStore.hidden(assignment.references) if hidden else None)
-    plugin = VizgenPlugin(runner, references, assignment.hidden if hidden else None, functions)
-    args = [*map(str, folders), "-c", str(_INI), "--rootdir", str(assignment.dir), "-q", "-p", "no:cacheprovider",
-            "--import-mode=importlib", "-W", "ignore", "--capture=sys"]
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), _no_plugin_autoload():
-        pytest.main(args, plugins=[plugin])
-    if plugin.collection_errors:
-        raise CourseLayoutError(
-            f"the checks could not be loaded: {'; '.join(plugin.collection_errors)}: fix that check module "
-            "(`python -m pytest <module>` shows the full traceback)"
-        )
-    order = {name: i for i, name in enumerate(assignment.starter_signatures())}  # notebook order
-    return sorted(plugin.results, key=lambda r: (order.get(r.function, len(order)), r.hidden))
+    returns one result per check. ``suite``: the checks read earlier (a lane or a check server keeps one)."""
+    suite = suite or CheckSuite(assignment, hidden)
+    if suite.assignment.name != assignment.name or suite.hidden != hidden:
+        raise ValueError(f"the suite holds {suite.assignment.name}'s {'hidden' if suite.hidden else 'public'} checks: "
+                         "pass the suite of the assignment and checks being graded")
+    return suite.run(runner, functions)
 
 
 _HIDDEN_TESTS = re.compile(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", re.DOTALL)
@@ -156,11 +123,13 @@ def grade_submission(
     config: GradingConfig | None = None,
     worker: WorkerHandle | None = None,
     functions: Collection[str] | None = None,
+    suite: CheckSuite | None = None,
 ) -> GradeReport:
     """Grade one notebook with the public (and hidden) checks of an assignment (of ``functions`` only, when
     given: each check judges one function, so their scores are those of a whole grade).
 
-    ``worker``: a worker process started earlier (``spawn.spawn_worker``) to hide its start-up.
+    ``worker``: a worker process started earlier (``spawn.spawn_worker``) to hide its start-up; ``suite``: the
+    assignment's checks read earlier (``CheckSuite``), so that a batch reads them once.
     """
     config = assignment.grading_config(config or GradingConfig())
     start = time.perf_counter()
@@ -185,6 +154,7 @@ def grade_submission(
         edited = _edited_test_cells(assignment, submission.test_cells)
         if edited:
             report.notes.append(f"test cell(s) {', '.join(edited)} were edited; grading used the original checks.")
+        report.stages["extract"] = time.perf_counter() - start
         if report.problem:  # nothing of this assignment to run: every check says why, once per function
             runner = UnavailableRunner(report.problem)
             if worker is not None:
@@ -201,12 +171,15 @@ def grade_submission(
                 support=load_support(assignment.probes_file),
                 given={f: assignment.given_cells(f) for f in assignment.starter_signatures()},
             )
+    report.stages["start"] = time.perf_counter() - start - report.stages.get("extract", 0.0)
     try:
-        report.checks = forbid(run_checks(assignment, runner, hidden, functions), uses)
+        report.checks = forbid(run_checks(assignment, runner, hidden, functions, suite), uses)
+        report.stages["checks"] = sum(c.seconds for c in report.checks)
         note = getattr(runner, "isolation_note", "")
         if note:
             report.notes.append(note)
     finally:
         runner.close()
     report.seconds = time.perf_counter() - start
+    report.stages["other"] = report.seconds - sum(report.stages.values())  # the worker's start, its close
     return report

@@ -5,7 +5,8 @@ submission or a whole class.
 (``store``; a rerun after a kill loses nothing), grades the rest in this process or in N lanes
 (``lanes``), then writes the CSV, Gradescope JSON, the instructor's HTML report (``report``) and,
 if asked, nbgrader's gradebook (``gradebook``). ``handins.grade_many`` is the loop of one lane:
-the worker for the next submission starts while the current one is graded.
+the worker for the next submission starts while the current one is graded. ``shard`` splits a class
+over machines (``--shard I/N``) and ``merge_shards`` joins their results (``--merge``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from vizgen.grade.discover import Handin, discover
 from vizgen.grade.store import ResultStore, notebook_digest
 from vizgen.engine.results import GradeReport, write_csv, write_json
 from vizgen.grade.handins import grade_many
+from vizgen.grade.shard import merge, select, write_plan, write_records
 
 
 @dataclass
@@ -60,9 +62,11 @@ def grade(
     gradebook: Path | None = None,
     config: GradingConfig | None = None,
     fresh_workers: bool = False,
+    shard: tuple[int, int] | None = None,
 ) -> Batch:
     """Grade every hand-in under ``targets``; with ``out``, keep per-student results there (resumable)
-    and write ``grades.csv`` and ``report.html`` beside them.
+    and write ``grades.csv`` and ``report.html`` beside them. ``shard`` (I, N): only the I-th of N parts of the
+    class (``shard.select``), with ``out/shard.json`` saying which, for ``merge_shards``.
 
     Several submissions get forked workers from a pre-fork server (``sandbox.prefork``) unless ``fresh_workers``:
     then each gets a fresh interpreter, as a single submission always does.
@@ -70,6 +74,11 @@ def grade(
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, got {jobs}: pass --jobs 1 or more.")
     handins = discover(paths, targets, assignment)
+    if shard is not None:
+        if out is None:
+            raise VizgenError("--shard needs --out: each shard keeps its results there for `vizgen grade --merge`.")
+        handins = select(handins, *shard)
+        write_plan(out, *shard, hidden, handins)
     with tempfile.TemporaryDirectory(prefix="vizgen-grade-") as scratch:
         store = ResultStore(out if out is not None else Path(scratch))
         done: dict[int, GradeReport] = {}
@@ -116,6 +125,16 @@ def grade(
                 run_lanes(paths, pending, jobs, hidden, store, stored, fresh_workers, config)
     batch = Batch([done[i] for i in range(len(handins))], reused)
     batch.outputs = _write_outputs(batch.reports, out, csv_out, json_out, gradebook)
+    return batch
+
+
+def merge_shards(folders: list[Path], out: Path, json_out: Path | None = None, csv_out: Path | None = None,
+                 gradebook: Path | None = None) -> Batch:
+    """Join the ``--out`` folders of a ``--shard I/N`` run into ``out``: one store, CSV, report and gradebook."""
+    reports, records = merge(folders)
+    write_records(out, records)
+    batch = Batch(reports, reused=len(reports))
+    batch.outputs = _write_outputs(reports, out, csv_out, json_out, gradebook)
     return batch
 
 

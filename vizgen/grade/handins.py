@@ -1,7 +1,8 @@
 """The loop of one grading lane: each hand-in graded in turn, whatever its notebook holds.
 
 ``grade_many`` starts the worker for the next submission while the current one is graded (with the
-current assignment's warm imports: the next one is most likely of the same assignment);
+current assignment's warm imports: the next one is most likely of the same assignment) and reads each
+assignment's checks once (``engine.suite.CheckSuite``), not once per submission;
 ``grade_handin`` turns a refused hand-in, or one whose grading fails in the grader, into a report
 with every check at zero and the reason, so that one notebook never stops the class.
 """
@@ -26,17 +27,26 @@ def _with_lookahead(handins: Iterable[Handin]):
             yield handin, True
 
 
-def grade_handin(handin: Handin, hidden: bool, config: GradingConfig | None, worker: WorkerHandle) -> GradeReport:
+def grade_handin(handin: Handin, hidden: bool, config: GradingConfig | None, worker: WorkerHandle,
+                 suites: dict | None = None) -> GradeReport:
     """One hand-in's report, whatever the notebook holds: a refused hand-in, or one whose grading fails in
-    the grader, gets every check at zero with the reason, and the batch goes on."""
+    the grader, gets every check at zero with the reason, and the batch goes on. ``suites``: the checks read
+    so far, by assignment name (filled in here)."""
     # imports torch: after the first worker started
     from vizgen.engine.submission import failed_report, grade_submission
 
     if handin.refused:
         worker.stop()
         return failed_report(handin.notebook, handin.assignment, hidden, handin.refused)
+    from vizgen.engine.suite import CheckSuite
+
     try:
-        return grade_submission(handin.notebook, handin.assignment, hidden=hidden, config=config, worker=worker)
+        suites = {} if suites is None else suites
+        if handin.assignment.name not in suites:
+            suites[handin.assignment.name] = CheckSuite(handin.assignment, hidden)
+        suite = suites[handin.assignment.name]
+        return grade_submission(handin.notebook, handin.assignment, hidden=hidden, config=config, worker=worker,
+                                suite=suite)
     except Exception as error:  # noqa: BLE001 - one notebook never stops the class
         worker.stop()
         return failed_report(handin.notebook, handin.assignment, hidden, (
@@ -60,13 +70,13 @@ def grade_many(
     The worker for the next submission starts while the current one is graded (with the
     current assignment's warm imports: the next one is most likely of the same assignment).
     """
-    reports = []
+    reports, suites = [], {}
     upcoming = worker
     try:
         for handin, more in _with_lookahead(handins):
             current = upcoming or spawn(handin.assignment.warm_imports)
             upcoming = spawn(handin.assignment.warm_imports) if more else None
-            report = grade_handin(handin, hidden, config, current)
+            report = grade_handin(handin, hidden, config, current, suites)
             report.student = handin.student
             reports.append(report)
             if on_report is not None:

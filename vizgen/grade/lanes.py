@@ -1,12 +1,12 @@
 """`vizgen grade --jobs N`: N lanes, each a grader process that grades one hand-in after another.
 
-pytest, which runs the checks, is not thread-safe, so each lane is its own process (started
-with ``python -m vizgen.grade.lanes``); it imports torch once and keeps a sandboxed worker,
-forked from its pre-fork server (``sandbox.prefork``), ready for its next submission
-(``grade_many``). The parent hands each lane its next hand-in when it reports the last one done,
-so a slow submission (a student's infinite loop) holds up one lane only. A lane writes each
-result to the store itself before it reports it: killing the batch loses only the submissions
-being graded at that moment.
+Each lane is its own process (started with ``python -m vizgen.grade.lanes``); it imports torch once,
+reads each assignment's checks once, runs its own torch work on its share of the cores (``--threads``:
+the cores over the lanes) and keeps a sandboxed worker, forked from its pre-fork server
+(``sandbox.prefork``), ready for its next submission (``grade_many``). The parent hands each lane its
+next hand-in when it reports the last one done, so a slow submission (a student's infinite loop) holds
+up one lane only. A lane writes each result to the store itself before it reports it: killing the
+batch loses only the submissions being graded at that moment.
 
 Protocol, one JSON object per line: parent -> lane {"student", "notebook", "assignment", "refused"};
 lane -> parent {"done": [student, assignment]}. A lane that dies costs the hand-in it was grading,
@@ -53,6 +53,7 @@ def run_lanes(
     command += ["--isolation", config.isolation] + (["--require-isolation"] if config.require_isolation else [])
     command += ["--hidden"] if hidden else []
     command += ["--fresh-workers"] if fresh_workers else []
+    command += ["--threads", str(max(1, (os.cpu_count() or 1) // jobs))]
     command += ["--warm", *handins[0].assignment.warm_imports]
     env = {**os.environ, COURSE_ROOT_ENV: str(paths.root)}
     selector = selectors.DefaultSelector()
@@ -128,6 +129,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="a fresh interpreter per submission, no pre-fork server")
     parser.add_argument("--isolation", default="auto")
     parser.add_argument("--require-isolation", action="store_true")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads of this lane's own work (the cores over the lanes: no oversubscription)")
     args = parser.parse_args(argv)
     config = GradingConfig(isolation=args.isolation, require_isolation=args.require_isolation)
     from vizgen.sandbox.prefork import PreforkServer
@@ -137,7 +140,10 @@ def main(argv: list[str] | None = None) -> None:
     prefork = None if args.fresh_workers else PreforkServer(tuple(args.warm))  # lives as long as this lane
     spawn = spawn_worker if prefork is None else prefork.spawn
     worker = spawn_worker(tuple(args.warm)) if prefork is None else None
-    from vizgen.engine import submission as engine  # noqa: F401 - torch and pytest
+    from vizgen.engine import submission as engine  # noqa: F401 - torch and the checks' helpers
+    import torch
+
+    torch.set_num_threads(args.threads)  # N lanes of 2 threads each on 2 cores ran their checks 2.5x slower
 
     from vizgen.course.config import course_paths
     from vizgen.grade.handins import grade_many

@@ -36,6 +36,7 @@ def to_record(report: GradeReport, student: str, digest: str, hidden: bool) -> d
     record["extra_data"] = {
         "student": student, "submission": report.submission, "assignment": report.assignment,
         "notes": report.notes, "problem": report.problem, "notebook_sha256": digest, "hidden": hidden,
+        "stages": {k: round(v, 4) for k, v in report.stages.items()},
     }
     for test, check in zip(record["tests"], report.checks):
         test["extra_data"] = {"function": check.function, "check": check.check_id, "hidden": check.hidden,
@@ -56,7 +57,7 @@ def from_record(record: dict) -> GradeReport:
     ]
     return GradeReport(submission=extra["submission"], assignment=extra["assignment"], checks=checks,
                        notes=list(extra["notes"]), seconds=record["execution_time"], student=extra["student"],
-                       problem=extra.get("problem", ""))
+                       problem=extra.get("problem", ""), stages=dict(extra.get("stages", {})))
 
 
 def _figure(test: dict) -> str:
