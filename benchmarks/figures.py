@@ -38,8 +38,9 @@ def render_seconds(runs: int) -> list[float]:
     from vizgen.engine.figures import render_png
 
     rng = np.random.default_rng(0)
-    figure = Figure((("yours", rng.random((224, 224))), ("expected", rng.random((224, 224))),
-                     ("|difference|", rng.random((224, 224)))), expected=("expected",), same_scale=("yours", "expected"))
+    panels = (("yours", rng.random((224, 224))), ("expected", rng.random((224, 224))),
+              ("|difference|", rng.random((224, 224))))
+    figure = Figure(panels, expected=("expected",), same_scale=("yours", "expected"))
     render_png(figure, hidden=False)
     times = []
     for _ in range(runs):

@@ -257,3 +257,23 @@ def test_benchmark_class_mixes_every_kind_of_submission(tmp_path):
     assert sum(mix.values()) == 40 == len(list((tmp_path / "submitted").glob("*/network_visualization/*.ipynb")))
     assert mix["correct"] >= 16 and mix["partial"] == 10 and mix["untouched"] == 6 and mix["infinite-loop"] == 2
     assert len(mix) >= 6  # hostile scenarios besides the infinite loops
+    other = bench.make_class(tmp_path / "vae", 20, "variational_autoencoders")
+    assert other == {"correct": 12, "partial": 5, "untouched": 3}
+    assert len(list((tmp_path / "vae").glob("*/variational_autoencoders/*.ipynb"))) == 20
+
+
+def test_batch_benchmark_profiles_stages_and_lane_overhead(tmp_path):
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location("_bench_batch", Path(__file__).parents[2] / "benchmarks" / "batch.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for student, checks in (("a", 1.0), ("b", 3.0)):
+        record = {"execution_time": checks + 0.5, "extra_data": {"stages": {"checks": checks, "other": 0.5}}}
+        target = tmp_path / "students" / student / "x" / "results.json"
+        target.parent.mkdir(parents=True)
+        target.write_text(json.dumps(record))
+    profile = bench.profile(tmp_path, wall=3.0, jobs=2)  # 6 lane seconds for 2 submissions of 1.5 and 3.5 s
+    assert profile == {"checks_s": 2.0, "other_s": 0.5, "lane_overhead_s": 0.5, "lane_s_per_submission": 3.0,
+                       "lane_over_checks": 1.5}

@@ -1,7 +1,10 @@
 """`vizgen grade --shard I/N` on three "machines", then `--merge`: the same results as one run over the class."""
 
 import json
+import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ from vizgen.cli import main
 from vizgen.course.assignment import load_assignment
 from vizgen.errors import VizgenError
 from vizgen.grade.shard import parse_shard, shard_of
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +110,22 @@ def test_shard_needs_out(classroom, capsys):
     assert "--shard needs --out" in _refused(["grade", str(classroom), "--shard", "1/2"], capsys)
 
 
-def test_the_docs_show_a_slurm_array_that_shards_and_merges():
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert "#SBATCH --array=1-" in readme and "--shard ${SLURM_ARRAY_TASK_ID}/" in readme
-    assert "vizgen grade --merge" in readme
+def test_the_readmes_slurm_array_and_merge_run_as_written(classroom, graded, tmp_path):
+    """The README's array script, run as Slurm would run a two-job array (its index and count in the
+    environment), then its merge command: the results of one run over the class."""
+    readme = (ROOT / "README.md").read_text()
+    script = next(b for b in re.findall(r"```sh\n(.*?)```", readme, re.DOTALL) if "#SBATCH --array=1-" in b)
+    merge = re.search(r"`(\.venv/bin/vizgen grade --merge [^`]*)`", readme).group(1)
+    (tmp_path / ".venv").symlink_to(Path(sys.prefix))
+    shutil.copytree(classroom, tmp_path / "submitted")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8", "VIZGEN_COURSE_ROOT": str(ROOT),
+           "PYTHONPATH": str(ROOT), "SLURM_ARRAY_TASK_COUNT": "2"}
+    for index in ("1", "2"):
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True,
+                              text=True, env={**env, "SLURM_ARRAY_TASK_ID": index}, timeout=600)
+        assert done.returncode == 0, done.stderr[-2000:]
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", merge], cwd=tmp_path, capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "graded" / "grades.csv").read_text() == (graded / "one" / "grades.csv").read_text().replace(
+        str(classroom), str(tmp_path / "submitted"))
