@@ -116,8 +116,9 @@ def main() -> None:
               "load_average_before": os.getloadavg()[0], "date_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
     with tempfile.TemporaryDirectory(prefix="vizgen-batch-") as tmp:
         folder = Path(tmp) / "submitted"
-        result["mix"] = make_class(folder, args.count)
+        result["mix"] = make_class(folder, args.count) if args.count else {}
         runs = [(str(jobs), jobs, False) for jobs in args.jobs] + ([("1-fresh", 1, True)] if args.fresh else [])
+        runs = runs if args.count else []  # --count 0: the other assignments only
         for label, jobs, fresh in runs:
             result["runs"][label] = entry = run(folder, args.count, jobs, Path(tmp) / f"graded-{label}", fresh)
             each = entry["per_submission_s"]
