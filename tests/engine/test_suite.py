@@ -84,3 +84,18 @@ def test_only_marked_checks_defined_in_the_module_are_collected(tmp_path):
     (checks,) = collect(toy, hidden=False)
     assert (checks.name, checks.points, checks.wants, checks.check_id) == ("f: does the thing", 2.0,
                                                                             ("student", "reference"), "f")
+
+
+def test_a_check_that_breaks_fails_alone_whatever_it_raises(tmp_path, monkeypatch):
+    """pytest.fail (a BaseException) or sys.exit in a check fails that check, as an internal error to report;
+    the next check still runs."""
+    toy = _toy(tmp_path, "import sys\n\nimport pytest\n\nfrom vizgen.author import check, fail\n\n\n"
+                         "@check(points=1, function='f')\ndef test_a(student):\n    pytest.fail('oops')\n\n\n"
+                         "@check(points=1, function='f')\ndef test_b(student):\n    sys.exit(3)\n\n\n"
+                         "@check(points=2, function='f')\ndef test_c(student):\n    fail('wrong: do this')\n\n\n"
+                         "@check(points=1, function='f')\ndef test_d(student):\n    pass\n")
+    monkeypatch.setattr(Assignment, "starter_signatures", lambda self: {"f": []})
+    results = CheckSuite(toy, hidden=False).run(runner=None)
+    assert [(r.check_id, r.score) for r in results] == [("a", 0.0), ("b", 0.0), ("c", 0.0), ("d", 1.0)]
+    assert all("internal error in this check" in r.message for r in results[:2])
+    assert results[2].message == "wrong: do this"

@@ -148,7 +148,9 @@ class CheckSuite:
                 warnings.simplefilter("ignore")
                 try:
                     check.run(*(fixtures[w] for w in check.wants))
-                except Exception as failed:  # noqa: BLE001 - a check's failure, whatever it raised, is its result
+                except KeyboardInterrupt:
+                    raise
+                except BaseException as failed:  # noqa: BLE001 - pytest.fail, SystemExit...: the check's result
                     error = failed
             figure = getattr(error, "figure", None)
             results.append(CheckResult(
