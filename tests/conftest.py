@@ -41,20 +41,17 @@ def grade(paths):
     and fresh suites do), without each call's interpreter start and imports."""
     from vizgen.course.assignment import available
     from vizgen.engine.submission import grade_submission
-    from vizgen.engine.suite import CheckSuite
+    from vizgen.engine.suite import Suites
     from vizgen.sandbox.prefork import PreforkServer
 
     server = PreforkServer(tuple(sorted({m for n in available(paths) for m in load_assignment(paths, n).warm_imports})))
 
-    suites = {}  # (assignment, hidden) -> its checks, read once for the session as a lane reads them
+    suites = Suites()  # each assignment's checks, read once for the session as a lane reads them
 
     def run(notebook, assignment, suite=None, **kwargs):
         hidden = kwargs.setdefault("hidden", True)
-        if suite is None:
-            suite = suites.get((assignment.name, hidden)) or CheckSuite(assignment, hidden)
-            suites[assignment.name, hidden] = suite
-        return grade_submission(notebook, assignment, worker=server.spawn(assignment.warm_imports), suite=suite,
-                                **kwargs)
+        return grade_submission(notebook, assignment, worker=server.spawn(assignment.warm_imports),
+                                suite=suite or suites(assignment, hidden), **kwargs)
 
     yield run
     server.close()

@@ -93,13 +93,13 @@ def serve_checks(conn: Connection, root: Path, pinned: str | None, records: Reco
     from vizgen.course.assignment import available, load_assignment
     from vizgen.course.config import CoursePaths
     from vizgen.engine.submission import run_checks
-    from vizgen.engine.suite import CheckSuite
+    from vizgen.engine.suite import Suites
     from vizgen.sandbox.runners import KernelRunner
 
     paths = CoursePaths(root)
     known = available(paths)
     tasks: dict = {}
-    suites: dict = {}  # (assignment, hidden) -> its checks, read once for the kernel's whole run
+    suites = Suites()  # each assignment's checks, read once for the kernel's whole run
     while True:
         try:
             request = wire.decode(conn.recv_bytes()).get("check", {})
@@ -117,10 +117,7 @@ def serve_checks(conn: Connection, root: Path, pinned: str | None, records: Reco
             continue
         runner = KernelRunner(conn, task.starter_signatures(), load_support(task.probes_file), kernel_pid,
                               given={function: task.given_cells(function)})
-        if (name, hidden) not in suites:
-            suites[name, hidden] = CheckSuite(task, hidden)
-        suite = suites[name, hidden]
-        results = run_checks(task, runner, hidden=hidden, functions=(function,), suite=suite)
+        results = run_checks(task, runner, hidden=hidden, functions=(function,), suite=suites(task, hidden))
         records.add(function, hidden, results)
         conn.send_bytes(wire.encode({"done": [asdict(r) for r in results]}))
 

@@ -14,7 +14,6 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
-
 from vizgen.course.config import GradingConfig
 from vizgen.errors import NotebookError
 from vizgen.sandbox import audit
@@ -28,7 +27,6 @@ from vizgen.engine.results import CheckResult, GradeReport, forbid
 from vizgen.sandbox.runners import SandboxRunner, Runner
 from vizgen.sandbox.spawn import WorkerHandle
 from vizgen.author.support import load_support
-
 
 
 class UnavailableRunner:
@@ -144,6 +142,7 @@ def grade_submission(
             f"{notebook} could not be read ({type(error).__name__}): save it again from Jupyter")
         report.notes.append(why)
         report.problem = why
+        report.stages["extract"] = time.perf_counter() - start
         runner = UnavailableRunner(f"the notebook could not be read: {why}")
         if worker is not None:
             worker.stop()

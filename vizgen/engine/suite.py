@@ -5,9 +5,9 @@ Checks are written for pytest: ``@check(points, function)`` functions named ``te
 through ``fail`` and the ``expect_*`` helpers. pytest's collection and session set-up cost more than
 most checks, so a grading process reads them once here (each module imported by its path, in file
 order, its checks in definition order, as pytest collects them) and calls them directly for each
-submission: a grading lane or a check server holds one ``CheckSuite`` per assignment and passes it
-along. The marker is pytest's, so an author's ``python -m pytest <module>`` still imports a module and
-shows its errors.
+submission: a grading lane or a check server keeps them in a ``Suites`` and passes each along. The
+marker is pytest's, so an author's ``python -m pytest <module>`` still imports a module and shows its
+errors.
 
 A check module must not keep state between calls (the references it reads are the suite's, loaded
 once); a test grades the same submissions through one suite and through fresh ones and compares.
@@ -161,3 +161,17 @@ class CheckSuite:
                 figure=figure_text(figure, check.hidden)))
         order = {name: i for i, name in enumerate(self.assignment.starter_signatures())}
         return sorted(results, key=lambda r: (order.get(r.function, len(order)), r.hidden))
+
+
+class Suites:
+    """The suites a long-lived process has read, by assignment and visibility: ``suites(assignment, hidden)``
+    reads that assignment's checks the first time only (a grading lane, the check server, the tests' grader)."""
+
+    def __init__(self) -> None:
+        self._read: dict[tuple[str, bool], CheckSuite] = {}
+
+    def __call__(self, assignment: Assignment, hidden: bool) -> CheckSuite:
+        key = (assignment.name, hidden)
+        if key not in self._read:
+            self._read[key] = CheckSuite(assignment, hidden)
+        return self._read[key]

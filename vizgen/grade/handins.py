@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from typing import TYPE_CHECKING
+
 from vizgen.course.config import GradingConfig
 from vizgen.engine.results import GradeReport
 from vizgen.grade.discover import Handin
 from vizgen.sandbox.spawn import WorkerHandle, spawn_worker
+
+if TYPE_CHECKING:
+    from vizgen.engine.suite import Suites
 
 
 def _with_lookahead(handins: Iterable[Handin]):
@@ -28,23 +33,20 @@ def _with_lookahead(handins: Iterable[Handin]):
 
 
 def grade_handin(handin: Handin, hidden: bool, config: GradingConfig | None, worker: WorkerHandle,
-                 suites: dict | None = None) -> GradeReport:
+                 suites: Suites | None = None) -> GradeReport:
     """One hand-in's report, whatever the notebook holds: a refused hand-in, or one whose grading fails in
     the grader, gets every check at zero with the reason, and the batch goes on. ``suites``: the checks read
-    so far, by assignment name (filled in here)."""
+    so far (``engine.suite.Suites``; default: read for this hand-in alone)."""
     # imports torch: after the first worker started
     from vizgen.engine.submission import failed_report, grade_submission
 
     if handin.refused:
         worker.stop()
         return failed_report(handin.notebook, handin.assignment, hidden, handin.refused)
-    from vizgen.engine.suite import CheckSuite
+    from vizgen.engine.suite import Suites
 
     try:
-        suites = {} if suites is None else suites
-        if handin.assignment.name not in suites:
-            suites[handin.assignment.name] = CheckSuite(handin.assignment, hidden)
-        suite = suites[handin.assignment.name]
+        suite = (suites or Suites())(handin.assignment, hidden)
         return grade_submission(handin.notebook, handin.assignment, hidden=hidden, config=config, worker=worker,
                                 suite=suite)
     except Exception as error:  # noqa: BLE001 - one notebook never stops the class
@@ -70,12 +72,17 @@ def grade_many(
     The worker for the next submission starts while the current one is graded (with the
     current assignment's warm imports: the next one is most likely of the same assignment).
     """
-    reports, suites = [], {}
+    reports: list[GradeReport] = []
+    suites = None  # each assignment's checks, read once for the whole loop
     upcoming = worker
     try:
         for handin, more in _with_lookahead(handins):
             current = upcoming or spawn(handin.assignment.warm_imports)
             upcoming = spawn(handin.assignment.warm_imports) if more else None
+            if suites is None:  # imports torch: after the first worker started
+                from vizgen.engine.suite import Suites
+
+                suites = Suites()
             report = grade_handin(handin, hidden, config, current, suites)
             report.student = handin.student
             reports.append(report)
